@@ -1,0 +1,1 @@
+"""Fixture module; see its docstring once written."""
