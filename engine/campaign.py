@@ -1,0 +1,374 @@
+"""Use-cases the operator calls: run/pause/stop, the status dashboard, export, settings,
+templates and the test email."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+
+from engine import store
+from engine.config import TUNABLES, check_overrides, display_value, parse_tunable
+from engine.context import EngineContext
+from engine.dispatch import count_uncertain, send_counts, send_gate
+from engine.errors import UserInputError
+from engine.leads import counts_by_status, custom_fields
+from engine.messages import Outgoing, build_message, make_message_id
+from engine.models import (
+    BOUNCED,
+    MSG_SENT,
+    QUEUE_FOLLOWUP,
+    QUEUE_NEW,
+    QUEUED,
+    REPLIED,
+    TEST,
+    UNSUBSCRIBED,
+    InboundMessage,
+    JobRun,
+    Lead,
+    Lease,
+    OutboundMessage,
+    Replica,
+)
+from engine.notify import active_alerts, clear_alert
+from engine.pacing import day_start
+from engine.templates import (
+    Template,
+    is_template_name,
+    normalise_template_name,
+    parse_template_message,
+    render_template,
+    sample_values,
+    template_names,
+    validate_template,
+)
+
+
+def run(ctx: EngineContext) -> str:
+    """Start or resume. Clears a pause the engine made (the operator says the cause is fixed)."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        camp = store.campaign(session, now, lock=True)
+        previous = camp.state
+        store.set_campaign_state(session, now, store.RUNNING)
+        clear_alert(session, now, "account", "The campaign was resumed by an admin.")
+        clear_alert(session, now, "content", "The campaign was resumed by an admin.")
+        mb = store.mailbox(session, now, lock=True)
+        mb.recipient_errors = {}
+        return previous
+
+
+def pause(ctx: EngineContext, reason: str = "paused by an admin") -> str:
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        previous = store.campaign(session, now, lock=True).state
+        store.set_campaign_state(session, now, store.PAUSED, reason)
+        return previous
+
+
+def stop(ctx: EngineContext) -> str:
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        previous = store.campaign(session, now, lock=True).state
+        store.set_campaign_state(session, now, store.STOPPED, "stopped by an admin")
+        return previous
+
+
+@dataclass
+class JobInfo:
+    job: str
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+
+
+@dataclass
+class StatusReport:
+    now: datetime
+    state: str
+    reason: str
+    sent_today: int
+    sent_last_24h: int
+    daily_limit: int
+    counts: dict[str, int]
+    total_leads: int
+    replies_today: int
+    replies_total: int
+    bounces: int
+    opt_outs: int
+    auto_replies: int
+    sent_leads: int
+    next_send_at: datetime | None
+    waiting_reason: str
+    uncertain: int
+    sent_copy_check: str
+    alerts: list[str] = field(default_factory=list)
+    jobs: list[JobInfo] = field(default_factory=list)
+    replicas: list[tuple[str, datetime]] = field(default_factory=list)
+    leases: list[tuple[str, str, datetime]] = field(default_factory=list)
+
+    @property
+    def reply_rate(self) -> float:
+        return self.replies_total / self.sent_leads if self.sent_leads else 0.0
+
+
+def status(ctx: EngineContext) -> StatusReport:
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        s = store.effective_settings(session, ctx.settings)
+        camp = store.campaign(session, now)
+        mb = store.mailbox(session, now)
+        counts = counts_by_status(session)
+        sc = send_counts(session, now, s)
+        g = send_gate(session, ctx, now, lock=False)
+        next_at: datetime | None = None
+        reason = ""
+        if g.allowed:
+            due = [
+                session.scalar(select(func.min(Lead.next_send_at)).where(Lead.queue == q))
+                for q in (QUEUE_FOLLOWUP, QUEUE_NEW)
+            ]
+            queued = session.scalar(
+                select(func.min(func.coalesce(OutboundMessage.not_before, now))).where(
+                    OutboundMessage.state == QUEUED
+                )
+            )
+            candidates = [d for d in [*due, queued] if d is not None]
+            if candidates:
+                next_at = max(min(candidates), now)
+                reason = "due now" if next_at <= now else "next email is scheduled"
+            else:
+                reason = "nothing is due (no pending leads or follow-ups)"
+        else:
+            next_at, reason = g.wait_until, g.reason
+        kinds: dict[str, int] = {
+            str(k): int(n)
+            for k, n in session.execute(
+                select(InboundMessage.kind, func.count()).group_by(InboundMessage.kind)
+            ).all()
+        }
+        today = day_start(now, s.tz)
+        replies_today = session.scalar(
+            select(func.count()).select_from(Lead).where(Lead.replied_at >= today)
+        )
+        replies_total = session.scalar(
+            select(func.count()).select_from(Lead).where(Lead.replied_at.is_not(None))
+        )
+        sent_leads = session.scalar(
+            select(func.count()).select_from(Lead).where(Lead.last_sent_at.is_not(None))
+        )
+        jobs = [
+            JobInfo(j.job, j.last_success_at, j.last_error, j.consecutive_failures)
+            for j in session.scalars(select(JobRun).order_by(JobRun.job))
+        ]
+        replicas = [
+            (r.id, r.heartbeat_at)
+            for r in session.scalars(select(Replica).order_by(Replica.started_at))
+            if (now - r.heartbeat_at).total_seconds() < 90
+        ]
+        leases = [
+            (le.name, le.owner, le.expires_at)
+            for le in session.scalars(select(Lease).order_by(Lease.name))
+            if le.expires_at > now
+        ]
+        return StatusReport(
+            now=now,
+            state=camp.state,
+            reason=camp.reason,
+            sent_today=sc.sent_today,
+            sent_last_24h=sc.sent_last_24h,
+            daily_limit=s.daily_limit,
+            counts=counts,
+            total_leads=sum(counts.values()),
+            replies_today=int(replies_today or 0),
+            replies_total=int(replies_total or 0),
+            bounces=counts.get(BOUNCED, 0),
+            opt_outs=counts.get(UNSUBSCRIBED, 0),
+            auto_replies=int(kinds.get("auto_reply", 0)),
+            sent_leads=int(sent_leads or 0),
+            next_send_at=next_at,
+            waiting_reason=reason,
+            uncertain=count_uncertain(session),
+            sent_copy_check=mb.sent_copy_check,
+            alerts=[a.detail for a in active_alerts(session)],
+            jobs=jobs,
+            replicas=replicas,
+            leases=leases,
+        )
+
+
+EXPORT_COLUMNS = [
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "status",
+    "followups_sent",
+    "last_sent_at",
+    "replied_at",
+    "last_reply_at",
+    "last_reply_kind",
+    "interest",
+    "auto_replies",
+]
+
+
+def _cell(value: object) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ (or tab/CR) is quoted."""
+    text = (
+        "" if value is None else (value.isoformat() if isinstance(value, datetime) else str(value))
+    )
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+def export_csv(ctx: EngineContext) -> bytes:
+    """Every lead as CSV (UTF-8 with BOM so Excel opens it right)."""
+    buf = io.StringIO()
+    with ctx.db.transaction() as session:
+        custom = sorted(custom_fields(session, sample=1000))
+        w = csv.writer(buf)
+        w.writerow(EXPORT_COLUMNS + [c for c in custom if c not in EXPORT_COLUMNS])
+        extra = [c for c in custom if c not in EXPORT_COLUMNS]
+        stmt = select(Lead).order_by(Lead.id).execution_options(yield_per=2000)
+        for lead in session.scalars(stmt):
+            row = [
+                lead.email,
+                lead.first_name,
+                lead.last_name,
+                lead.company,
+                lead.status,
+                lead.followups_sent,
+                lead.last_sent_at,
+                lead.replied_at,
+                lead.last_inbound_at,
+                lead.last_inbound_kind,
+                lead.interest,
+                lead.auto_replies,
+            ] + [(lead.custom or {}).get(c, "") for c in extra]
+            w.writerow([_cell(v) for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def settings_view(ctx: EngineContext) -> list[tuple[str, str, bool]]:
+    """(key, effective value, overridden from the chat?) for every tunable."""
+    with ctx.db.transaction() as session:
+        o = store.overrides(session)
+        s = store.effective_settings(session, ctx.settings)
+    return [(k, display_value(s, k), k in o) for k in TUNABLES]
+
+
+def change_setting(ctx: EngineContext, key: str, raw: str) -> str:
+    key = key.strip().lower()
+    if key not in TUNABLES:
+        raise UserInputError(
+            f"There is no setting called {key!r}. You can change: {', '.join(TUNABLES)}."
+        )
+    try:
+        parse_tunable(key, raw)
+    except ValueError as e:
+        raise UserInputError(f"{e}. Nothing was changed.") from None
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        current = store.overrides(session)
+        current[key] = raw.strip()
+        problems = check_overrides(ctx.settings, current)
+        if problems:
+            raise UserInputError("; ".join(problems) + ". Nothing was changed.")
+        store.save_override(session, now, key, raw.strip())
+        s = store.effective_settings(session, ctx.settings)
+        return display_value(s, key)
+
+
+def templates_view(ctx: EngineContext) -> list[Template]:
+    with ctx.db.transaction() as session:
+        s = store.effective_settings(session, ctx.settings)
+        return [store.template(session, n) for n in template_names(len(s.followup_delays))]
+
+
+def change_template(ctx: EngineContext, name: str, text: str) -> Template:
+    name = normalise_template_name(name)
+    if not is_template_name(name):
+        raise UserInputError(
+            f"There is no template called {name!r}. Use initial, followup_1, followup_2, … or "
+            "calendar."
+        )
+    subject, body = parse_template_message(text)
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        if not subject:
+            subject = store.template(session, name).subject
+        t = Template(name=name, subject=subject, body=body)
+        validate_template(t, custom_fields(session))
+        store.save_template(session, now, t)
+        return t
+
+
+def send_test(ctx: EngineContext, address: str) -> str:
+    """Send the first template, rendered with sample data, to ``address`` (blocking)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        to = validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as e:
+        raise UserInputError(f"{address.strip()!r} is not a valid email address: {e}") from None
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        s = store.effective_settings(session, ctx.settings)
+        values = sample_values(s.sender_name, s.email_address, s.calendar_link)
+        subject, body = render_template(store.template(session, "initial"), values)
+        row = OutboundMessage(
+            lead_id=None,
+            kind=TEST,
+            step=0,
+            message_id=make_message_id(s.email_address),
+            to_email=to,
+            subject=subject,
+            body=body,
+            state="sending",
+            attempts=1,
+            attempted_at=now,
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        row_id = row.id
+    msg = build_message(
+        Outgoing(message_id=row.message_id, to_email=to, to_name="", subject=subject, body=body),
+        sender_email=s.email_address,
+        sender_name=s.sender_name or None,
+        date=now,
+    )
+    mailer = ctx.new_mailer()
+    try:
+        mailer.send(msg, from_addr=s.email_address, to_addr=to)
+    except Exception:
+        with ctx.db.transaction() as session:
+            r = session.get(OutboundMessage, row_id)
+            if r is not None:
+                r.state = "failed"
+        raise
+    finally:
+        mailer.close()
+    with ctx.db.transaction() as session:
+        r = session.get(OutboundMessage, row_id)
+        if r is not None:
+            r.state = MSG_SENT
+            r.sent_at = ctx.clock.now()
+    return subject
+
+
+def replies_since(ctx: EngineContext, since: datetime) -> int:
+    with ctx.db.transaction() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Lead)
+                .where(Lead.replied_at >= since, or_(Lead.status == REPLIED))
+            )
+            or 0
+        )

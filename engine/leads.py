@@ -1,0 +1,242 @@
+"""Use-cases on leads: import a CSV (all valid rows or none), look one up, stop or delete it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from engine import store
+from engine.context import EngineContext
+from engine.csv_import import InvalidRow, normalise_email_key, parse_leads_csv
+from engine.errors import UserInputError
+from engine.models import (
+    CANCELLED,
+    LEAD_STATUSES,
+    PENDING,
+    QUEUE_NEW,
+    QUEUED,
+    SENT,
+    STOPPED_LEAD,
+    InboundMessage,
+    Lead,
+    OutboundMessage,
+)
+
+Progress = Callable[[int, int], None]
+CHUNK = 2_000
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    duplicates_in_file: list[int] = field(default_factory=list)
+    already_stored: list[int] = field(default_factory=list)
+    suppressed: list[int] = field(default_factory=list)
+    invalid: list[InvalidRow] = field(default_factory=list)
+    total_rows: int = 0
+    columns: list[str] = field(default_factory=list)
+    encoding: str = ""
+    delimiter: str = ""
+
+    @property
+    def duplicates(self) -> int:
+        return len(self.duplicates_in_file) + len(self.already_stored)
+
+
+def import_csv(
+    ctx: EngineContext,
+    data: bytes,
+    *,
+    progress: Progress | None = None,
+    max_rows: int | None = None,
+) -> ImportReport:
+    """Parse, then store every new valid row in ONE transaction: all or nothing."""
+    kwargs: dict[str, Any] = {} if max_rows is None else {"max_rows": max_rows}
+    parsed = parse_leads_csv(data, **kwargs)
+    report = ImportReport(
+        duplicates_in_file=list(parsed.duplicates_in_file),
+        invalid=list(parsed.invalid),
+        total_rows=parsed.total_rows,
+        columns=list(parsed.columns),
+        encoding=parsed.encoding,
+        delimiter=parsed.delimiter,
+    )
+    now = ctx.clock.now()
+    total = len(parsed.rows)
+    with ctx.db.transaction() as session:
+        keys = [normalise_email_key(r.email) for r in parsed.rows]
+        existing = _existing_keys(session, keys)
+        suppressed = store.suppressed_values(session, keys + [store.email_domain(k) for k in keys])
+        batch: list[dict[str, Any]] = []
+        for i, (row, key) in enumerate(zip(parsed.rows, keys, strict=True)):
+            if key in existing:
+                report.already_stored.append(row.line)
+                continue
+            if key in suppressed or store.email_domain(key) in suppressed:
+                report.suppressed.append(row.line)
+                continue
+            existing.add(key)
+            batch.append(
+                {
+                    "email": row.email,
+                    "email_key": key,
+                    "domain": store.email_domain(key),
+                    "first_name": row.first_name,
+                    "last_name": row.last_name,
+                    "company": row.company,
+                    "custom": dict(row.custom),
+                    "status": PENDING,
+                    "next_step": 0,
+                    "followups_sent": 0,
+                    "queue": QUEUE_NEW,
+                    "next_send_at": now,
+                    "auto_replies": 0,
+                    "created_at": now,
+                }
+            )
+            if len(batch) >= CHUNK:
+                session.execute(insert(Lead), batch)
+                report.imported += len(batch)
+                batch = []
+                if progress is not None:
+                    progress(i + 1, total)
+        if batch:
+            session.execute(insert(Lead), batch)
+            report.imported += len(batch)
+        if progress is not None:
+            progress(total, total)
+    return report
+
+
+def _existing_keys(session: Session, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(keys), 900):
+        chunk = keys[i : i + 900]
+        found.update(session.scalars(select(Lead.email_key).where(Lead.email_key.in_(chunk))))
+    return found
+
+
+def custom_fields(session: Session, sample: int = 200) -> set[str]:
+    """Custom column names seen on stored leads (for validating template placeholders)."""
+    names: set[str] = set()
+    for custom in session.scalars(select(Lead.custom).order_by(Lead.id.desc()).limit(sample)):
+        names.update(str(k) for k in (custom or {}))
+    return names
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Lead.status, func.count()).group_by(Lead.status)).all()
+    counts = {s: 0 for s in LEAD_STATUSES}
+    for status, n in rows:
+        counts[status] = int(n)
+    return counts
+
+
+@dataclass(frozen=True)
+class LeadView:
+    lead: Lead
+    outbound: list[OutboundMessage]
+    inbound: list[InboundMessage]
+
+
+def find_lead(ctx: EngineContext, address: str) -> LeadView:
+    key = normalise_email_key(address)
+    with ctx.db.transaction() as session:
+        lead = session.scalars(select(Lead).where(Lead.email_key == key)).first()
+        if lead is None:
+            raise UserInputError(
+                f"No lead with the address {address.strip()!r}. Check the spelling, or see "
+                "/leads for what is stored."
+            )
+        outbound = list(
+            session.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.lead_id == lead.id)
+                .order_by(OutboundMessage.created_at, OutboundMessage.id)
+            )
+        )
+        inbound = list(
+            session.scalars(
+                select(InboundMessage)
+                .where(InboundMessage.lead_id == lead.id)
+                .order_by(InboundMessage.seen_at, InboundMessage.id)
+            )
+        )
+        return LeadView(lead, outbound, inbound)
+
+
+def _cancel_pending(session: Session, lead_id: int, why: str) -> None:
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.lead_id == lead_id, OutboundMessage.state == QUEUED)
+        .values(state=CANCELLED, error=why)
+    )
+
+
+def stop_lead(ctx: EngineContext, lead_id: int) -> Lead:
+    """Nothing more goes to this lead (its status is kept if it already replied/bounced)."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        lead = session.get(Lead, lead_id, with_for_update=True)
+        if lead is None:
+            raise UserInputError("That lead no longer exists.")
+        lead.queue = None
+        lead.next_send_at = None
+        if lead.status in (PENDING, SENT):
+            lead.status = STOPPED_LEAD
+        _cancel_pending(session, lead.id, "stopped by the operator")
+        store.suppress(session, now, lead.email_key, "email", "stopped by the operator")
+        return lead
+
+
+def delete_lead(ctx: EngineContext, lead_id: int) -> str:
+    with ctx.db.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise UserInputError("That lead no longer exists.")
+        email = lead.email
+        session.execute(delete(OutboundMessage).where(OutboundMessage.lead_id == lead_id))
+        session.delete(lead)
+        return email
+
+
+def set_interest(ctx: EngineContext, lead_id: int, interest: str) -> Lead:
+    with ctx.db.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise UserInputError("That lead no longer exists.")
+        lead.interest = interest
+        return lead
+
+
+def stop_domain(ctx: EngineContext, lead_id: int) -> tuple[str, int]:
+    """Send nothing more to anyone at this lead's domain. Returns (domain, leads stopped)."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise UserInputError("That lead no longer exists.")
+        domain = lead.domain
+        store.suppress(session, now, domain, "domain", f"domain stopped after {lead.email}")
+        ids = list(session.scalars(select(Lead.id).where(Lead.domain == domain)))
+        session.execute(
+            update(Lead)
+            .where(Lead.domain == domain, Lead.status.in_((PENDING, SENT)))
+            .values(status=STOPPED_LEAD, queue=None, next_send_at=None)
+        )
+        session.execute(
+            update(Lead).where(Lead.domain == domain).values(queue=None, next_send_at=None)
+        )
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.lead_id.in_(ids),
+                or_(OutboundMessage.state == QUEUED),
+            )
+            .values(state=CANCELLED, error="domain stopped by the operator")
+        )
+        return domain, len(ids)

@@ -1,0 +1,67 @@
+"""Leases: singleton work (the reply check, the midnight reset, notification delivery, Telegram
+polling) runs on one replica at a time. A compare-and-set UPDATE decides; no coordinator."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, update
+from sqlalchemy.exc import IntegrityError
+
+from engine.context import EngineContext
+from engine.models import Lease, Replica
+
+
+def try_acquire(ctx: EngineContext, name: str, ttl: float) -> bool:
+    """Take or renew the lease ``name`` for ``ttl`` seconds. True if this process holds it."""
+    now = ctx.clock.now()
+    expires = now + timedelta(seconds=ttl)
+    with ctx.db.transaction() as session:
+        res = session.execute(
+            update(Lease)
+            .where(Lease.name == name, or_(Lease.owner == ctx.owner, Lease.expires_at < now))
+            .values(owner=ctx.owner, expires_at=expires)
+        )
+        if res.rowcount:  # type: ignore[attr-defined]
+            return True
+    try:
+        with ctx.db.transaction() as session:
+            if session.get(Lease, name) is not None:
+                return False
+            session.add(Lease(name=name, owner=ctx.owner, expires_at=expires, acquired_at=now))
+        return True
+    except IntegrityError:
+        return False  # another replica inserted it first
+
+
+def release(ctx: EngineContext, name: str) -> None:
+    with ctx.db.transaction() as session:
+        session.execute(delete(Lease).where(Lease.name == name, Lease.owner == ctx.owner))
+
+
+def heartbeat(ctx: EngineContext, started_at: datetime) -> None:
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        row = session.get(Replica, ctx.owner)
+        if row is None:
+            session.add(
+                Replica(
+                    id=ctx.owner,
+                    hostname=socket.gethostname()[:255],
+                    pid=os.getpid(),
+                    started_at=started_at,
+                    heartbeat_at=now,
+                )
+            )
+        else:
+            row.heartbeat_at = now
+        session.execute(delete(Replica).where(Replica.heartbeat_at < now - timedelta(hours=1)))
+
+
+def leave(ctx: EngineContext) -> None:
+    """On a clean shutdown: give up every lease and the replica row."""
+    with ctx.db.transaction() as session:
+        session.execute(delete(Lease).where(Lease.owner == ctx.owner))
+        session.execute(delete(Replica).where(Replica.id == ctx.owner))

@@ -1,0 +1,290 @@
+"""Build the RFC 5322 messages we send. Pure: no network, no database, no clock.
+
+Everything that ends up in a header goes through one of two gates:
+
+* free text (display names, subjects) is collapsed onto one line with :func:`header_safe`, so
+  a CR/LF smuggled in through a CSV cell can never start a new header line;
+* addresses and Message-IDs are *validated* (:func:`normalise_address`, :func:`check_message_id`)
+  and refused with ``ValueError`` when they could carry anything but one address / one id.
+
+Threading headers (Message-ID, In-Reply-To, References) are folded by hand between ids: the
+standard library would otherwise RFC 2047-encode an id that does not fit on one line (common
+with Outlook ids), which silently breaks threading on the receiving side.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.errors import MessageError
+from email.header import decode_header, make_header
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import EmailPolicy
+from email.utils import format_datetime
+from typing import Any
+
+__all__ = [
+    "MESSAGE_POLICY",
+    "Outgoing",
+    "build_message",
+    "check_message_id",
+    "header_safe",
+    "make_message_id",
+    "normalise_address",
+    "parse_message_ids",
+    "reply_subject",
+    "thread_headers",
+]
+
+# Runs of whitespace and control characters (C0, DEL, C1, Unicode line/paragraph separators).
+_COLLAPSE_RE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+# Control characters that have no business in a plain-text body (keeps \t and \n).
+_BODY_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# A dot-atom-ish local part: printable ASCII minus the specials that change how an address
+# header parses (RFC 5322 "specials") and minus whitespace.
+_LOCAL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
+_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# One msg-id: "<", printable ASCII without angle brackets, ">".
+_MSG_ID_RE = re.compile(r"<[!-;=?-~]+>")
+
+_ID_HEADERS = frozenset({"message-id", "in-reply-to", "references"})
+_REPLY_PREFIX_RE = re.compile(r"^\s*(?:re|aw|sv)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.IGNORECASE)
+
+
+def header_safe(text: str) -> str:
+    """``text`` on one line: every run of whitespace/control characters becomes one space.
+
+    Lone surrogates (undecodable input) become U+FFFD so the value can always be encoded.
+    """
+    text = _SURROGATE_RE.sub("\ufffd", text)
+    return _COLLAPSE_RE.sub(" ", text).strip()
+
+
+def _idna_domain(domain: str, *, what: str) -> str:
+    domain = domain.strip().rstrip(".").lower()
+    if not domain:
+        raise ValueError(f"{what}: the domain is empty")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii").lower()
+    except (UnicodeError, ValueError) as exc:
+        raise ValueError(f"{what}: {domain!r} is not a valid domain") from exc
+    labels = ascii_domain.split(".")
+    if len(ascii_domain) > 253 or not all(_LABEL_RE.fullmatch(label) for label in labels):
+        raise ValueError(f"{what}: {domain!r} is not a valid domain")
+    return ascii_domain
+
+
+def normalise_address(address: str) -> str:
+    """Validate one plain address (``local@domain``) and return it with an IDNA, lower-case domain.
+
+    Raises ``ValueError`` for anything that is not exactly one plain address: whitespace,
+    control characters, commas, angle brackets, quotes, several ``@``, a non-ASCII local part
+    (we do not speak SMTPUTF8), an invalid domain.
+    """
+    if not isinstance(address, str) or not address:
+        raise ValueError("email address is empty")
+    if address.count("@") != 1:
+        raise ValueError(f"{address!r} is not a single email address")
+    local, domain = address.split("@")
+    if (
+        not _LOCAL_RE.fullmatch(local)
+        or local.startswith(".")
+        or local.endswith(".")
+        or ".." in local
+        or len(local) > 64
+    ):
+        raise ValueError(f"{address!r} is not a valid email address (bad local part)")
+    if _COLLAPSE_RE.search(domain) or any(c in domain for c in '<>,;:"()[]\\@'):
+        raise ValueError(f"{address!r} is not a valid email address (bad domain)")
+    return f"{local}@{_idna_domain(domain, what=repr(address))}"
+
+
+def check_message_id(message_id: str) -> str:
+    """Return ``message_id`` if it is exactly one ``<...>`` id of printable ASCII; else ValueError."""
+    if not isinstance(message_id, str) or not _MSG_ID_RE.fullmatch(message_id):
+        raise ValueError(f"{message_id!r} is not a Message-ID of the form <token@domain>")
+    return message_id
+
+
+def make_message_id(sender_email: str, *, rng_bytes: bytes | None = None) -> str:
+    """A fresh ``<random-token@sender-domain>``.
+
+    The token is 16 random bytes in hex (``secrets.token_hex(16)``) and carries no timestamp,
+    host name or counter. ``rng_bytes`` replaces the randomness (tests). The domain is the
+    sender's, IDNA-encoded and lower-cased, so the id looks like every other mail we send.
+    """
+    if not isinstance(sender_email, str) or "@" not in sender_email:
+        raise ValueError(f"{sender_email!r} has no domain to put in a Message-ID")
+    domain = _idna_domain(sender_email.rsplit("@", 1)[1], what="sender address")
+    token = rng_bytes.hex() if rng_bytes is not None else secrets.token_hex(16)
+    if not token:
+        raise ValueError("rng_bytes is empty")
+    return f"<{token}@{domain}>"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One email to send. ``message_id`` includes the angle brackets."""
+
+    message_id: str
+    to_email: str
+    to_name: str
+    subject: str
+    body: str
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+
+
+class _OutreachPolicy(EmailPolicy):
+    """``email.policy.SMTP`` (CRLF, 78 columns) that folds threading headers only between ids."""
+
+    def _fold_ids(self, name: str, value: Any) -> str:
+        ids = str(value).split()
+        maxlen = self.max_line_length or 998
+        lines: list[str] = []
+        line = f"{name}:"
+        for msg_id in ids:
+            if len(line) + 1 + len(msg_id) > maxlen and line != f"{name}:":
+                lines.append(line)
+                line = ""
+            line += " " + msg_id
+        lines.append(line)
+        return self.linesep.join(lines) + self.linesep
+
+    def fold(self, name: str, value: Any) -> str:
+        if name.lower() in _ID_HEADERS:
+            return self._fold_ids(name, value)
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() in _ID_HEADERS:
+            return self._fold_ids(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+#: The policy of every message we build: ``email.policy.SMTP`` plus id-safe folding.
+MESSAGE_POLICY = _OutreachPolicy(linesep="\r\n")
+
+
+def _clean_body(body: str) -> str:
+    body = _SURROGATE_RE.sub("\ufffd", body)
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    body = _BODY_CONTROL_RE.sub("", body)
+    if not body.endswith("\n"):
+        body += "\n"
+    return body
+
+
+def _address(name: str | None, addr: str) -> Address:
+    try:
+        return Address(display_name=header_safe(name or ""), addr_spec=addr)
+    except (MessageError, IndexError) as exc:  # HeaderParseError is not a ValueError
+        raise ValueError(f"{addr!r} is not a valid email address") from exc
+
+
+def build_message(
+    o: Outgoing,
+    *,
+    sender_email: str,
+    sender_name: str | None,
+    date: datetime,
+    unsubscribe_mailto: bool = True,
+) -> EmailMessage:
+    """The complete message for ``o``, ready for ``smtplib.send_message`` / ``as_bytes()``.
+
+    Headers: From, To, Subject, Date, Message-ID (exactly ``o.message_id``), In-Reply-To and
+    References when threading, List-Unsubscribe (mailto, unless ``unsubscribe_mailto`` is
+    false), plus the MIME headers of a UTF-8 ``text/plain`` body (7bit when plain ASCII,
+    quoted-printable otherwise, so no 8BITMIME is needed).
+
+    Names and the subject are collapsed onto one line; addresses and ids are validated and a
+    bad one raises ``ValueError``: nothing can add a header or a recipient. A naive ``date``
+    is taken as UTC.
+    """
+    sender = normalise_address(sender_email)
+    to_email = normalise_address(o.to_email)
+    message_id = check_message_id(o.message_id)
+    references = tuple(check_message_id(r) for r in o.references)
+    in_reply_to = check_message_id(o.in_reply_to) if o.in_reply_to else None
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=UTC)
+
+    msg = EmailMessage(policy=MESSAGE_POLICY)
+    msg["From"] = _address(sender_name, sender)
+    msg["To"] = _address(o.to_name, to_email)
+    msg["Subject"] = header_safe(o.subject)
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = " ".join(references)
+    if unsubscribe_mailto:
+        msg["List-Unsubscribe"] = f"<mailto:{sender}?subject=unsubscribe>"
+
+    body = _clean_body(o.body)
+    short_ascii = body.isascii() and all(len(line) <= 998 for line in body.splitlines())
+    cte = "7bit" if short_ascii else "quoted-printable"
+    msg.set_content(body, subtype="plain", charset="utf-8", cte=cte)
+    return msg
+
+
+def reply_subject(first_subject: str) -> str:
+    """``Re: `` + the first subject, once: existing ``Re:``/``RE:``/``AW:``/``SV:`` are dropped."""
+    subject = header_safe(first_subject)
+    while True:
+        stripped = _REPLY_PREFIX_RE.sub("", subject, count=1)
+        if stripped == subject:
+            break
+        subject = stripped
+    return f"Re: {subject}" if subject else "Re:"
+
+
+def thread_headers(previous_message_ids: Sequence[str]) -> tuple[str | None, tuple[str, ...]]:
+    """(In-Reply-To, References) for a reply to a thread whose ids are given oldest first."""
+    ids = tuple(i.strip() for i in previous_message_ids if i and i.strip())
+    if not ids:
+        return None, ()
+    return ids[-1], ids
+
+
+_ID_OR_WORD_RE = re.compile(r"<([^<>]*)>|([^\s,;<>]+)")
+
+
+def parse_message_ids(value: str | None) -> list[str]:
+    """The ``<...>`` ids in an In-Reply-To / References value, in order, without duplicates.
+
+    Ids may be separated by whitespace (folded or not), commas or semicolons. A bare token that
+    contains ``@`` is taken as an id missing its brackets; other bare words (old-style
+    "Alice's message of ...") are ignored. Case is preserved: Message-IDs are case-sensitive.
+    """
+    if not value:
+        return []
+    if "=?" in value:  # some clients RFC 2047-encode long ids; undo it
+        try:
+            value = str(make_header(decode_header(value)))
+        except Exception:  # a broken encoded word: keep the raw value
+            pass
+    ids: list[str] = []
+    seen: set[str] = set()
+    for match in _ID_OR_WORD_RE.finditer(value):
+        bracketed, bare = match.group(1), match.group(2)
+        if bracketed is not None:
+            token = "".join(bracketed.split())
+        elif bare is not None and "@" in bare:
+            token = bare.strip("\"'()[]")
+        else:
+            continue
+        if not token:
+            continue
+        msg_id = f"<{token}>"
+        if msg_id not in seen:
+            seen.add(msg_id)
+            ids.append(msg_id)
+    return ids

@@ -1,0 +1,90 @@
+"""Telling the operator. The engine writes notifications to an outbox table in the same
+transaction as the event; a delivery job hands them to a ``Notifier`` (the bot implements it).
+Nothing is dropped while Telegram is unreachable: undelivered rows stay and are retried."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.models import Alert, OutboxItem
+
+# Notification kinds.
+REPLY, BOUNCE, OPT_OUT, ALERT, CLEARED, SUMMARY, INFO, ERROR = (
+    "reply",
+    "bounce",
+    "opt_out",
+    "alert",
+    "cleared",
+    "summary",
+    "info",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: int
+    kind: str
+    text: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+class NotifierError(Exception):
+    """Delivery failed. ``permanent`` means retrying the same notification cannot help."""
+
+    def __init__(self, text: str, *, permanent: bool = False) -> None:
+        super().__init__(text)
+        self.permanent = permanent
+
+
+class Notifier(Protocol):
+    async def deliver(self, batch: list[Notification]) -> None:
+        """Deliver a batch to every admin (grouping short events into one message is up to the
+        implementation). Raise NotifierError if it did not go through."""
+        ...
+
+
+def enqueue(
+    session: Session, now: datetime, kind: str, text: str, payload: dict[str, Any] | None = None
+) -> None:
+    """Queue a notification inside the caller's transaction."""
+    session.add(OutboxItem(kind=kind, text=text, payload=payload or {}, created_at=now))
+
+
+def raise_alert(session: Session, now: datetime, condition: str, text: str) -> bool:
+    """Start a standing condition; the admins hear about it once. True if it was new."""
+    alert = session.get(Alert, condition, with_for_update=True)
+    if alert is None:
+        alert = Alert(condition=condition, active=False, detail="", count=0, updated_at=now)
+        session.add(alert)
+    alert.count = (alert.count or 0) + 1
+    alert.updated_at = now
+    if alert.active:
+        return False
+    alert.active = True
+    alert.since = now
+    alert.detail = text
+    enqueue(session, now, ALERT, text, {"condition": condition})
+    return True
+
+
+def clear_alert(session: Session, now: datetime, condition: str, text: str) -> bool:
+    """End a standing condition; the admins hear it cleared, once. True if it was active."""
+    alert = session.get(Alert, condition, with_for_update=True)
+    if alert is None or not alert.active:
+        return False
+    alert.active = False
+    alert.count = 0
+    alert.updated_at = now
+    enqueue(session, now, CLEARED, text, {"condition": condition})
+    return True
+
+
+def active_alerts(session: Session) -> list[Alert]:
+    return list(session.scalars(select(Alert).where(Alert.active.is_(True))))

@@ -1,0 +1,319 @@
+"""The engine's clockwork: an APScheduler 3 AsyncIOScheduler producing ticks in this process.
+
+Each replica's scheduler stays in memory and only produces ticks; the database decides who does
+the work (claims for sending, leases for singleton jobs, a run ledger for the midnight reset).
+Blocking SMTP/IMAP/database work runs in worker threads so the bot is never blocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from engine import leases, notify, store
+from engine.context import EngineContext
+from engine.dispatch import expire_leases, run_send_queue
+from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, TryLater
+from engine.models import (
+    BOUNCED,
+    MSG_SENT,
+    UNSUBSCRIBED,
+    DailyRun,
+    JobRun,
+    Lead,
+    OutboundMessage,
+)
+from engine.notify import Notification, Notifier, NotifierError
+from engine.pacing import day_start
+
+log = logging.getLogger(__name__)
+
+SEND, REPLIES, MIDNIGHT, OUTBOX, MAINTENANCE = (
+    "send",
+    "reply_check",
+    "midnight",
+    "outbox",
+    "maintenance",
+)
+IMAP_ALERT_AFTER = 3
+
+
+class Engine:
+    """Owns the scheduler and the jobs. ``notifier`` is how the engine reaches the operator."""
+
+    def __init__(self, ctx: EngineContext, notifier: Notifier | None = None) -> None:
+        self.ctx = ctx
+        self.notifier = notifier
+        self.scheduler = AsyncIOScheduler(timezone=ctx.settings.tz)
+        self.started_at = ctx.clock.now()
+        self._outbox_wakeup = asyncio.Event()
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        s = self.ctx.settings
+        common: dict[str, Any] = {"coalesce": True, "max_instances": 1, "replace_existing": True}
+        self.scheduler.add_job(
+            self._job(SEND, self.send_tick),
+            IntervalTrigger(seconds=s.send_interval),
+            id=SEND,
+            misfire_grace_time=s.send_interval,
+            next_run_time=_soon(2),
+            **common,
+        )
+        self.scheduler.add_job(
+            self._job(REPLIES, self.reply_tick),
+            IntervalTrigger(seconds=s.reply_check_interval),
+            id=REPLIES,
+            misfire_grace_time=s.reply_check_interval,
+            next_run_time=_soon(1),
+            **common,
+        )
+        self.scheduler.add_job(
+            self._job(MIDNIGHT, self.midnight_tick),
+            CronTrigger(hour=0, minute=0, timezone=s.tz),
+            id=MIDNIGHT,
+            misfire_grace_time=3600,
+            **common,
+        )
+        self.scheduler.add_job(
+            self._job(OUTBOX, self.outbox_tick),
+            IntervalTrigger(seconds=2),
+            id=OUTBOX,
+            misfire_grace_time=30,
+            **common,
+        )
+        self.scheduler.add_job(
+            self._job(MAINTENANCE, self.maintenance_tick),
+            IntervalTrigger(seconds=15),
+            id=MAINTENANCE,
+            misfire_grace_time=60,
+            next_run_time=_soon(0),
+            **common,
+        )
+        self.scheduler.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)
+
+    def wake(self, job: str) -> None:
+        """Run a job now (e.g. the send job right after /run)."""
+        j = self.scheduler.get_job(job)
+        if j is not None:
+            j.modify(next_run_time=datetime.now(self.ctx.settings.tz))
+
+    # --- bookkeeping -----------------------------------------------------------------------
+    def _job(self, name: str, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            try:
+                await fn()
+            except DatabaseUnavailable as e:
+                log.warning("%s: database unavailable (%s); retrying next tick", name, e)
+                return
+            except (TryLater, AccountBroken) as e:
+                await asyncio.to_thread(self._record, name, f"{type(e).__name__}: {e}")
+                return
+            except Exception as e:
+                log.exception("%s job failed", name)
+                await asyncio.to_thread(self._record, name, f"{type(e).__name__}: {e}"[:300])
+                return
+            await asyncio.to_thread(self._record, name, None)
+
+        run.__name__ = f"job_{name}"
+        return run
+
+    def _record(self, job: str, error: str | None) -> None:
+        now = self.ctx.clock.now()
+        try:
+            with self.ctx.db.transaction() as session:
+                row = session.get(JobRun, job, with_for_update=True)
+                if row is None:
+                    row = JobRun(job=job, consecutive_failures=0)
+                    session.add(row)
+                if error is None:
+                    row.last_success_at = now
+                    row.consecutive_failures = 0
+                else:
+                    row.last_error_at = now
+                    row.last_error = error
+                    row.consecutive_failures = (row.consecutive_failures or 0) + 1
+                    if job == REPLIES and row.consecutive_failures == IMAP_ALERT_AFTER:
+                        notify.raise_alert(
+                            session,
+                            now,
+                            "imap",
+                            f"📭 The reply check failed {IMAP_ALERT_AFTER} times in a row "
+                            f"({error}). Replies are not being read; it keeps retrying.",
+                        )
+                if error is None and job == REPLIES:
+                    notify.clear_alert(session, now, "imap", "📬 The reply check works again.")
+        except OutreachError:
+            pass
+
+    def _on_event(self, event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            log.warning("job %s missed its run at %s", event.job_id, event.scheduled_run_time)
+            try:
+                with self.ctx.db.transaction() as session:
+                    row = session.get(JobRun, event.job_id)
+                    if row is None:
+                        row = JobRun(job=event.job_id, consecutive_failures=0)
+                        session.add(row)
+                    row.last_missed_at = self.ctx.clock.now()
+            except OutreachError:
+                pass
+        elif event.exception is not None:
+            log.error("job %s raised %s", event.job_id, type(event.exception).__name__)
+
+    # --- jobs ------------------------------------------------------------------------------
+    async def send_tick(self) -> None:
+        def work() -> None:
+            mailer = self.ctx.new_mailer()
+            try:
+                report = run_send_queue(self.ctx, mailer)
+            finally:
+                mailer.close()
+            if report.sent or report.failed or report.retried:
+                log.info(
+                    "send tick: %d sent, %d failed, %d retried; %s",
+                    report.sent,
+                    report.failed,
+                    report.retried,
+                    report.stopped_reason,
+                )
+
+        await asyncio.to_thread(work)
+        self._outbox_wakeup.set()
+
+    async def reply_tick(self) -> None:
+        if not await asyncio.to_thread(leases.try_acquire, self.ctx, REPLIES, 600):
+            return
+        from engine.inbox.sync import check_inbox
+
+        report = await asyncio.to_thread(check_inbox, self.ctx)
+        if report.fetched:
+            log.info("reply check: %d new messages %s", report.fetched, report.kinds)
+        await self.outbox_tick()
+
+    async def midnight_tick(self) -> None:
+        await asyncio.to_thread(self.midnight_reset)
+
+    def midnight_reset(self) -> bool:
+        """Once per local day, whichever replica gets there first: reset and summarise."""
+        now = self.ctx.clock.now()
+        s = self.ctx.settings
+        local_today = now.astimezone(s.tz).date().isoformat()
+        try:
+            with self.ctx.db.transaction() as session:
+                session.add(
+                    DailyRun(job=MIDNIGHT, day=local_today, owner=self.ctx.owner, created_at=now)
+                )
+                session.flush()
+                mb = store.mailbox(session, now, lock=True)
+                mb.batch_count = 0
+                start = day_start(now, s.tz) - timedelta(days=1)
+                end = day_start(now, s.tz)
+                sent = session.scalar(
+                    select(func.count())
+                    .select_from(OutboundMessage)
+                    .where(
+                        OutboundMessage.state == MSG_SENT,
+                        OutboundMessage.sent_at >= start,
+                        OutboundMessage.sent_at < end,
+                    )
+                )
+                replies = session.scalar(
+                    select(func.count())
+                    .select_from(Lead)
+                    .where(Lead.replied_at >= start, Lead.replied_at < end)
+                )
+                bounced = session.scalar(
+                    select(func.count()).select_from(Lead).where(Lead.status == BOUNCED)
+                )
+                optouts = session.scalar(
+                    select(func.count()).select_from(Lead).where(Lead.status == UNSUBSCRIBED)
+                )
+                camp = store.campaign(session, now)
+                notify.enqueue(
+                    session,
+                    now,
+                    notify.SUMMARY,
+                    f"🌙 Yesterday: {sent or 0} sent, {replies or 0} replies; "
+                    f"{bounced or 0} bounced and {optouts or 0} opted out in total. "
+                    f"Daily counter reset; campaign is {camp.state}.",
+                )
+            return True
+        except IntegrityError:
+            return False  # another replica (or an earlier run today) did it
+
+    async def outbox_tick(self) -> None:
+        if self.notifier is None:
+            return
+        if not await asyncio.to_thread(leases.try_acquire, self.ctx, OUTBOX, 60):
+            return
+        await deliver_outbox(self.ctx, self.notifier)
+
+    async def maintenance_tick(self) -> None:
+        await asyncio.to_thread(leases.heartbeat, self.ctx, self.started_at)
+        await asyncio.to_thread(expire_leases, self.ctx)
+
+
+async def deliver_outbox(ctx: EngineContext, notifier: Notifier, *, limit: int = 50) -> int:
+    """Hand undelivered notifications to the notifier; mark them delivered only if it worked."""
+    from engine.models import OutboxItem
+
+    def load() -> list[Notification]:
+        with ctx.db.transaction() as session:
+            rows = session.scalars(
+                select(OutboxItem)
+                .where(OutboxItem.delivered_at.is_(None))
+                .order_by(OutboxItem.id)
+                .limit(limit)
+            )
+            return [
+                Notification(r.id, r.kind, r.text, dict(r.payload or {}), r.created_at)
+                for r in rows
+            ]
+
+    def mark(ids: list[int], error: str | None) -> None:
+        now = ctx.clock.now()
+        with ctx.db.transaction() as session:
+            for item in session.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids))):
+                item.attempts = (item.attempts or 0) + 1
+                if error is None:
+                    item.delivered_at = now
+                else:
+                    item.last_error = error[:500]
+
+    batch = await asyncio.to_thread(load)
+    if not batch:
+        return 0
+    try:
+        await notifier.deliver(batch)
+    except NotifierError as e:
+        await asyncio.to_thread(mark, [n.id for n in batch], str(e))
+        log.warning("notification delivery failed (%s); will retry", e)
+        return 0
+    await asyncio.to_thread(mark, [n.id for n in batch], None)
+    return len(batch)
+
+
+def _soon(seconds: float) -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC) + timedelta(seconds=seconds)

@@ -1,0 +1,631 @@
+"""Sending over SMTP from the operator's own mailbox, and what every failure means.
+
+``SmtpMailer`` keeps one authenticated connection open across sends and walks each send
+step by step (MAIL, RCPT, DATA, message) so it always knows how far it got.
+``classify_smtp_error`` is the one place that turns an SMTP or network failure into a typed
+``SendError``; ``SmtpMailer`` raises nothing else from ``send`` and ``verify_login``.
+
+Stages, in order (``Stage``):
+
+* ``connect`` - TCP connect, greeting, EHLO, STARTTLS.
+* ``auth``    - AUTH.
+* ``mail``    - MAIL FROM.
+* ``rcpt``    - RCPT TO.
+* ``data``    - the DATA command itself, until the server's 354. Nothing can have been
+  stored yet, so a dropped connection here is still ``TryLater``.
+* ``message`` - the message body and the final ``.``, until the server's answer. A
+  dropped connection or timeout here is ``Uncertain``: the server may have the message.
+
+The password is never logged and never appears in an error's text.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import email.message
+import email.policy
+import io
+import logging
+import re
+import smtplib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.generator import BytesGenerator
+from functools import lru_cache
+from typing import Literal, NoReturn, Protocol
+
+from engine.errors import (
+    AccountBroken,
+    ContentBlocked,
+    QuotaExceeded,
+    RecipientRejected,
+    SendError,
+    TooManyLogins,
+    TryLater,
+    Uncertain,
+)
+
+log = logging.getLogger(__name__)
+
+Security = Literal["starttls", "ssl", "none"]
+Stage = Literal["connect", "auth", "mail", "rcpt", "data", "message"]
+
+IDLE_CHECK_AFTER = 60.0
+"""A kept connection idle for longer than this is checked with NOOP before use."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: Security
+    username: str
+    password: str = field(repr=False)
+    timeout: float = 30.0
+
+
+class Mailer(Protocol):
+    def send(self, msg: email.message.EmailMessage, *, from_addr: str, to_addr: str) -> None:
+        """Send ``msg`` to ``to_addr`` with envelope sender ``from_addr``; raise ``SendError``."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection, politely if possible. Never raises."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Classification
+# --------------------------------------------------------------------------------------------
+
+_ENHANCED_RE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
+
+# 4xx "back off this account": too many logins / sessions / connections (Gmail's 454 4.7.0
+# "Too many login attempts", Exchange's "concurrent connections ... exceeded").
+_TOO_MANY_LOGINS_RE = re.compile(
+    r"too many (failed )?(login|logon|auth\w*|concurrent|simultaneous|connections|sessions)"
+    r"|login attempts"
+    r"|concurrent (smtp )?(connections|sessions|logins)"
+    r"|maximum number of (concurrent )?(server )?(connections|sessions)"
+)
+
+# Our own sending allowance is used up or throttled. Deliberately never the bare word
+# "quota": "over quota" / "Quota exceeded (mailbox full)" is the *recipient's* mailbox.
+_QUOTA_RE = re.compile(
+    r"sending (quota|limit)"  # Gmail "Daily user sending quota exceeded", "sending limit"
+    r"|(daily|hourly|message|submission|recipient|send) (quota|limit)s? "
+    r"(has been |was |is )?(exceeded|reached)"
+    r"|exceeded (the|your|its) (daily |hourly )?(sending |message |recipient |submission )?"
+    r"(quota|limit)"  # Office 365 "... exceeded the sending limit"
+    r"|submissionquotaexceeded"  # Exchange Online STOREDRV.Submission
+    r"|rate[- ]limit"  # "rate limit exceeded", "temporarily rate limited"
+    r"|reached (your|the|its) (daily |hourly )?(sending |message |recipient )?(limit|quota)"
+    r"|unusual (rate|sending activity)"  # Gmail 4.7.28, Zoho 5.4.6
+)
+
+# Words that say the block is about spam, reputation or policy (content / sender standing).
+_SPAM_RE = re.compile(
+    r"spam|unsolicited|block ?list|black ?list|blocked|reputation|policy|dmarc|\bspf\b|dkim"
+    r"|banned|abuse|phish|virus|malware|content|not accepted|rejected due"
+)
+
+# The server will not take mail from us as configured: not authenticated, relay refused,
+# the From is not ours, the account is disabled / must be verified.
+_ACCOUNT_RE = re.compile(
+    r"authentication required|not authenticated|must (be )?authenticate"
+    r"|relay(ing)? (access )?(is )?(denied|not permitted|prohibited|not allowed)"
+    r"|unable to relay|not (allowed|permitted|authorized) to relay"
+    r"|not owned by (auth )?user|sendasdenied|not (allowed|authorized) to send as"
+    r"|does not have permissions? to send as"
+    r"|your account (has been |is )?(disabled|suspended|locked|blocked)"
+    r"|verify your account"
+    r"|application-specific password|app password|log ?in via your web browser"
+)
+
+# The recipient's address or mailbox is the problem.
+_RECIPIENT_RE = re.compile(
+    r"user unknown|unknown user|no such (user|mailbox|recipient)|does not exist|doesn'?t exist"
+    r"|recipient address rejected|invalid recipient|recipient (not found|unknown|rejected)"
+    r"|mailbox (unavailable|not found|disabled|is disabled|is inactive)|account (is )?disabled"
+    r"|account that you tried to reach|doesn'?t have an? \S+ account|address rejected"
+    r"|mailbox is full|over quota"
+)
+
+# Sender-side enhanced codes (X.1.7 bad sender mailbox syntax, X.1.8 bad sender domain).
+_SENDER_ENHANCED = {"5.1.7", "5.1.8"}
+# Permanent errors that tell us our TLS setting cannot work with this server.
+_TLS_CONFIG_REASONS = {
+    "WRONG_VERSION_NUMBER",
+    "UNKNOWN_PROTOCOL",
+    "UNSUPPORTED_PROTOCOL",
+    "TLSV1_ALERT_PROTOCOL_VERSION",
+    "RECORD_LAYER_FAILURE",
+}
+
+
+def _decode(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return " ".join(text.split())  # multi-line replies become one line
+
+
+def _enhanced(text: str) -> str | None:
+    match = _ENHANCED_RE.search(text)
+    return ".".join(match.groups()) if match else None
+
+
+def classify_smtp_error(exc: BaseException, *, stage: str) -> SendError:
+    """Decide what an SMTP failure means. ``stage`` is one of ``Stage`` (see module doc).
+
+    Server answers are judged on the enhanced status code and the text, not only the
+    3-digit code. The returned error's text is the server's answer (``"550 5.1.1 ..."``)
+    or, for network failures, a short description.
+    """
+    if isinstance(exc, SendError):
+        return exc
+
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = list(exc.recipients.values())
+        if refused:
+            code, resp = refused[0]
+            return _classify_reply(code, _decode(resp), "rcpt")
+        return TryLater("the server refused the recipient without saying why")
+
+    if isinstance(exc, smtplib.SMTPResponseException):
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            stage = "auth"
+        elif isinstance(exc, smtplib.SMTPSenderRefused):
+            stage = "mail"
+        elif isinstance(exc, smtplib.SMTPConnectError | smtplib.SMTPHeloError):
+            stage = "connect"
+        elif isinstance(exc, smtplib.SMTPDataError) and stage not in ("data", "message"):
+            stage = "data"
+        code = exc.smtp_code
+        text = _decode(exc.smtp_error)
+        if code < 200 or code >= 600:  # unparsable / missing reply: a broken conversation
+            return _connection_failure(f"garbled server reply: {code} {text}".strip(), stage)
+        return _classify_reply(code, text, stage)
+
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        # "SMTP AUTH extension not supported by server." / "STARTTLS extension not ...":
+        # the account cannot be used as configured; nothing about any lead.
+        return AccountBroken(f"the server does not support what the settings need: {exc}")
+
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return _connection_failure(f"the server closed the connection ({exc})", stage)
+
+    if isinstance(exc, smtplib.SMTPException):
+        # e.g. "No suitable authentication method found." from login negotiation.
+        if stage == "auth":
+            return AccountBroken(f"cannot log in: {exc}")
+        return _connection_failure(f"SMTP error: {exc}", stage)
+
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        # Wrong host name or an intercepting proxy: will not fix itself, tell the operator.
+        return AccountBroken(f"the server's TLS certificate was rejected: {exc.verify_message}")
+    if isinstance(exc, ssl.SSLError) and exc.reason in _TLS_CONFIG_REASONS:
+        # Typically "ssl" on a STARTTLS port (587) or the reverse.
+        return AccountBroken(
+            f"TLS handshake failed ({exc.reason}): check the security setting (ssl/starttls) "
+            "and the port"
+        )
+
+    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError
+        return _connection_failure("timed out waiting for the server", stage)
+    if isinstance(exc, ConnectionRefusedError):
+        return _connection_failure("connection refused", stage)
+    if isinstance(exc, socket.gaierror):
+        return _connection_failure(f"cannot resolve the server's name ({exc.strerror})", stage)
+    if isinstance(exc, OSError):
+        return _connection_failure(f"network error: {exc.strerror or exc}", stage)
+
+    # Not a network or SMTP failure (a bug, or something unforeseen). Before the message
+    # was transmitted it is safe to retry later; after, nobody knows.
+    return _connection_failure(f"unexpected {type(exc).__name__}: {exc}", stage)
+
+
+def _connection_failure(text: str, stage: str) -> SendError:
+    """No usable answer from the server: ``Uncertain`` once the message was on the wire."""
+    if stage == "message":
+        return Uncertain(f"{text}; the message may or may not have been accepted")
+    return TryLater(text)
+
+
+def _classify_reply(code: int, text: str, stage: str) -> SendError:
+    """Classify a server answer ``code text`` received at ``stage``."""
+    full = f"{code} {text}".strip()
+    enhanced = _enhanced(text)
+    low = text.lower()
+    transient = 400 <= code < 500
+
+    def make(cls: type[SendError]) -> SendError:
+        return cls(full, code, enhanced)
+
+    # 1. 4xx too many logins / concurrent sessions or connections: back off the account.
+    if transient and _TOO_MANY_LOGINS_RE.search(low):
+        return make(TooManyLogins)
+
+    # 2. Our sending quota or rate. Gmail: 550 5.4.5 "Daily user sending quota exceeded";
+    #    Office 365: 554 5.2.0 "SubmissionQuotaExceededException" / "exceeded the sending
+    #    limit". A *temporary* rate limit (Gmail 421 4.7.28 "unusual rate of unsolicited
+    #    mail ... temporarily rate limited") is also QuotaExceeded: retrying soon would only
+    #    make it worse, stopping until the window rolls is right. A *permanent* "unusual rate
+    #    of unsolicited mail ... blocked" (550 5.7.28) is a reputation block: ContentBlocked.
+    if enhanced in ("5.4.5", "4.7.28") or _QUOTA_RE.search(low):
+        if not transient and enhanced is not None and enhanced.startswith("5.7."):
+            if _SPAM_RE.search(low):
+                return make(ContentBlocked)
+        return make(QuotaExceeded)
+
+    # 3. Login problems. Any 5xx at AUTH (535 5.7.8 bad credentials, 534 5.7.9 app password
+    #    required, 534 5.7.14 web login required, 535 5.7.139 SMTP AUTH disabled, 504 mech
+    #    unknown) and 530/534/535 wherever they come (530 5.7.0 Authentication required at
+    #    MAIL means the session is not logged in). 4xx at AUTH: a temporary problem.
+    if stage == "auth":
+        return make(TryLater if transient else AccountBroken)
+    if code in (530, 534, 535):
+        return make(AccountBroken)
+
+    # 4. Anything else temporary (421, 450, 451, 452 4.2.2 mailbox full, 4.7.0 greylisting,
+    #    a 4xx answer to the message itself: the server said no, so nothing was kept).
+    if transient:
+        return make(TryLater)
+
+    # From here on: a permanent (5xx) answer.
+
+    # 5. Relay denied / From not ours / account disabled: the mailbox cannot send as
+    #    configured. That is the account's problem, not the lead's (a "5.7.1 Relaying
+    #    denied" at RCPT means we are not authenticated as far as the server knows).
+    if _ACCOUNT_RE.search(low) and not _recipient_said(enhanced, low):
+        return make(AccountBroken)
+
+    if stage == "connect":
+        # Greeting / EHLO refused: an IP block list is reputation, anything else is the
+        # settings (wrong host/port for submission).
+        return make(ContentBlocked if _SPAM_RE.search(low) else AccountBroken)
+
+    if stage == "mail":
+        # MAIL FROM judges our sender. Size (5.3.4) or spam/policy words: our content or
+        # standing. Otherwise (5.1.7/5.1.8 bad sender, "sender rejected") the account's
+        # configuration is wrong.
+        if (enhanced or "").startswith("5.3.") or _SPAM_RE.search(low):
+            return make(ContentBlocked)
+        return make(AccountBroken)
+
+    if stage == "rcpt":
+        # 550 5.1.1 unknown user, 553 5.1.3 bad address, 551, 5.1.10 null MX, 5.2.1 mailbox
+        # disabled, 552 5.2.2 over quota (persistent): the lead bounces. A 5.7.x policy
+        # answer (block lists, DMARC) or a bare 554 is about us, not the lead: pause & tell.
+        if _recipient_said(enhanced, low):
+            return make(RecipientRejected)
+        if (enhanced or "").startswith("5.7.") or code == 554:
+            return make(ContentBlocked)
+        return make(RecipientRejected)
+
+    # DATA / message stage (also any unknown stage). We send one recipient per message, so
+    # a clearly recipient-shaped answer (5.1.1 at end of data, as Yahoo and some Exchange
+    # servers do) bounces the lead. Everything else permanent - 5.7.1 spam/policy,
+    # 5.7.26 DMARC/unauthenticated, 554, 552 5.3.4 size, unknown 5xx - is ContentBlocked:
+    # pausing and showing the operator the server's words is safer than failing leads.
+    if _recipient_said(enhanced, low) and "sender" not in low:
+        return make(RecipientRejected)
+    return make(ContentBlocked)
+
+
+def _recipient_said(enhanced: str | None, low: str) -> bool:
+    if enhanced is not None:
+        if enhanced in _SENDER_ENHANCED:
+            return False
+        if enhanced.startswith(("5.1.", "5.2.")):
+            return True
+    return bool(_RECIPIENT_RE.search(low))
+
+
+# --------------------------------------------------------------------------------------------
+# Mailer
+# --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _local_hostname() -> str:
+    """The EHLO name (smtplib's default, computed once: getfqdn can be slow)."""
+    return socket.getfqdn()
+
+
+def _dot_stuffed(payload: bytes) -> bytes:
+    """CRLF line endings, leading dots doubled, terminated by CRLF.CRLF (RFC 5321 4.5.2)."""
+    data = re.sub(rb"\r\n|\n|\r", b"\r\n", payload)
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+def _flatten(msg: email.message.EmailMessage, *, utf8: bool) -> bytes:
+    """Serialise like ``smtplib.send_message`` does: Bcc removed, CRLF line endings."""
+    msg_copy = copy.copy(msg)
+    del msg_copy["Bcc"]
+    del msg_copy["Resent-Bcc"]
+    policy = msg.policy if isinstance(msg.policy, email.policy.EmailPolicy) else email.policy.SMTP
+    with io.BytesIO() as buf:
+        generator = BytesGenerator(buf, policy=policy.clone(utf8=utf8, linesep="\r\n"))
+        generator.flatten(msg_copy, linesep="\r\n")
+        return buf.getvalue()
+
+
+class _Stale(Exception):
+    """A kept connection turned out dead before MAIL was accepted: reconnect once."""
+
+
+class SmtpMailer:
+    """Sends through one kept-open SMTP connection. Blocking; safe to share between threads.
+
+    ``send`` and ``verify_login`` raise only ``SendError`` subclasses, decided by
+    ``classify_smtp_error``.
+    """
+
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        *,
+        idle_check_after: float = IDLE_CHECK_AFTER,
+        monotonic: Callable[[], float] = time.monotonic,
+        local_hostname: str | None = None,
+    ) -> None:
+        self._settings = settings
+        self._idle_check_after = idle_check_after
+        self._monotonic = monotonic
+        self._local_hostname = local_hostname
+        self._lock = threading.Lock()
+        self._conn: smtplib.SMTP | None = None
+        self._last_used = 0.0
+        self._stage: Stage = "connect"
+
+    def __repr__(self) -> str:
+        s = self._settings
+        return f"SmtpMailer({s.username}@{s.host}:{s.port}, {s.security})"
+
+    # -- public --------------------------------------------------------------------------
+
+    def send(self, msg: email.message.EmailMessage, *, from_addr: str, to_addr: str) -> None:
+        with self._lock:
+            log.debug("smtp send %s -> %s", from_addr, to_addr)
+            try:
+                self._send_once(msg, from_addr, to_addr, may_retry=True)
+            except _Stale:
+                log.debug("kept SMTP connection was dead; reconnecting once")
+                self._drop(polite=False)
+                self._send_once(msg, from_addr, to_addr, may_retry=False)
+
+    def verify_login(self) -> None:
+        """Connect, log in and quit on a separate connection; raise ``SendError`` if it fails."""
+        stage: list[Stage] = ["connect"]
+        conn: smtplib.SMTP | None = None
+        try:
+            conn = self._open(stage)
+        except Exception as exc:
+            self._raise(classify_smtp_error(exc, stage=stage[0]), exc)
+        try:
+            conn.quit()
+        except Exception:
+            conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop(polite=True)
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _send_once(
+        self,
+        msg: email.message.EmailMessage,
+        from_addr: str,
+        to_addr: str,
+        *,
+        may_retry: bool,
+    ) -> None:
+        self._stage = "connect"
+        reused = False
+        try:
+            conn, reused = self._connection()
+            self._transmit(conn, msg, from_addr, to_addr)
+        except SendError as decided:  # decided locally (e.g. SMTPUTF8 unsupported)
+            self._after_failure(None)
+            self._raise(decided, None)
+        except Exception as exc:
+            stage = self._stage
+            if may_retry and reused and stage == "mail" and _looks_stale(exc):
+                raise _Stale() from exc
+            err = classify_smtp_error(exc, stage=stage)
+            self._after_failure(exc)
+            self._raise(err, exc)
+        self._last_used = self._monotonic()
+
+    def _transmit(
+        self, conn: smtplib.SMTP, msg: email.message.EmailMessage, from_addr: str, to_addr: str
+    ) -> None:
+        international = not (from_addr.isascii() and to_addr.isascii())
+        if international and not conn.has_extn("smtputf8"):
+            text = "the server does not support non-ASCII addresses (no SMTPUTF8)"
+            if not from_addr.isascii():
+                raise AccountBroken(f"{text}: the sender address {from_addr!r}")
+            raise RecipientRejected(f"{text}: {to_addr!r}")
+        try:
+            payload = _flatten(msg, utf8=international)
+        except Exception as exc:
+            raise ContentBlocked(f"the message cannot be serialised: {exc}") from exc
+
+        options: list[str] = []
+        if international:
+            options.append("SMTPUTF8")
+        if conn.has_extn("8bitmime") and not payload.isascii():
+            options.append("BODY=8BITMIME")
+        if conn.has_extn("size"):
+            options.append(f"SIZE={len(payload)}")
+
+        self._stage = "mail"
+        code, resp = conn.mail(from_addr, options)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, resp, from_addr)
+
+        self._stage = "rcpt"
+        code, resp = conn.rcpt(to_addr)
+        if code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({to_addr: (code, resp)})
+
+        self._stage = "data"
+        conn.putcmd("data")
+        code, resp = conn.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, resp)
+
+        self._stage = "message"
+        conn.send(_dot_stuffed(payload))
+        code, resp = conn.getreply()
+        if code != 250:
+            raise smtplib.SMTPDataError(code, resp)
+
+    def _after_failure(self, exc: BaseException | None) -> None:
+        """Keep the connection if the server merely said no to this message; else drop it."""
+        conn = self._conn
+        if conn is None:
+            return
+        code: int | None = None
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            code = next(iter(exc.recipients.values()), (None, b""))[0]
+        elif isinstance(exc, smtplib.SMTPResponseException):
+            code = exc.smtp_code
+        # A plain "no" (not 421 "closing") leaves the session usable once reset with RSET.
+        answered = exc is None or (code is not None and code != 421)
+        if answered and conn.sock is not None:
+            try:
+                if conn.rset()[0] == 250:
+                    return
+            except Exception:
+                pass
+        self._drop(polite=answered)
+
+    # -- connection ----------------------------------------------------------------------
+
+    def _connection(self) -> tuple[smtplib.SMTP, bool]:
+        """The kept connection (checked with NOOP if idle long), or a new one; and whether
+        it was reused."""
+        conn = self._conn
+        if conn is not None and conn.sock is None:
+            self._conn = conn = None
+        if conn is not None and self._monotonic() - self._last_used > self._idle_check_after:
+            try:
+                alive = conn.noop()[0] == 250
+            except Exception:
+                alive = False
+            if not alive:
+                self._drop(polite=False)
+                conn = None
+        if conn is None:
+            stage: list[Stage] = ["connect"]
+            try:
+                conn = self._open(stage)
+            finally:
+                self._stage = stage[0]
+            self._conn = conn
+            self._last_used = self._monotonic()
+            return conn, False
+        return conn, True
+
+    def _open(self, stage: list[Stage]) -> smtplib.SMTP:
+        """A new connection, greeted, secured and logged in. ``stage[0]`` tracks progress."""
+        s = self._settings
+        local = self._local_hostname or _local_hostname()
+        stage[0] = "connect"
+        conn: smtplib.SMTP
+        if s.security == "ssl":
+            conn = smtplib.SMTP_SSL(
+                s.host,
+                s.port,
+                local_hostname=local,
+                timeout=s.timeout,
+                context=ssl.create_default_context(),
+            )
+        else:
+            conn = smtplib.SMTP(s.host, s.port, local_hostname=local, timeout=s.timeout)
+        try:
+            conn.ehlo_or_helo_if_needed()
+            if s.security == "starttls":
+                conn.starttls(context=ssl.create_default_context())
+                conn.ehlo_or_helo_if_needed()
+            stage[0] = "auth"
+            self._login(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _login(self, conn: smtplib.SMTP) -> None:
+        """Exactly one AUTH exchange (smtplib's ``login`` retries with every mechanism)."""
+        if not conn.has_extn("auth"):
+            raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+        advertised = conn.esmtp_features["auth"].upper().split()
+        s = self._settings
+        conn.user, conn.password = s.username, s.password
+        try:
+            if "PLAIN" in advertised:
+                conn.auth("PLAIN", conn.auth_plain)
+            elif "LOGIN" in advertised:
+                conn.auth("LOGIN", conn.auth_login)
+            elif "CRAM-MD5" in advertised:
+                conn.auth("CRAM-MD5", conn.auth_cram_md5, initial_response_ok=False)
+            else:
+                raise smtplib.SMTPException(
+                    "No suitable authentication method found (server offers "
+                    f"{' '.join(advertised) or 'none'})."
+                )
+        finally:
+            conn.user = conn.password = ""
+
+    def _drop(self, *, polite: bool) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if polite and conn.sock is not None:
+                conn.quit()
+        except Exception:
+            pass
+        finally:
+            conn.close()
+
+    def _raise(self, err: SendError, cause: BaseException | None) -> NoReturn:
+        """Raise ``err`` with the password (plain, base64, or in a PLAIN blob) blanked out."""
+        text = err.text
+        for secret in _secret_forms(self._settings):
+            text = text.replace(secret, "********")
+        if text != err.text:
+            raise type(err)(text, err.smtp_code, err.enhanced) from None
+        if cause is None or err is cause:
+            raise err
+        raise err from cause
+
+
+def _secret_forms(settings: SmtpSettings) -> list[str]:
+    password = settings.password
+    if not password:
+        return []
+    plain = f"\0{settings.username}\0{password}".encode()
+    return [
+        password,
+        base64.b64encode(password.encode()).decode(),
+        base64.b64encode(plain).decode(),
+    ]
+
+
+def _looks_stale(exc: BaseException) -> bool:
+    """A kept connection that died while idle: disconnect/reset, or 421 timeout at MAIL."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == 421
+    return isinstance(exc, OSError) and not isinstance(exc, TimeoutError)
