@@ -22,6 +22,7 @@ Usage::
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import imaplib
 import ssl
@@ -263,6 +264,12 @@ class ImapMailbox:
         return self._client
 
     def _scrub(self, text: str) -> str:
+        """The server's text for humans: ``b'...'`` reprs unwrapped, the password masked."""
+        if len(text) >= 3 and text[:2] in ("b'", 'b"') and text[-1] == text[1]:
+            with contextlib.suppress(ValueError, SyntaxError):
+                literal = ast.literal_eval(text)
+                if isinstance(literal, bytes):
+                    text = literal.decode("utf-8", "replace")
         password = self.settings.password
         return text.replace(password, "***") if password else text
 
