@@ -360,7 +360,9 @@ class _HTMLToText(HTMLParser):
         for depth, line in self.lines:
             line = line.replace("\xa0", " ").strip()
             if not line:
-                if out and out[-1] != "":
+                if depth:
+                    out.append(">" * depth)
+                elif out and out[-1] != "":
                     out.append("")
                 continue
             out.append("> " * depth + line)
