@@ -138,6 +138,9 @@ _RECIPIENT_RE = re.compile(
 
 # Sender-side enhanced codes (X.1.7 bad sender mailbox syntax, X.1.8 bad sender domain).
 _SENDER_ENHANCED = {"5.1.7", "5.1.8"}
+# Recipient mailbox status: 5.2.1 disabled, 5.2.2 full. (Not 5.2.0: Exchange uses it for its
+# own submission failures, and 5.2.252 is SendAsDenied.)
+_RECIPIENT_MAILBOX_ENHANCED = {"5.2.1", "5.2.2"}
 # Permanent errors that tell us our TLS setting cannot work with this server.
 _TLS_CONFIG_REASONS = {
     "WRONG_VERSION_NUMBER",
@@ -206,7 +209,9 @@ def classify_smtp_error(exc: BaseException, *, stage: str) -> SendError:
 
     if isinstance(exc, ssl.SSLCertVerificationError):
         # Wrong host name or an intercepting proxy: will not fix itself, tell the operator.
-        return AccountBroken(f"the server's TLS certificate was rejected: {exc.verify_message}")
+        return AccountBroken(
+            f"the server's TLS certificate was rejected: {getattr(exc, 'verify_message', None) or exc}"
+        )
     if isinstance(exc, ssl.SSLError) and exc.reason in _TLS_CONFIG_REASONS:
         # Typically "ssl" on a STARTTLS port (587) or the reverse.
         return AccountBroken(
@@ -320,7 +325,7 @@ def _recipient_said(enhanced: str | None, low: str) -> bool:
     if enhanced is not None:
         if enhanced in _SENDER_ENHANCED:
             return False
-        if enhanced.startswith(("5.1.", "5.2.")):
+        if enhanced.startswith("5.1.") or enhanced in _RECIPIENT_MAILBOX_ENHANCED:
             return True
     return bool(_RECIPIENT_RE.search(low))
 
