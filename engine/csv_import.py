@@ -88,7 +88,7 @@ _SNIFF_ROWS = 20  # rows looked at when guessing an unnamed email column
 _CONTROL_RUN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]+")
 _BINARY_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _WHITESPACE_RUN = re.compile(r"\s+")
-_HEADER_SEPARATORS = re.compile(r"[\s\-_]+")
+_HEADER_SEPARATORS = re.compile(r"[\s\-]+")
 _HEADER_DROP = re.compile(r"[^a-z0-9_]")
 _SEP_HINT = re.compile(r"sep=(.)[ \t]*\Z", re.IGNORECASE)
 _QUOTE_OR_NEWLINE = re.compile(r'["\r\n]')

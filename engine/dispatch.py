@@ -549,20 +549,47 @@ def run_send_queue(
     return report
 
 
+def owner_is_gone(owner: str, me: str) -> bool:
+    """True if ``owner`` (host:pid:token) was a process on this host that no longer runs."""
+    import os
+    import socket
+
+    parts = owner.split(":")
+    if len(parts) != 3 or owner == me:
+        return False
+    host, pid = parts[0], parts[1]
+    if host != socket.gethostname()[:40] or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True  # same pid, other token: an earlier incarnation (e.g. a restarted container)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def expire_leases(ctx: EngineContext, *, everything: bool = False) -> int:
-    """``sending`` rows whose lease ran out (a crashed worker) become ``uncertain``."""
+    """``sending`` rows left by a crashed worker become ``uncertain``: the lease ran out, or the
+    owner was a process on this host that is gone, or (SQLite, one process) ``everything``."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         stmt = select(OutboundMessage).where(OutboundMessage.state == SENDING)
-        if not everything:
-            stmt = stmt.where(OutboundMessage.lease_expires_at < now)
         rows = list(session.scalars(_skip_locked(stmt, ctx)))
+        expired = 0
         for row in rows:
+            lease_over = row.lease_expires_at is not None and row.lease_expires_at < now
+            gone = row.lease_owner is not None and owner_is_gone(row.lease_owner, ctx.owner)
+            if not (everything or lease_over or gone):
+                continue
             row.state = UNCERTAIN
             row.error = "the process stopped during the SMTP transaction"
             row.lease_owner = None
             row.lease_expires_at = None
-        return len(rows)
+            expired += 1
+        return expired
 
 
 def count_uncertain(session: Session) -> int:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.errors import MessageError
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -58,12 +58,18 @@ _REPLY_PREFIX_RE = re.compile(r"^\s*(?:re|aw|sv)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*",
 
 
 def header_safe(text: str) -> str:
-    """``text`` on one line: every run of whitespace/control characters becomes one space.
+    """``text`` made safe for a free-text header (subject, display name).
 
-    Lone surrogates (undecodable input) become U+FFFD so the value can always be encoded.
+    One line: every run of whitespace/control characters becomes one space, ends stripped.
+    ``=?`` becomes ``= ?`` so no RFC 2047 encoded-word in the input is ever decoded. Lone
+    surrogates (undecodable input) become U+FFFD so the value can always be encoded.
     """
     text = _SURROGATE_RE.sub("\ufffd", text)
-    return _COLLAPSE_RE.sub(" ", text).strip()
+    text = _COLLAPSE_RE.sub(" ", text).strip()
+    # "=?" starts an RFC 2047 encoded-word, which the standard library decodes when it parses
+    # the value we set and may then write back with a raw CR/LF in it (CVE-2024-6923, unfixed
+    # before 3.11.10). Text we send never needs one; break it up so nothing is decoded.
+    return text.replace("=?", "= ?")
 
 
 def _idna_domain(domain: str, *, what: str) -> str:
@@ -142,7 +148,8 @@ class Outgoing:
 
 
 class _OutreachPolicy(EmailPolicy):
-    """``email.policy.SMTP`` (CRLF, 78 columns) that folds threading headers only between ids."""
+    """``email.policy.SMTP`` (CRLF, 78 columns) with two folding fixes: threading headers fold
+    only between ids (never RFC 2047-encoded), and a non-ASCII subject keeps its spaces."""
 
     def _fold_ids(self, name: str, value: Any) -> str:
         ids = str(value).split()
@@ -157,14 +164,29 @@ class _OutreachPolicy(EmailPolicy):
         lines.append(line)
         return self.linesep.join(lines) + self.linesep
 
-    def fold(self, name: str, value: Any) -> str:
-        if name.lower() in _ID_HEADERS:
+    def _fold_subject(self, name: str, value: Any) -> str:
+        # The modern folder can drop a space that sits between two encoded-words it splits
+        # ("Grüße aus" -> "Grüßeaus" once decoded); the legacy encoder keeps spaces inside the
+        # encoded-words, where RFC 2047 decoders preserve them.
+        encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
+        return f"{name}: {encoded}{self.linesep}"
+
+    def _custom_fold(self, name: str, value: Any) -> str | None:
+        key = name.lower()
+        if key in _ID_HEADERS:
             return self._fold_ids(name, value)
-        return super().fold(name, value)
+        if key == "subject" and not str(value).isascii():
+            return self._fold_subject(name, value)
+        return None
+
+    def fold(self, name: str, value: Any) -> str:
+        folded = self._custom_fold(name, value)
+        return folded if folded is not None else super().fold(name, value)
 
     def fold_binary(self, name: str, value: Any) -> bytes:
-        if name.lower() in _ID_HEADERS:
-            return self._fold_ids(name, value).encode("ascii")
+        folded = self._custom_fold(name, value)
+        if folded is not None:
+            return folded.encode("ascii")
         return super().fold_binary(name, value)
 
 
@@ -232,7 +254,33 @@ def build_message(
     short_ascii = body.isascii() and all(len(line) <= 998 for line in body.splitlines())
     cte = "7bit" if short_ascii else "quoted-printable"
     msg.set_content(body, subtype="plain", charset="utf-8", cte=cte)
+    _check_header_block(msg)
     return msg
+
+
+_HEADER_LINE_RE = re.compile(rb"([A-Za-z0-9-]+):")
+
+
+def _check_header_block(msg: EmailMessage) -> None:
+    """Defence in depth: the serialised header block has exactly the headers we set, once each.
+
+    Whatever the standard library does with a value, a message whose bytes would carry an
+    extra header line (hence possibly an extra recipient) is refused rather than sent.
+    """
+    expected = [name.lower() for name in msg.keys()]
+    head = msg.as_bytes().split(b"\r\n\r\n", 1)[0]
+    seen: list[str] = []
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            if not line.strip() or not seen:
+                raise ValueError("refusing a message with a malformed header continuation line")
+            continue
+        match = _HEADER_LINE_RE.match(line)
+        if match is None:
+            raise ValueError("refusing a message with a malformed header line")
+        seen.append(match.group(1).decode("ascii").lower())
+    if seen != expected or len(set(seen)) != len(seen):
+        raise ValueError(f"refusing a message whose headers would be {seen}, not {expected}")
 
 
 def reply_subject(first_subject: str) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import leases, notify, store
 from engine.context import EngineContext
-from engine.dispatch import expire_leases, run_send_queue
+from engine.dispatch import count_uncertain, expire_leases, run_send_queue
 from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, TryLater
 from engine.models import (
     BOUNCED,
@@ -271,6 +271,25 @@ class Engine:
     async def maintenance_tick(self) -> None:
         await asyncio.to_thread(leases.heartbeat, self.ctx, self.started_at)
         await asyncio.to_thread(expire_leases, self.ctx)
+        await asyncio.to_thread(self.recover)
+
+    def recover(self) -> int:
+        """Settle uncertain sends by looking in the Sent folder (one replica at a time)."""
+        from engine.recovery import resolve_uncertain
+
+        with self.ctx.db.transaction() as session:
+            if not count_uncertain(session):
+                return 0
+        if not leases.try_acquire(self.ctx, "recovery", 120):
+            return 0
+        try:
+            settled = resolve_uncertain(self.ctx)
+        except (TryLater, AccountBroken) as e:
+            log.warning("could not check the Sent folder: %s", type(e).__name__)
+            return 0
+        if settled:
+            log.info("settled %d uncertain send(s)", settled)
+        return settled
 
 
 async def deliver_outbox(ctx: EngineContext, notifier: Notifier, *, limit: int = 50) -> int:

@@ -1542,8 +1542,11 @@ class FakeTelegram:
                         self._cond.wait(0.2)
 
 
+TEST_BOT_TOKEN = "123456:TEST-token_abcdef"  # the same as tests/conftest.py BASE_ENV
+
+
 @pytest.fixture
 def fake_telegram() -> Iterator[FakeTelegram]:
-    """A started FakeTelegram (token ``123:TEST``), stopped after the test."""
-    with FakeTelegram() as fake:
+    """A started FakeTelegram with the suite's bot token, stopped after the test."""
+    with FakeTelegram(token=TEST_BOT_TOKEN) as fake:
         yield fake

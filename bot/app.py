@@ -1,0 +1,310 @@
+"""The process: configuration, database, the PTB Application, the engine and the web server, run
+together in one event loop (the shape of PTB's custom-webhook example)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import Application
+
+from bot import format as fmt
+from bot.handlers import register
+from bot.notifier import TelegramNotifier
+from engine import leases
+from engine.config import Settings, load_settings
+from engine.context import EngineContext
+from engine.db import Database
+from engine.dispatch import expire_leases
+from engine.errors import ConfigError, DatabaseUnavailable
+from engine.license import check_license
+from engine.logs import setup_logging
+from engine.scheduler import Engine
+
+log = logging.getLogger("bot")
+POLLER_LEASE = "telegram_poller"
+POLLER_TTL = 30.0
+WEBHOOK_LEASE = "telegram_webhook"
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = load_settings(dotenv=Path(".env"))
+    except ConfigError as e:
+        print("Cannot start: the configuration has problems:", file=sys.stderr)
+        for p in e.problems:
+            print(f"  - {p}", file=sys.stderr)
+        print(
+            "Set these environment variables (or put them in .env) and start again.",
+            file=sys.stderr,
+        )
+        return 2
+    redactor = setup_logging(settings.log_level, settings.secrets)
+    try:
+        check_license(settings.license_sheet_url, settings.license_key)
+        db = Database(settings.database_url)
+        db.claim_single_process()
+        db.migrate()
+    except ConfigError as e:
+        print("Cannot start: " + "; ".join(e.problems), file=sys.stderr)
+        return 2
+    except DatabaseUnavailable as e:
+        print(
+            f"Cannot start: the database is unreachable ({redactor.redact(str(e))}).",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as e:  # noqa: BLE001 - one clear line, no traceback, secrets redacted
+        print(f"Cannot start: {redactor.redact(f'{type(e).__name__}: {e}')}", file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(serve(settings, db, redact=redactor.redact))
+    except TokenRefused:
+        print(
+            "Cannot start: Telegram refused TELEGRAM_BOT_TOKEN. Copy the token from @BotFather "
+            "again (it looks like 123456:ABC-...).",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        db.dispose()
+    return 0
+
+
+def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
+    api = settings.telegram_api_url.rstrip("/")
+    builder = (
+        Application.builder()
+        .token(settings.telegram_bot_token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .concurrent_updates(8)
+    )
+    if settings.webhook_url:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+class _Server(uvicorn.Server):
+    """We handle SIGTERM/SIGINT ourselves, to shut everything down in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def install_signal_handlers(self) -> None:  # older uvicorn
+        return
+
+
+def web_app(state: dict[str, Any]) -> Starlette:
+    async def health(request: Request) -> JSONResponse:
+        engine: Engine = state["engine"]
+        ctx: EngineContext = state["ctx"]
+        body: dict[str, Any] = {
+            "status": "healthy",
+            "scheduler_running": engine.running,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "replica": ctx.owner,
+            "polling": bool(state.get("polling")),
+        }
+        problems = []
+        try:
+            body["jobs"] = await asyncio.wait_for(asyncio.to_thread(_job_health, ctx), 5)
+            body["database"] = "ok"
+        except (DatabaseUnavailable, TimeoutError) as e:
+            body["database"] = "unreachable"
+            problems.append(f"database unreachable: {state['redact'](str(e))[:200]}")
+        if not engine.running:
+            problems.append("scheduler is not running")
+        if problems:
+            body["status"] = "unhealthy"
+            body["reason"] = "; ".join(problems)
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body)
+
+    async def telegram_webhook(request: Request) -> Response:
+        settings: Settings = state["settings"]
+        app: Application[Any, Any, Any, Any, Any, Any] = state["application"]
+        if not settings.webhook_url:
+            return Response(status_code=404)
+        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != settings.webhook_secret:
+            return Response("forbidden", status_code=403)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, app.bot)
+        except (json.JSONDecodeError, ValueError, TypeError, KeyError):
+            return Response("bad update", status_code=400)
+        await app.update_queue.put(update)
+        return Response(status_code=200)
+
+    return Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/telegram", telegram_webhook, methods=["POST"]),
+        ]
+    )
+
+
+def _job_health(ctx: EngineContext) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from engine.models import JobRun
+
+    with ctx.db.transaction() as session:
+        return {
+            j.job: {
+                "last_success": j.last_success_at.isoformat() if j.last_success_at else None,
+                "consecutive_failures": j.consecutive_failures,
+            }
+            for j in session.scalars(select(JobRun))
+        }
+
+
+async def serve(settings: Settings, db: Database, *, redact: Any = lambda s: s) -> None:
+    ctx = EngineContext(db=db, settings=settings)
+    # SQLite has one process: any 'sending' row was left by a previous run. On PostgreSQL only
+    # rows of processes known to be gone (or past their lease) are touched.
+    expire_leases(ctx, everything=db.is_sqlite)
+    application = build_application(settings)
+    application.bot_data.update(ctx=ctx, admin_ids=settings.admin_ids, redact=redact)
+    register(application)
+    notifier = TelegramNotifier(application.bot, settings.admin_ids)
+    engine = Engine(ctx, notifier)
+    application.bot_data["engine"] = engine
+    state: dict[str, Any] = {
+        "engine": engine,
+        "ctx": ctx,
+        "settings": settings,
+        "application": application,
+        "redact": redact,
+        "polling": False,
+    }
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    await _initialize(application)
+    await application.start()
+    engine.start()
+    server = _Server(
+        uvicorn.Config(
+            web_app(state), host="0.0.0.0", port=settings.port, log_level="warning", lifespan="off"
+        )
+    )
+    web = asyncio.create_task(server.serve())
+    telegram = asyncio.create_task(_telegram_role(ctx, application, settings, state, stop))
+    log.info("started: replica %s, web on port %d", ctx.owner, settings.port)
+    await stop.wait()
+    log.info("shutting down")
+    telegram.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await telegram
+    if application.updater is not None and application.updater.running:
+        with contextlib.suppress(Exception):
+            await application.updater.stop()
+    engine.shutdown()
+    server.should_exit = True
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(web, 10)
+    with contextlib.suppress(Exception):
+        await application.stop()
+    with contextlib.suppress(Exception):
+        await application.shutdown()
+    with contextlib.suppress(Exception):
+        await asyncio.to_thread(leases.leave, ctx)
+    log.info("stopped")
+
+
+class TokenRefused(Exception):
+    """Telegram refused TELEGRAM_BOT_TOKEN: retrying cannot help."""
+
+
+async def _initialize(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Initialize the bot, retrying while Telegram is unreachable."""
+    delay = 1.0
+    while True:
+        try:
+            await application.initialize()
+            break
+        except InvalidToken:
+            raise TokenRefused from None
+        except TelegramError as e:
+            log.warning(
+                "Telegram unreachable at start (%s); retrying in %.0fs", type(e).__name__, delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30)
+    try:
+        await application.bot.set_my_commands([BotCommand(c, d) for c, d in fmt.COMMANDS])
+    except TelegramError as e:
+        log.warning("could not register the command menu: %s", type(e).__name__)
+
+
+async def _telegram_role(
+    ctx: EngineContext,
+    application: Application[Any, Any, Any, Any, Any, Any],
+    settings: Settings,
+    state: dict[str, Any],
+    stop: asyncio.Event,
+) -> None:
+    """Webhook: register once. Polling: only the holder of the poller lease polls."""
+    if settings.webhook_url:
+        await _register_webhook(ctx, application, settings)
+        return
+    updater = application.updater
+    assert updater is not None
+    while not stop.is_set():
+        try:
+            leader = await asyncio.to_thread(leases.try_acquire, ctx, POLLER_LEASE, POLLER_TTL)
+        except DatabaseUnavailable:
+            leader = False
+        try:
+            if leader and not updater.running:
+                log.info("this replica now polls Telegram")
+                await updater.start_polling(
+                    poll_interval=0.0,
+                    timeout=10,
+                    drop_pending_updates=False,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            elif not leader and updater.running:
+                log.info("another replica polls Telegram now; stopping polling here")
+                await updater.stop()
+        except TelegramError as e:
+            log.warning("polling could not start: %s", type(e).__name__)
+        state["polling"] = updater.running
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), POLLER_TTL / 3)
+
+
+async def _register_webhook(
+    ctx: EngineContext, application: Application[Any, Any, Any, Any, Any, Any], settings: Settings
+) -> None:
+    url = settings.webhook_url.rstrip("/") + "/telegram"
+    if not await asyncio.to_thread(leases.try_acquire, ctx, WEBHOOK_LEASE, 300):
+        return
+    try:
+        info = await application.bot.get_webhook_info()
+        if info.url != url:
+            await application.bot.set_webhook(
+                url, secret_token=settings.webhook_secret, allowed_updates=Update.ALL_TYPES
+            )
+            log.info("webhook registered")
+    except TelegramError as e:
+        log.warning("could not register the webhook: %s", type(e).__name__)

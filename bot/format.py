@@ -1,0 +1,165 @@
+"""Turning engine results into chat text. Plain text only: lead data is never parsed as markup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from engine.campaign import StatusReport
+from engine.leads import ImportReport, LeadView
+from engine.templates import Template
+
+COMMANDS: list[tuple[str, str]] = [
+    ("start", "What this bot does"),
+    ("help", "Every command"),
+    ("status", "Dashboard: campaign, sent today, replies, next send"),
+    ("run", "Start or resume the campaign"),
+    ("pause", "Pause sending"),
+    ("stop", "Stop the campaign"),
+    ("leads", "Lead counts by status"),
+    ("lead", "One lead: /lead ADDRESS"),
+    ("settings", "Limits and pacing; /settings KEY VALUE to change"),
+    ("export", "All leads as a CSV file"),
+    ("templates", "Show the email templates"),
+    ("template", "Change one: /template NAME, then Subject: and the body"),
+    ("test", "Send the first email to yourself: /test ADDRESS"),
+    ("uncertain", "Emails whose delivery is unknown after a crash"),
+]
+
+HELP = (
+    "I send your cold-email campaign from your own mailbox, paced like a human, with "
+    "follow-ups, and I stop the moment a lead answers, sending them your calendar link.\n\n"
+    "Upload a .csv file of leads (an email column plus any others) to add them.\n\n"
+    + "\n".join(f"/{c} — {d}" for c, d in COMMANDS)
+)
+
+
+def when(dt: datetime | None, tz: ZoneInfo, now: datetime | None = None) -> str:
+    if dt is None:
+        return "—"
+    local = dt.astimezone(tz)
+    text = local.strftime("%Y-%m-%d %H:%M:%S %Z")
+    if now is not None:
+        secs = int((dt - now).total_seconds())
+        if 0 < secs < 86_400 * 2:
+            h, rem = divmod(secs, 3600)
+            m, s = divmod(rem, 60)
+            text += f" (in {h}h {m}m)" if h else f" (in {m}m {s}s)"
+    return text
+
+
+def status_text(r: StatusReport, tz: ZoneInfo) -> str:
+    c = r.counts
+    lines = [
+        f"📊 Campaign: {r.state.upper()}" + (f" — {r.reason}" if r.reason else ""),
+        f"Sent today: {r.sent_today}/{r.daily_limit} (last 24 h: {r.sent_last_24h})",
+        f"Replies: {r.replies_total} total, {r.replies_today} today — reply rate "
+        f"{r.reply_rate:.1%}",
+        f"Pending: {c.get('pending', 0)} · In sequence: {c.get('sent', 0)} · "
+        f"Completed: {c.get('completed', 0)}",
+        f"Failed: {c.get('failed', 0)} · Bounced: {r.bounces} · Opt-outs: {r.opt_outs} · "
+        f"Auto-replies seen: {r.auto_replies}",
+        f"Leads: {r.total_leads}",
+    ]
+    if r.state == "running":
+        if r.next_send_at is not None and r.waiting_reason in (
+            "due now",
+            "next email is scheduled",
+        ):
+            lines.append(f"Next send: {when(r.next_send_at, tz, r.now)}")
+        elif r.next_send_at is not None:
+            lines.append(
+                f"Not sending: {r.waiting_reason} — until {when(r.next_send_at, tz, r.now)}"
+            )
+        else:
+            lines.append(f"Not sending: {r.waiting_reason}")
+    else:
+        lines.append(f"Not sending: campaign is {r.state}. /run to start.")
+    if r.uncertain:
+        lines.append(
+            f"⚠️ {r.uncertain} email(s) with unknown delivery after a crash — see /uncertain"
+        )
+    if r.sent_copy_check == "none":
+        lines.append(
+            "ℹ️ This mail server keeps no Sent copy, so after a crash an email that may have "
+            "gone out is NOT resent without your word (/uncertain)."
+        )
+    for a in r.alerts:
+        lines.append(f"🔔 {a.splitlines()[0]}")
+    if r.jobs:
+        parts = []
+        for j in r.jobs:
+            flag = f" ❗{j.consecutive_failures} failures" if j.consecutive_failures else ""
+            parts.append(f"{j.job}: {when(j.last_success_at, tz)}{flag}")
+        lines.append("Last successful runs: " + "; ".join(parts))
+    if r.replicas:
+        lines.append(f"Replicas alive: {len(r.replicas)} — " + ", ".join(x for x, _ in r.replicas))
+        if r.leases:
+            lines.append("Leases: " + ", ".join(f"{n} → {o}" for n, o, _ in r.leases))
+    return "\n".join(lines)
+
+
+def leads_text(counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    lines = [f"👥 {total} leads"]
+    lines += [f"{status}: {n}" for status, n in counts.items() if n or status == "pending"]
+    return "\n".join(lines)
+
+
+def lead_text(v: LeadView, tz: ZoneInfo) -> str:
+    lead = v.lead
+    name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or "—"
+    lines = [
+        f"👤 {lead.email}",
+        f"Name: {name}",
+        f"Company: {lead.company or '—'}",
+        f"Status: {lead.status}" + (f" ({lead.interest})" if lead.interest else ""),
+        f"Follow-ups sent: {lead.followups_sent}",
+        f"Last sent: {when(lead.last_sent_at, tz)}",
+        f"Replied: {when(lead.replied_at, tz)}",
+    ]
+    if lead.next_send_at is not None and lead.queue is not None:
+        lines.append(f"Next email: {when(lead.next_send_at, tz)}")
+    if lead.last_error:
+        lines.append(f"Note: {lead.last_error[:200]}")
+    for k, val in sorted((lead.custom or {}).items()):
+        lines.append(f"{k}: {val}")
+    if v.outbound:
+        lines.append("\n📤 Sent:")
+        for m in v.outbound:
+            lines.append(
+                f"• {m.kind} {m.step if m.kind == 'followup' else ''} — {m.state} "
+                f"{when(m.sent_at or m.attempted_at, tz)} — {m.subject[:60]}"
+            )
+    if v.inbound:
+        lines.append("\n📥 Received:")
+        for m in v.inbound:
+            lines.append(f"• {m.kind} {when(m.received_at or m.seen_at, tz)} — {m.subject[:60]}")
+    return "\n".join(lines)
+
+
+def import_text(r: ImportReport) -> str:
+    lines = [
+        "✅ Import finished" if r.imported else "Import finished — nothing new was added",
+        f"Imported: {r.imported}",
+        f"Duplicates: {r.duplicates} ({len(r.duplicates_in_file)} within the file, "
+        f"{len(r.already_stored)} already stored)",
+    ]
+    if r.suppressed:
+        lines.append(f"Skipped (on the suppression list): {len(r.suppressed)}")
+    lines.append(f"Invalid: {len(r.invalid)}")
+    for bad in r.invalid[:5]:
+        lines.append(f"  line {bad.line}: {bad.reason}")
+    if len(r.invalid) > 5:
+        lines.append(f"  … and {len(r.invalid) - 5} more")
+    extra = [c for c in r.columns if c not in ("email", "first_name", "last_name", "company")]
+    if extra:
+        lines.append(
+            "Custom fields usable in templates: " + ", ".join("{" + c + "}" for c in extra[:15])
+        )
+    return "\n".join(lines)
+
+
+def template_text(t: Template) -> str:
+    subject = f"Subject: {t.subject}\n" if t.subject else "(sent as a reply in the thread)\n"
+    return f"📝 {t.name}\n{subject}\n{t.body}"

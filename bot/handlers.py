@@ -1,0 +1,400 @@
+"""One handler per command, each short; the wiring is in ``register`` at the bottom."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import format as fmt
+from engine import campaign, leads
+from engine.context import EngineContext
+from engine.csv_import import MAX_FILE_BYTES
+from engine.errors import OutreachError, SendError, UserInputError
+from engine.scheduler import SEND, Engine
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Ctx = ContextTypes.DEFAULT_TYPE
+
+
+def _ctx(context: Ctx) -> EngineContext:
+    ctx: EngineContext = context.application.bot_data["ctx"]
+    return ctx
+
+
+def _engine(context: Ctx) -> Engine | None:
+    return context.application.bot_data.get("engine")
+
+
+async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Engine calls block (database, SMTP): run them in a worker thread."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def _reply(update: Update, text: str, **kwargs: Any) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text[:4096], **kwargs)
+
+
+# --- the gate: only admins, everywhere ---------------------------------------------------------
+async def admin_gate(update: Update, context: Ctx) -> None:
+    """Runs before every handler. Strangers get a short refusal and nothing else."""
+    admins: tuple[int, ...] = context.application.bot_data["admin_ids"]
+    user = update.effective_user
+    if user is not None and user.id in admins:
+        return
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer("Not allowed.", show_alert=False)
+        except Exception:  # noqa: BLE001 - a refusal that fails to arrive changes nothing
+            pass
+    elif (
+        update.effective_message is not None
+        and update.effective_chat is not None
+        and update.effective_chat.type == ChatType.PRIVATE
+    ):
+        await _reply(update, "Sorry, this is a private bot.")
+    log.info("refused an update from a non-admin user")
+    raise ApplicationHandlerStop
+
+
+# --- commands ------------------------------------------------------------------------------------
+async def help_cmd(update: Update, context: Ctx) -> None:
+    """What the bot does and every command."""
+    await _reply(update, fmt.HELP)
+
+
+async def status_cmd(update: Update, context: Ctx) -> None:
+    """The dashboard."""
+    ctx = _ctx(context)
+    report = await _call(campaign.status, ctx)
+    await _reply(update, fmt.status_text(report, ctx.settings.tz))
+
+
+async def run_cmd(update: Update, context: Ctx) -> None:
+    """Start or resume the campaign."""
+    previous = await _call(campaign.run, _ctx(context))
+    engine = _engine(context)
+    if engine is not None:
+        engine.wake(SEND)
+    verb = (
+        "already running"
+        if previous == "running"
+        else "started"
+        if previous == "stopped"
+        else "resumed"
+    )
+    await _reply(update, f"▶️ Campaign {verb}. /status shows progress.")
+
+
+async def pause_cmd(update: Update, context: Ctx) -> None:
+    """Pause sending; nothing is lost."""
+    await _call(campaign.pause, _ctx(context))
+    await _reply(update, "⏸ Campaign paused. Replies are still checked. /run resumes.")
+
+
+async def stop_cmd(update: Update, context: Ctx) -> None:
+    """Stop the campaign."""
+    await _call(campaign.stop, _ctx(context))
+    await _reply(update, "⏹ Campaign stopped. Replies are still checked. /run starts it again.")
+
+
+async def leads_cmd(update: Update, context: Ctx) -> None:
+    """Lead counts by status."""
+    ctx = _ctx(context)
+
+    def counts() -> dict[str, int]:
+        with ctx.db.transaction() as session:
+            return leads.counts_by_status(session)
+
+    await _reply(update, fmt.leads_text(await _call(counts)))
+
+
+async def lead_cmd(update: Update, context: Ctx) -> None:
+    """One lead with its history and buttons."""
+    if not context.args:
+        await _reply(
+            update, "Which lead? Send /lead followed by an email address, e.g. /lead ana@acme.com"
+        )
+        return
+    ctx = _ctx(context)
+    view = await _call(leads.find_lead, ctx, context.args[0])
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("🛑 Stop", callback_data=f"stop:{view.lead.id}"),
+                InlineKeyboardButton("🗑 Delete", callback_data=f"del:{view.lead.id}"),
+            ]
+        ]
+    )
+    await _reply(update, fmt.lead_text(view, ctx.settings.tz), reply_markup=markup)
+
+
+async def settings_cmd(update: Update, context: Ctx) -> None:
+    """Show the effective limits and pacing, or change one."""
+    ctx = _ctx(context)
+    args = context.args or []
+    if len(args) == 1:
+        await _reply(update, f"Give a value too, e.g. /settings {args[0]} 50")
+        return
+    if len(args) >= 2:
+        value = await _call(campaign.change_setting, ctx, args[0], " ".join(args[1:]))
+        await _reply(
+            update, f"✅ {args[0].lower()} is now {value} (saved; it overrides the environment)."
+        )
+        return
+    rows = await _call(campaign.settings_view, ctx)
+    lines = ["⚙️ Settings (✎ = changed from the chat):"]
+    lines += [f"{k}: {v}{' ✎' if o else ''}" for k, v, o in rows]
+    s = ctx.settings
+    lines.append(
+        f"send_interval: {s.send_interval}s, reply_check_interval: {s.reply_check_interval}s (environment only)"
+    )
+    lines.append("Change one with /settings KEY VALUE, e.g. /settings daily_limit 50")
+    await _reply(update, "\n".join(lines))
+
+
+async def export_cmd(update: Update, context: Ctx) -> None:
+    """Every lead as a CSV document."""
+    data = await _call(campaign.export_csv, _ctx(context))
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    if update.effective_message is not None:
+        await update.effective_message.reply_document(
+            document=data, filename=f"leads-{stamp}.csv", caption="📎 All leads"
+        )
+
+
+async def templates_cmd(update: Update, context: Ctx) -> None:
+    """Show the templates."""
+    for t in await _call(campaign.templates_view, _ctx(context)):
+        await _reply(update, fmt.template_text(t))
+    await _reply(
+        update,
+        "To change one, send /template NAME on the first line, then an optional "
+        "'Subject: …' line, then the body. Placeholders: {first_name}, {company|your team}, "
+        "any CSV column, {calendar_link}.",
+    )
+
+
+async def template_cmd(update: Update, context: Ctx) -> None:
+    """Change a template: /template NAME, newline, Subject: …, body."""
+    msg = update.effective_message
+    text = msg.text if msg is not None and msg.text else ""
+    first, _, rest = text.partition("\n")
+    parts = first.split(maxsplit=1)
+    if len(parts) < 2:
+        await _reply(
+            update,
+            "Which template? e.g.\n/template initial\nSubject: Quick question, {first_name|there}\nHi {first_name|there}, …",
+        )
+        return
+    name, _, inline = parts[1].partition(" ")
+    body = (inline + "\n" + rest).strip() if inline else rest
+    t = await _call(campaign.change_template, _ctx(context), name, body)
+    await _reply(update, "✅ Saved.\n\n" + fmt.template_text(t))
+
+
+async def test_cmd(update: Update, context: Ctx) -> None:
+    """Send the first template with sample data to an address."""
+    if not context.args:
+        await _reply(update, "To which address? e.g. /test you@yourdomain.com")
+        return
+    subject = await _call(campaign.send_test, _ctx(context), context.args[0])
+    await _reply(update, f"📨 Test email sent to {context.args[0]} — subject: {subject}")
+
+
+async def uncertain_cmd(update: Update, context: Ctx) -> None:
+    """Emails whose delivery is unknown after a crash, with buttons to decide."""
+    from engine import recovery
+
+    rows = await _call(recovery.list_uncertain, _ctx(context))
+    if not rows:
+        await _reply(update, "✅ No email has an unknown delivery.")
+        return
+    for r in rows[:10]:
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton("📨 Send again", callback_data=f"resend:{r.id}"),
+                    InlineKeyboardButton("✔️ It was sent", callback_data=f"wassent:{r.id}"),
+                ]
+            ]
+        )
+        await _reply(
+            update,
+            f"❔ {r.kind} to {r.to_email} — {r.subject[:80]}\n{r.error or ''}",
+            reply_markup=markup,
+        )
+
+
+# --- documents: CSV import ---------------------------------------------------------------------
+async def document_msg(update: Update, context: Ctx) -> None:
+    """Import a CSV of leads."""
+    msg = update.effective_message
+    if msg is None or msg.document is None:
+        return
+    doc = msg.document
+    name = (doc.file_name or "").lower()
+    if doc.file_size and doc.file_size > MAX_FILE_BYTES:
+        await _reply(
+            update,
+            f"That file is {doc.file_size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB. Split it into smaller CSV files and send them one by one.",
+        )
+        return
+    if name.endswith((".xlsx", ".xls", ".numbers", ".ods")):
+        await _reply(
+            update,
+            "That is a spreadsheet file, not CSV. Save it as CSV (File → Save as → CSV UTF-8) and send it again.",
+        )
+        return
+    progress_msg = await msg.reply_text("⏳ Reading the file…")
+    file = await doc.get_file()
+    data = bytes(await file.download_as_bytearray())
+    loop = asyncio.get_running_loop()
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last[0] < 2.0:
+            return
+        last[0] = now
+        text = f"⏳ Importing… {done}/{total} rows"
+        asyncio.run_coroutine_threadsafe(_edit(progress_msg, text), loop)
+
+    try:
+        report = await _call(leads.import_csv, _ctx(context), data, progress=progress)
+    except UserInputError as e:
+        await _edit(progress_msg, f"❌ {e}\nNothing was imported.")
+        return
+    await _edit(progress_msg, fmt.import_text(report))
+
+
+async def _edit(message: Any, text: str) -> None:
+    try:
+        await message.edit_text(text[:4096])
+    except Exception as e:  # noqa: BLE001 - "message is not modified" and the like
+        log.debug("edit failed: %s", type(e).__name__)
+
+
+# --- buttons ------------------------------------------------------------------------------------
+async def button(update: Update, context: Ctx) -> None:
+    """Inline buttons on reply notifications and /lead."""
+    q = update.callback_query
+    if q is None or not q.data:
+        return
+    action, _, arg = q.data.partition(":")
+    ctx = _ctx(context)
+    try:
+        ident = int(arg)
+    except ValueError:
+        await q.answer("Unknown button.")
+        return
+    if action == "stop":
+        lead = await _call(leads.stop_lead, ctx, ident)
+        text = f"🛑 Nothing more will be sent to {lead.email}."
+    elif action == "dom":
+        domain, n = await _call(leads.stop_domain, ctx, ident)
+        text = f"🌐 Nothing more will be sent to anyone at {domain} ({n} lead(s))."
+    elif action in ("int", "notint"):
+        interest = "interested" if action == "int" else "not interested"
+        lead = await _call(leads.set_interest, ctx, ident, interest)
+        text = f"Marked {lead.email} as {interest}."
+    elif action == "del":
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton("Yes, delete", callback_data=f"delyes:{ident}")]]
+        )
+        await q.answer()
+        if q.message is not None:
+            await q.message.reply_text(
+                "Delete this lead and its history? This cannot be undone.", reply_markup=markup
+            )
+        return
+    elif action == "delyes":
+        email = await _call(leads.delete_lead, ctx, ident)
+        text = f"🗑 Deleted {email}."
+    elif action in ("resend", "wassent"):
+        from engine import recovery
+
+        text = await _call(recovery.operator_decides, ctx, ident, action == "resend")
+        engine = _engine(context)
+        if engine is not None:
+            engine.wake(SEND)
+    else:
+        await q.answer("Unknown button.")
+        return
+    await q.answer(text[:190])
+    if q.message is not None:
+        await q.message.reply_text(text)
+
+
+# --- errors ------------------------------------------------------------------------------------
+async def error_handler(update: object, context: Ctx) -> None:
+    """Expected errors get their message; unexpected ones are logged and reported briefly."""
+    err = context.error
+    if isinstance(update, Update):
+        if isinstance(err, UserInputError):
+            await _safe_reply(update, f"❌ {err}")
+            return
+        if isinstance(err, SendError):
+            await _safe_reply(update, f"❌ The mail server said no: {err.text[:300]}")
+            return
+        if isinstance(err, OutreachError):
+            await _safe_reply(
+                update, f"❌ {type(err).__name__}: that did not work; please try again shortly."
+            )
+            return
+    log.error("unexpected error while handling an update", exc_info=err)
+    redact = context.application.bot_data.get("redact", lambda s: s)
+    brief = html.escape(redact(f"{type(err).__name__}: {err}"))[:300]
+    if isinstance(update, Update):
+        await _safe_reply(
+            update,
+            f"⚠️ Something went wrong ({brief}). It was logged; nothing was changed by the failed step.",
+        )
+
+
+async def _safe_reply(update: Update, text: str) -> None:
+    try:
+        await _reply(update, text)
+    except Exception:  # noqa: BLE001
+        log.warning("could not deliver an error message")
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """All the wiring, top to bottom."""
+    app.add_handler(TypeHandler(Update, admin_gate), group=-1)
+    app.add_handler(CommandHandler(["start", "help"], help_cmd))
+    app.add_handler(CommandHandler("status", status_cmd))
+    app.add_handler(CommandHandler("run", run_cmd))
+    app.add_handler(CommandHandler("pause", pause_cmd))
+    app.add_handler(CommandHandler("stop", stop_cmd))
+    app.add_handler(CommandHandler("leads", leads_cmd))
+    app.add_handler(CommandHandler("lead", lead_cmd))
+    app.add_handler(CommandHandler("settings", settings_cmd))
+    app.add_handler(CommandHandler("export", export_cmd))
+    app.add_handler(CommandHandler("templates", templates_cmd))
+    app.add_handler(CommandHandler("template", template_cmd))
+    app.add_handler(CommandHandler("test", test_cmd))
+    app.add_handler(CommandHandler("uncertain", uncertain_cmd))
+    app.add_handler(MessageHandler(filters.Document.ALL, document_msg))
+    app.add_handler(CallbackQueryHandler(button))
+    app.add_handler(MessageHandler(filters.COMMAND, help_cmd))
+    app.add_error_handler(error_handler)

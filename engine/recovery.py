@@ -1,0 +1,126 @@
+"""Uncertain sends: a ``sending`` row left by a crash may or may not have reached the server.
+
+We look for its Message-ID in the mailbox's Sent folder (found by the ``\\Sent`` special-use flag;
+on Gmail, All Mail searched with X-GM-RAW). Found → sent. Not found after a grace period, on a
+server known to keep Sent copies → queued again with the SAME Message-ID. On a server that keeps
+no copy we take the at-most-once side and wait for the operator's word.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine import notify, store
+from engine.context import EngineContext
+from engine.dispatch import mark_message_sent
+from engine.errors import UserInputError
+from engine.models import MSG_SENT, QUEUED, UNCERTAIN, OutboundMessage
+
+log = logging.getLogger(__name__)
+GRACE = timedelta(minutes=2)
+AVAILABLE, NONE, UNKNOWN = "available", "none", "unknown"
+
+
+@dataclass(frozen=True)
+class UncertainRow:
+    id: int
+    kind: str
+    to_email: str
+    subject: str
+    error: str | None
+
+
+def list_uncertain(ctx: EngineContext) -> list[UncertainRow]:
+    with ctx.db.transaction() as session:
+        rows = session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.state == UNCERTAIN)
+            .order_by(OutboundMessage.id)
+        )
+        return [UncertainRow(r.id, r.kind, r.to_email, r.subject, r.error) for r in rows]
+
+
+def operator_decides(ctx: EngineContext, outbound_id: int, resend: bool) -> str:
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        row = session.get(OutboundMessage, outbound_id, with_for_update=True)
+        if row is None or row.state != UNCERTAIN:
+            raise UserInputError("That email is no longer waiting for a decision.")
+        if resend:
+            row.state = QUEUED
+            row.not_before = None
+            row.error = "resend approved by an admin"
+            return f"📨 {row.to_email} will get that email again (same Message-ID)."
+        mark_message_sent(session, store.effective_settings(session, ctx.settings), row, now)
+        return f"✔️ Recorded as sent to {row.to_email}."
+
+
+def resolve_uncertain(ctx: EngineContext) -> int:
+    """Settle what can be settled by looking at the Sent folder. Returns how many were settled."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        pending = list(
+            session.scalars(
+                select(OutboundMessage).where(OutboundMessage.state == UNCERTAIN).limit(50)
+            )
+        )
+        check = store.mailbox(session, now).sent_copy_check
+        probe = session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.state == MSG_SENT, OutboundMessage.sent_at < now - GRACE)
+            .order_by(OutboundMessage.sent_at.desc())
+            .limit(1)
+        ).first()
+        pending_ids = [(r.id, r.message_id, r.attempted_at) for r in pending]
+        probe_id = probe.message_id if probe is not None else None
+    if not pending_ids:
+        return 0
+    settled = 0
+    with ctx.new_mailbox() as mailbox:
+        folder = mailbox.sent_folder()
+        if folder is None:
+            check = NONE
+        elif check != AVAILABLE and probe_id is not None:
+            check = AVAILABLE if mailbox.has_message_id(folder, probe_id) else NONE
+        found = {}
+        if folder is not None:
+            for oid, mid, _ in pending_ids:
+                found[oid] = mailbox.has_message_id(folder, mid)
+    with ctx.db.transaction() as session:
+        s = store.effective_settings(session, ctx.settings)
+        mb = store.mailbox(session, now, lock=True)
+        mb.sent_copy_check = check
+        for oid, _, attempted in pending_ids:
+            row = session.get(OutboundMessage, oid, with_for_update=True)
+            if row is None or row.state != UNCERTAIN:
+                continue
+            if found.get(oid):
+                mark_message_sent(session, s, row, now)
+                settled += 1
+            elif check == AVAILABLE and attempted is not None and now - attempted > GRACE:
+                row.state = QUEUED
+                row.not_before = None
+                row.error = (
+                    "not found in Sent after a crash; sending again with the same Message-ID"
+                )
+                settled += 1
+        if check == NONE and any(not found.get(oid) for oid, _, _ in pending_ids):
+            notify.raise_alert(
+                session,
+                now,
+                "uncertain",
+                "❔ Some emails may or may not have gone out before a crash, and this mail server "
+                "keeps no Sent copy to check. They are NOT resent without your word: see "
+                "/uncertain.",
+            )
+        if not session.scalar(
+            select(OutboundMessage.id).where(OutboundMessage.state == UNCERTAIN).limit(1)
+        ):
+            notify.clear_alert(
+                session, now, "uncertain", "✅ No email has an unknown delivery now."
+            )
+    return settled
