@@ -27,6 +27,7 @@ from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, Try
 from engine.models import (
     BOUNCED,
     MSG_SENT,
+    QUEUE_FOLLOWUP,
     UNSUBSCRIBED,
     DailyRun,
     JobRun,
@@ -46,6 +47,7 @@ SEND, REPLIES, MIDNIGHT, OUTBOX, MAINTENANCE = (
     "maintenance",
 )
 IMAP_ALERT_AFTER = 3
+FRESH_INBOX_SECONDS = 60
 
 
 class Engine:
@@ -118,7 +120,7 @@ class Engine:
             j.modify(next_run_time=datetime.now(self.ctx.settings.tz))
 
     # --- bookkeeping -----------------------------------------------------------------------
-    def _job(self, name: str, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    def _job(self, name: str, fn: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             try:
                 await fn()
@@ -182,6 +184,14 @@ class Engine:
 
     # --- jobs ------------------------------------------------------------------------------
     async def send_tick(self) -> None:
+        if await asyncio.to_thread(self._inbox_stale_before_followups):
+            # A follow-up after a reply is the worst thing we can send: read the inbox first.
+            try:
+                if await self.reply_tick():
+                    await asyncio.to_thread(self._record, REPLIES, None)
+            except OutreachError as e:
+                log.warning("reply check before follow-ups failed: %s", type(e).__name__)
+
         def work() -> None:
             mailer = self.ctx.new_mailer()
             try:
@@ -200,15 +210,34 @@ class Engine:
         await asyncio.to_thread(work)
         self._outbox_wakeup.set()
 
-    async def reply_tick(self) -> None:
+    def _inbox_stale_before_followups(self) -> bool:
+        """True when a follow-up is due and the inbox was not read in the last minute."""
+        now = self.ctx.clock.now()
+        with self.ctx.db.transaction() as session:
+            if store.campaign(session, now).state != store.RUNNING:
+                return False
+            due = session.scalar(
+                select(Lead.id)
+                .where(Lead.queue == QUEUE_FOLLOWUP, Lead.next_send_at <= now)
+                .limit(1)
+            )
+            if due is None:
+                return False
+            run = session.get(JobRun, REPLIES)
+            last = run.last_success_at if run is not None else None
+        return last is None or (now - last).total_seconds() > FRESH_INBOX_SECONDS
+
+    async def reply_tick(self) -> bool:
+        """One reply check, if this replica holds the reply-check lease. True if it ran."""
         if not await asyncio.to_thread(leases.try_acquire, self.ctx, REPLIES, 600):
-            return
+            return False
         from engine.inbox.sync import check_inbox
 
         report = await asyncio.to_thread(check_inbox, self.ctx)
         if report.fetched:
             log.info("reply check: %d new messages %s", report.fetched, report.kinds)
         await self.outbox_tick()
+        return True
 
     async def midnight_tick(self) -> None:
         await asyncio.to_thread(self.midnight_reset)
