@@ -229,7 +229,8 @@ class Engine:
 
     async def reply_tick(self) -> bool:
         """One reply check, if this replica holds the reply-check lease. True if it ran."""
-        if not await asyncio.to_thread(leases.try_acquire, self.ctx, REPLIES, 600):
+        ttl = max(60, 2 * self.ctx.settings.reply_check_interval)
+        if not await asyncio.to_thread(leases.try_acquire, self.ctx, REPLIES, ttl):
             return False
         from engine.inbox.sync import check_inbox
 
