@@ -180,7 +180,7 @@ def _parse(data: bytes, max_bytes: int, max_rows: int, check_deliverability: boo
     data = bytes(data)
     if len(data) > max_bytes:
         raise UserInputError(
-            f"The file is {_size(len(data))}, over the {_size(max_bytes)} limit. "
+            f"The file is {_size(len(data), exact=False)}, over the {_size(max_bytes)} limit. "
             "Split it into smaller CSV files and send them one at a time."
         )
     if not data.strip():
@@ -196,6 +196,7 @@ def _parse(data: bytes, max_bytes: int, max_rows: int, check_deliverability: boo
             "header row (for example: email,first_name,last_name,company) and send it again."
         )
 
+    text = text.rstrip("\r\n")  # trailing blank lines carry nothing
     skip_first_line, delimiter = _excel_sep_hint(text)
     if delimiter is None:
         delimiter = _detect_delimiter(text)
@@ -216,14 +217,14 @@ def _parse(data: bytes, max_bytes: int, max_rows: int, check_deliverability: boo
         )
 
     head = list(islice(records, _SNIFF_ROWS))
-    layout = _layout(header, header_line, head, delimiter, check_deliverability)
+    layout = _layout(header, header_line, head, delimiter)
     if layout.headerless:
         head.insert(0, (header_line, header))
 
     result = ParsedFile(
         encoding=encoding, delimiter=delimiter, columns=list(layout.columns), total_rows=0
     )
-    _fill(result, chain(head, records), layout, delimiter, max_rows, check_deliverability)
+    _fill(result, chain(head, records), layout, max_rows, check_deliverability)
     return result
 
 
@@ -373,6 +374,8 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
             ) from exc
         start = previous_end + 1
         previous_end = reader.line_num
+        if not cells:
+            continue  # a blank line
         if previous_end - start > 1:
             _check_unclosed_quote(cells, start, delimiter)
         yield start, cells
@@ -438,7 +441,6 @@ def _layout(
     header_line: int,
     head: list[tuple[int, list[str]]],
     delimiter: str,
-    check_deliverability: bool,
 ) -> _Layout:
     normalised = [_normalise_header(h) for h in header]
     keys = [_alias_key(n) for n in normalised]
@@ -532,7 +534,6 @@ def _fill(
     result: ParsedFile,
     records: Iterator[tuple[int, list[str]]],
     layout: _Layout,
-    delimiter: str,
     max_rows: int,
     check_deliverability: bool,
 ) -> None:
@@ -542,7 +543,7 @@ def _fill(
     rows_append = result.rows.append
     total = 0
     for line, cells in records:
-        if not any(c.strip() for c in cells):
+        if not "".join(cells).strip():
             continue  # blank or ",,,," rows are skipped silently and not counted
         total += 1
         if total > max_rows:
@@ -698,9 +699,12 @@ def _one_line(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
-    if n >= 1024:
-        return f"{n / 1024:.1f} KB".replace(".0 KB", " KB")
+def _size(n: int, *, exact: bool = True) -> str:
+    """Human size; ``exact=False`` keeps one decimal so "20.0 MB" never reads like the limit."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if n >= scale:
+            value = f"{n / scale:.1f}"
+            if exact and value.endswith(".0") and n % scale == 0:
+                value = value[:-2]
+            return f"{value} {unit}"
     return f"{n} bytes"

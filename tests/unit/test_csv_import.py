@@ -477,3 +477,30 @@ def test_it_states_the_default_size_limit_in_megabytes() -> None:
 def test_it_raises_only_user_input_error_for_non_bytes() -> None:
     with pytest.raises(UserInputError):
         parse_leads_csv("email\na@example.com\n")  # type: ignore[arg-type]
+
+
+def test_it_rejects_a_cell_over_the_csv_field_limit_with_its_line() -> None:
+    message = _error(_csv("email,notes", "a@example.com,ok", "b@example.com," + "x" * 200_000))
+    assert "Line 3" in message
+    assert "quote" in message
+
+
+def test_it_rejects_more_than_1000_columns() -> None:
+    message = _error(_csv(",".join(["email", *(f"c{i}" for i in range(1000))])))
+    assert "1,001 columns" in message
+
+
+def test_it_returns_no_rows_for_a_header_only_file() -> None:
+    parsed = parse_leads_csv(_csv("email,first name", "", "", newline="\r\n"))
+    assert (parsed.rows, parsed.invalid, parsed.total_rows) == ([], [], 0)
+    assert parsed.columns == ["email", "first_name"]
+
+
+@pytest.mark.parametrize(
+    "address", ["Postmaster@Example.COM", "INFO@example.com", "Sales@exämple.de"]
+)
+def test_it_lowercases_role_mailboxes_like_email_validator(address: str) -> None:
+    from email_validator import validate_email
+
+    expected = validate_email(address, check_deliverability=False).normalized
+    assert parse_leads_csv(_csv("email", address)).rows[0].email == expected
