@@ -14,16 +14,19 @@ with Outlook ids), which silently breaks threading on the receiving side.
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import message_from_bytes
 from email.errors import MessageError
 from email.header import Header, decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
+from email.policy import default as default_policy
 from email.utils import format_datetime
 from typing import Any
 
@@ -54,6 +57,9 @@ _LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _MSG_ID_RE = re.compile(r"<[!-;=?-~]+>")
 
 _ID_HEADERS = frozenset({"message-id", "in-reply-to", "references"})
+_MAILBOX_HEADERS = frozenset({"from", "to"})
+# A display name written as plain atoms: RFC 5322 atext (minus "=" and "?") and single spaces.
+_PLAIN_PHRASE_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*")
 _REPLY_PREFIX_RE = re.compile(r"^\s*(?:re|aw|sv)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.IGNORECASE)
 
 
@@ -147,37 +153,79 @@ class Outgoing:
     references: tuple[str, ...] = ()
 
 
-class _OutreachPolicy(EmailPolicy):
-    """``email.policy.SMTP`` (CRLF, 78 columns) with two folding fixes: threading headers fold
-    only between ids (never RFC 2047-encoded), and a non-ASCII subject keeps its spaces."""
+def _encoded_words(text: str) -> list[str]:
+    """``text`` as RFC 2047 base64 encoded-words of at most 72 characters, split on characters."""
+    words: list[str] = []
+    chunk = ""
+    for char in text:
+        if len((chunk + char).encode("utf-8")) > 45:
+            words.append(chunk)
+            chunk = ""
+        chunk += char
+    if chunk:
+        words.append(chunk)
+    return [f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words]
 
-    def _fold_ids(self, name: str, value: Any) -> str:
-        ids = str(value).split()
+
+def _mailbox_tokens(mailbox: Address, first_line_room: int) -> list[str]:
+    """The words of ``Display Name <addr>``, each safe to fold before."""
+    display = header_safe(mailbox.display_name)
+    angle = f"<{mailbox.addr_spec}>"
+    if not display:
+        return [mailbox.addr_spec]
+    if _PLAIN_PHRASE_RE.fullmatch(display):
+        return [*display.split(" "), angle]
+    quoted = '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if display.isascii() and len(quoted) + 1 + len(angle) <= first_line_room:
+        return [quoted, angle]
+    return [*_encoded_words(display), angle]
+
+
+class _OutreachPolicy(EmailPolicy):
+    """``email.policy.SMTP`` (CRLF, 78 columns) with the folding of four headers done here.
+
+    * Message-ID, In-Reply-To, References fold only between ids: the standard library would
+      RFC 2047-encode an id longer than a line, which breaks threading.
+    * From and To: Python 3.11 drops the quotes around a display name with specials when it
+      folds it (``"Long Name: evil@x.com, y" <a@b>`` becomes a group with an extra
+      recipient), so mailboxes are written here as atoms, one quoted-string, or encoded-words.
+    * A non-ASCII subject: the standard folder can drop a space between two encoded-words it
+      splits; the legacy encoder keeps spaces inside the encoded-words.
+    """
+
+    def _fold_tokens(self, name: str, tokens: list[str]) -> str:
         maxlen = self.max_line_length or 998
         lines: list[str] = []
         line = f"{name}:"
-        for msg_id in ids:
-            if len(line) + 1 + len(msg_id) > maxlen and line != f"{name}:":
+        for token in tokens:
+            if len(line) + 1 + len(token) > maxlen and line != f"{name}:":
                 lines.append(line)
                 line = ""
-            line += " " + msg_id
+            line += " " + token
         lines.append(line)
         return self.linesep.join(lines) + self.linesep
-
-    def _fold_subject(self, name: str, value: Any) -> str:
-        # The modern folder can drop a space that sits between two encoded-words it splits
-        # ("Grüße aus" -> "Grüßeaus" once decoded); the legacy encoder keeps spaces inside the
-        # encoded-words, where RFC 2047 decoders preserve them.
-        encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
-        return f"{name}: {encoded}{self.linesep}"
 
     def _custom_fold(self, name: str, value: Any) -> str | None:
         key = name.lower()
         if key in _ID_HEADERS:
-            return self._fold_ids(name, value)
+            return self._fold_tokens(name, str(value).split())
+        if key in _MAILBOX_HEADERS and isinstance(value, Address):
+            room = (self.max_line_length or 998) - len(name) - 2
+            return self._fold_tokens(name, _mailbox_tokens(value, room))
         if key == "subject" and not str(value).isascii():
-            return self._fold_subject(name, value)
+            encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
+            return f"{name}: {encoded}{self.linesep}"
         return None
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        if name.lower() in _MAILBOX_HEADERS and isinstance(value, Address):
+            return (name, value)  # kept as is; written by _custom_fold
+        return super().header_store_parse(name, value)
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if isinstance(value, Address):
+            return self.header_factory(name, str(value))
+        return super().header_fetch_parse(name, value)
 
     def fold(self, name: str, value: Any) -> str:
         folded = self._custom_fold(name, value)
@@ -190,7 +238,7 @@ class _OutreachPolicy(EmailPolicy):
         return super().fold_binary(name, value)
 
 
-#: The policy of every message we build: ``email.policy.SMTP`` plus id-safe folding.
+#: The policy of every message we build: ``email.policy.SMTP`` plus the folding fixes above.
 MESSAGE_POLICY = _OutreachPolicy(linesep="\r\n")
 
 
@@ -254,21 +302,29 @@ def build_message(
     short_ascii = body.isascii() and all(len(line) <= 998 for line in body.splitlines())
     cte = "7bit" if short_ascii else "quoted-printable"
     msg.set_content(body, subtype="plain", charset="utf-8", cte=cte)
-    _check_header_block(msg)
+    _check_header_block(msg, {"from": sender, "to": to_email})
     return msg
 
 
 _HEADER_LINE_RE = re.compile(rb"([A-Za-z0-9-]+):")
 
 
-def _check_header_block(msg: EmailMessage) -> None:
-    """Defence in depth: the serialised header block has exactly the headers we set, once each.
+def _check_header_block(msg: EmailMessage, mailboxes: dict[str, str]) -> None:
+    """Defence in depth: the serialised header block has exactly the headers we set, once each,
+    and From/To parse back to exactly one address each, the intended one.
 
     Whatever the standard library does with a value, a message whose bytes would carry an
-    extra header line (hence possibly an extra recipient) is refused rather than sent.
+    extra header line or an extra recipient is refused rather than sent.
     """
     expected = [name.lower() for name in msg.keys()]
-    head = msg.as_bytes().split(b"\r\n\r\n", 1)[0]
+    raw = msg.as_bytes()
+    parsed = message_from_bytes(raw, policy=default_policy)
+    for header, addr in mailboxes.items():
+        values = parsed.get_all(header) or []
+        found = [a.addr_spec for v in values for a in getattr(v, "addresses", ())]
+        if len(values) != 1 or found != [addr]:
+            raise ValueError(f"refusing a message whose {header.title()} would not be {addr}")
+    head = raw.split(b"\r\n\r\n", 1)[0]
     seen: list[str] = []
     for line in head.split(b"\r\n"):
         if line[:1] in (b" ", b"\t"):

@@ -333,9 +333,31 @@ def test_it_never_decodes_an_encoded_word_into_a_new_header(encoded: str) -> Non
 def test_it_refuses_to_build_a_message_whose_bytes_would_gain_a_header(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("engine.messages.header_safe", lambda text: text)
+    monkeypatch.setattr(
+        "engine.messages._mailbox_tokens",
+        lambda mailbox, room: ["x", f"<{mailbox.addr_spec}>\r\nX-Evil: 1"],
+    )
     with pytest.raises(ValueError, match="refusing a message"):
-        build(outgoing(to_name="=?utf-8?q?a=0D=0ABcc:_evil@x.com?="))
+        build()
+
+
+def test_it_refuses_to_build_a_message_whose_to_would_gain_a_recipient(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        "engine.messages._mailbox_tokens",
+        lambda mailbox, room: ["evil@x.com,", f"<{mailbox.addr_spec}>"],
+    )
+    with pytest.raises(ValueError, match="refusing a message whose From would not be"):
+        build()
+
+
+def test_it_writes_a_long_display_name_with_specials_without_losing_its_quoting() -> None:
+    name = "x" * 60 + " Bcc: evil@x.com, y"
+    parsed = reparse(build(outgoing(to_name=name)))
+    (addr,) = parsed["To"].addresses
+    assert addr.addr_spec == "jane@example.com"
+    assert "".join(addr.display_name.split()) == "".join(name.split())
 
 
 def test_it_collapses_a_crlf_in_the_sender_name() -> None:
