@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.config import Settings, apply_overrides
@@ -16,12 +19,21 @@ from engine.templates import Template, default_template
 RUNNING, PAUSED, STOPPED = "running", "paused", "stopped"
 
 
+def _create_once(session: Session, model: type[Any], values: dict[str, Any]) -> None:
+    """Insert a singleton row unless it exists: replicas (or threads) may race to create it."""
+    dialect = session.get_bind().dialect.name
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert_(model).values(**values).on_conflict_do_nothing())
+
+
 def campaign(session: Session, now: datetime, *, lock: bool = False) -> Campaign:
     row = session.get(Campaign, 1, with_for_update=lock)
     if row is None:
-        row = Campaign(id=1, state=STOPPED, reason="", changed_at=now)
-        session.add(row)
-        session.flush()
+        _create_once(
+            session, Campaign, {"id": 1, "state": STOPPED, "reason": "", "changed_at": now}
+        )
+        row = session.get(Campaign, 1, with_for_update=lock)
+        assert row is not None
     return row
 
 
@@ -36,19 +48,21 @@ def set_campaign_state(session: Session, now: datetime, state: str, reason: str 
 def mailbox(session: Session, now: datetime, *, lock: bool = False) -> MailboxState:
     row = session.get(MailboxState, 1, with_for_update=lock)
     if row is None:
-        row = MailboxState(
-            id=1,
-            batch_count=0,
-            blocked_reason="",
-            retry_failures=0,
-            recipient_errors={},
-            sent_copy_check="unknown",
-            updated_at=now,
+        _create_once(
+            session,
+            MailboxState,
+            {
+                "id": 1,
+                "batch_count": 0,
+                "blocked_reason": "",
+                "retry_failures": 0,
+                "recipient_errors": {},
+                "sent_copy_check": "unknown",
+                "updated_at": now,
+            },
         )
-        session.add(row)
-        session.flush()
-        if lock:
-            row = session.get(MailboxState, 1, with_for_update=True) or row
+        row = session.get(MailboxState, 1, with_for_update=lock)
+        assert row is not None
     return row
 
 
