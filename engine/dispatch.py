@@ -112,7 +112,9 @@ def send_counts(session: Session, now: datetime, s: Settings) -> SendCounts:
     ).scalars()
     times = [t for t in rows if t is not None]
     today = day_start(now, s.tz)
-    in_window = [t for t in times if t >= window_start]
+    # (now - 24 h, now]: a send exactly 24 h old has left the window, so the gate opens at the
+    # wait_until it announced (oldest + 24 h), not one tick later.
+    in_window = [t for t in times if t > window_start]
     return SendCounts(
         sent_today=sum(1 for t in times if t >= today),
         sent_last_24h=len(in_window),
@@ -321,6 +323,8 @@ def record_sent(ctx: EngineContext, claimed: Claimed) -> None:
         for condition, text in (
             ("account", "Sending works again: the mailbox accepted an email."),
             ("server_busy", "The mail server is accepting emails again."),
+            ("quota", "The sending quota is available again: emails are going out."),
+            ("too_many_logins", "The mailbox accepts logins again: emails are going out."),
         ):
             notify.clear_alert(session, now, condition, text)
 

@@ -1,0 +1,73 @@
+"""Small helpers shared by the sending-engine tests: leads in, one send out, rows read back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from engine import campaign, leads
+from engine.context import EngineContext
+from engine.dispatch import Claimed, claim_next, send_claimed
+from engine.models import Lead, OutboundMessage, OutboxItem
+from engine.pacing import Gate
+from tests.servers.smtp import SmtpServer
+
+# Pacing off: no delay between emails, no batch pause.
+NO_PACING = {"MIN_DELAY_SECONDS": "0", "MAX_DELAY_SECONDS": "0", "PAUSE_EVERY_N_EMAILS": "0"}
+
+
+def smtp_env(server: SmtpServer, **extra: str) -> dict[str, str]:
+    return {"SMTP_PORT": str(server.port), "SMTP_SECURITY": "none", **extra}
+
+
+def add_leads(ctx: EngineContext, *emails: str) -> None:
+    rows = "".join(f"{e},{e.split('@')[0].title()},Co {e.split('@')[1]}\n" for e in emails)
+    report = leads.import_csv(ctx, ("email,first_name,company\n" + rows).encode())
+    assert report.imported == len(emails), report
+
+
+def send_next(ctx: EngineContext, mailer: Any) -> str | Gate:
+    """Claim one email and send it; the outcome, or the Gate that held it back."""
+    claimed = claim_next(ctx)
+    if isinstance(claimed, Gate):
+        return claimed
+    assert isinstance(claimed, Claimed)
+    return send_claimed(ctx, mailer, claimed)
+
+
+def start(ctx: EngineContext) -> None:
+    campaign.run(ctx)
+
+
+def lead(ctx: EngineContext, email: str) -> Lead:
+    with ctx.db.transaction() as session:
+        row = session.scalars(select(Lead).where(Lead.email_key == email.lower())).one()
+        session.expunge(row)
+        return row
+
+
+def outbound(ctx: EngineContext, email: str | None = None) -> list[OutboundMessage]:
+    with ctx.db.transaction() as session:
+        stmt = select(OutboundMessage).order_by(OutboundMessage.id)
+        if email is not None:
+            stmt = stmt.where(OutboundMessage.to_email == email)
+        rows = list(session.scalars(stmt))
+        session.expunge_all()
+        return rows
+
+
+def outbox(ctx: EngineContext, kind: str | None = None) -> list[OutboxItem]:
+    with ctx.db.transaction() as session:
+        stmt = select(OutboxItem).order_by(OutboxItem.id)
+        if kind is not None:
+            stmt = stmt.where(OutboxItem.kind == kind)
+        rows = list(session.scalars(stmt))
+        session.expunge_all()
+        return rows
+
+
+def set_status(ctx: EngineContext, email: str, status: str) -> None:
+    with ctx.db.transaction() as session:
+        row = session.scalars(select(Lead).where(Lead.email_key == email.lower())).one()
+        row.status = status

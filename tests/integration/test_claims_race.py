@@ -1,0 +1,202 @@
+"""Several workers claiming from one send queue on PostgreSQL: every lead is claimed exactly once.
+
+Claims only (no SMTP): with pacing off, each worker calls ``claim_next`` until nothing is due.
+SQLite serves one process, so these run on PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from engine import store
+from engine.context import EngineContext
+from engine.db import Database
+from engine.dispatch import Claimed, claim_next
+from engine.models import SENDING, Lead, OutboundMessage
+from engine.pacing import Gate
+from tests.conftest import BASE_ENV
+from tests.integration.sendkit import NO_PACING, add_leads, start
+
+RACE_ENV = {**NO_PACING, "DAILY_EMAIL_LIMIT": "10000"}
+LEADS = 60
+REPO = Path(__file__).resolve().parents[2]
+
+Ctx = Callable[..., EngineContext]
+
+
+@pytest.fixture
+def pg(db_url: str) -> str:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite serves a single process")
+    return db_url
+
+
+def claim_all(ctx: EngineContext, go: threading.Event | None = None) -> list[int]:
+    if go is not None:
+        go.wait(10)
+    got: list[int] = []
+    while True:
+        c = claim_next(ctx)
+        if isinstance(c, Gate):
+            assert c.reason == "nothing is due", c.reason
+            return got
+        assert isinstance(c, Claimed) and c.lead_id is not None
+        got.append(c.lead_id)
+
+
+def claims_per_lead(ctx: EngineContext) -> Counter[int]:
+    with ctx.db.transaction() as session:
+        rows = session.execute(
+            select(OutboundMessage.lead_id, func.count()).group_by(OutboundMessage.lead_id)
+        ).all()
+        return Counter({lead_id: n for lead_id, n in rows})
+
+
+def lead_ids(ctx: EngineContext) -> set[int]:
+    with ctx.db.transaction() as session:
+        return set(session.scalars(select(Lead.id)))
+
+
+def seed(ctx: EngineContext) -> None:
+    start(ctx)
+    add_leads(ctx, *(f"lead{i:03d}@d{i % 7}.example" for i in range(LEADS)))
+
+
+def test_it_claims_every_lead_once_from_two_threads(pg: str, make_ctx: Ctx) -> None:
+    ctx = make_ctx(**RACE_ENV)
+    seed(ctx)
+    go = threading.Event()
+    results: list[list[int]] = [[], []]
+    workers = []
+    worker_dbs = [Database(pg) for _ in range(2)]  # own connection pools, like other replicas
+    for i in range(2):
+        worker_ctx = make_ctx(**RACE_ENV)
+        worker_ctx.db = worker_dbs[i]
+        workers.append(
+            threading.Thread(target=lambda i=i, c=worker_ctx: results[i].extend(claim_all(c, go)))
+        )
+    for w in workers:
+        w.start()
+    go.set()
+    for w in workers:
+        w.join(30)
+    for c in worker_dbs:
+        c.dispose()
+
+    claimed = results[0] + results[1]
+    assert sorted(claimed) == sorted(lead_ids(ctx))
+    assert set(claims_per_lead(ctx).values()) == {1}
+    assert len(claims_per_lead(ctx)) == LEADS
+
+
+WORKER = """
+import json, os, sys, time
+from pathlib import Path
+from engine.config import load_settings
+from engine.context import EngineContext
+from engine.db import Database
+from tests.integration.test_claims_race import claim_all
+
+env, url, go = json.loads(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+ctx = EngineContext(db=Database(url), settings=load_settings(env))
+while not go.exists():
+    time.sleep(0.005)
+print(json.dumps({"owner": ctx.owner, "leads": claim_all(ctx)}))
+"""
+
+
+def test_it_claims_every_lead_once_from_two_processes(
+    pg: str, make_ctx: Ctx, tmp_path: Path
+) -> None:
+    ctx = make_ctx(**RACE_ENV)
+    seed(ctx)
+    go = tmp_path / "go"
+    env = json.dumps({**BASE_ENV, **RACE_ENV})
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, env, pg, str(go)],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    time.sleep(1.5)  # both interpreters up and waiting (they start claiming together)
+    go.touch()
+    outputs = []
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        outputs.append(json.loads(out.strip().splitlines()[-1]))
+
+    claimed = outputs[0]["leads"] + outputs[1]["leads"]
+    assert sorted(claimed) == sorted(lead_ids(ctx))
+    assert set(claims_per_lead(ctx).values()) == {1}
+    with ctx.db.transaction() as session:
+        owners = Counter(session.scalars(select(OutboundMessage.lease_owner)))
+    assert owners == Counter({o["owner"]: len(o["leads"]) for o in outputs})
+
+
+def test_it_makes_a_second_claim_wait_for_the_first_to_commit(pg: str, make_ctx: Ctx) -> None:
+    ctx = make_ctx(**RACE_ENV)
+    seed(ctx)
+    other = make_ctx(**RACE_ENV)
+    other.db = Database(pg)
+    with ctx.db.transaction() as session:
+        store.mailbox(session, ctx.clock.now())  # the pacing row every claim locks
+    result: list[Claimed | Gate] = []
+    claimer = threading.Thread(target=lambda: result.append(claim_next(other)))
+
+    with ctx.db.transaction() as session:
+        store.mailbox(session, ctx.clock.now(), lock=True)  # a claim in progress elsewhere
+        claimer.start()
+        claimer.join(0.5)
+        assert claimer.is_alive()  # blocked: it cannot see or take a half-made claim
+        assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 0
+    claimer.join(10)
+    other.db.dispose()
+
+    (claimed,) = result
+    assert isinstance(claimed, Claimed)
+    with ctx.db.transaction() as session:
+        row = session.get(OutboundMessage, claimed.outbound_id)
+        assert row is not None and (row.state, row.lease_owner) == (SENDING, other.owner)
+
+
+def test_it_refuses_a_second_message_for_the_same_lead_and_step(pg: str, make_ctx: Ctx) -> None:
+    ctx = make_ctx(**RACE_ENV)
+    seed(ctx)
+    claimed = claim_next(ctx)
+    assert isinstance(claimed, Claimed)
+
+    with pytest.raises(IntegrityError), ctx.db.transaction() as session:
+        row = session.get(OutboundMessage, claimed.outbound_id)
+        assert row is not None
+        session.add(
+            OutboundMessage(
+                lead_id=row.lead_id,
+                kind=row.kind,
+                step=row.step,
+                message_id="<dup@example.com>",
+                to_email=row.to_email,
+                subject=row.subject,
+                body=row.body,
+                state=SENDING,
+                attempts=1,
+                created_at=row.created_at,
+            )
+        )

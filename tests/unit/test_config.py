@@ -1,0 +1,117 @@
+"""engine.config.load_settings: every problem at once, URL normalising, defaults, secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.config import load_settings
+from engine.errors import ConfigError
+from tests.conftest import BASE_ENV
+
+
+def env(**overrides: str) -> dict[str, str]:
+    values = {**BASE_ENV, **overrides}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def without(*names: str, **overrides: str) -> dict[str, str]:
+    return {k: v for k, v in env(**overrides).items() if k not in names}
+
+
+def problems_of(environ: dict[str, str]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ)
+    return caught.value.problems
+
+
+def test_it_lists_every_problem_at_once() -> None:
+    problems = problems_of(
+        without(
+            "TELEGRAM_BOT_TOKEN",
+            "EMAIL_PASSWORD",
+            DAILY_EMAIL_LIMIT="lots",
+            SMTP_PORT="99999",
+            TIMEZONE="Mars/Olympus",
+            FOLLOWUP_DELAYS="3 days",
+            TELEGRAM_ADMIN_IDS="@me",
+        )
+    )
+
+    text = "\n".join(problems)
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "EMAIL_PASSWORD",
+        "DAILY_EMAIL_LIMIT",
+        "SMTP_PORT",
+        "TIMEZONE",
+        "FOLLOWUP_DELAYS",
+        "TELEGRAM_ADMIN_IDS",
+    ):
+        assert name in text, name
+    assert len(problems) == 7
+
+
+def test_it_reports_min_delay_above_max_delay() -> None:
+    problems = problems_of(env(MIN_DELAY_SECONDS="200", MAX_DELAY_SECONDS="100"))
+
+    assert problems == ["MIN_DELAY_SECONDS (200) is greater than MAX_DELAY_SECONDS (100)"]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:pw@db.host:5432/app", "postgresql+psycopg2://u:pw@db.host:5432/app"),
+        ("postgresql://u:pw@db.host/app", "postgresql+psycopg2://u:pw@db.host/app"),
+        ("sqlite:///data/x.db", "sqlite:///data/x.db"),
+    ],
+)
+def test_it_normalises_the_database_url(given: str, expected: str) -> None:
+    assert load_settings(env(DATABASE_URL=given)).database_url == expected
+
+
+def test_it_refuses_a_database_url_it_cannot_use() -> None:
+    assert any("DATABASE_URL" in p for p in problems_of(env(DATABASE_URL="mysql://u@h/db")))
+
+
+@pytest.mark.parametrize(
+    ("smtp_port", "imap_port", "smtp_security", "imap_security"),
+    [("465", "993", "ssl", "ssl"), ("587", "143", "starttls", "starttls")],
+)
+def test_it_defaults_security_from_the_port(
+    smtp_port: str, imap_port: str, smtp_security: str, imap_security: str
+) -> None:
+    s = load_settings(
+        without("SMTP_SECURITY", "IMAP_SECURITY", SMTP_PORT=smtp_port, IMAP_PORT=imap_port)
+    )
+
+    assert (s.smtp_security, s.imap_security) == (smtp_security, imap_security)
+
+
+def test_it_keeps_an_explicit_security_over_the_port_default() -> None:
+    s = load_settings(env(SMTP_PORT="465", SMTP_SECURITY="starttls"))
+
+    assert s.smtp_security == "starttls"
+
+
+def test_it_keeps_secrets_out_of_repr() -> None:
+    s = load_settings(
+        env(
+            DATABASE_URL="postgres://app:db-secret-pw@db.host/app",
+            LICENSE_SHEET_URL="https://sheets.example.com/x.csv",
+            LICENSE_KEY="lic-key-4242",
+        )
+    )
+
+    shown = repr(s) + str(s)
+    for secret in ("app-password-123", "TEST-token_abcdef", "db-secret-pw", "lic-key-4242"):
+        assert secret not in shown, secret
+
+
+def test_it_never_echoes_a_malformed_bot_token() -> None:
+    problems = problems_of(env(TELEGRAM_BOT_TOKEN="not a token at all"))
+
+    assert problems and "not a token at all" not in "\n".join(problems)
+
+
+def test_it_reads_an_empty_followup_delays_as_no_followups() -> None:
+    assert load_settings(env(FOLLOWUP_DELAYS="")).followup_delays == ()
