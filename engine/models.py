@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -160,7 +161,7 @@ class InboundMessage(Base):
     subject: Mapped[str] = mapped_column(String(1000), default="")
     snippet: Mapped[str] = mapped_column(Text, default="")
     folder: Mapped[str] = mapped_column(String(255), default="INBOX")
-    uid: Mapped[int] = mapped_column(Integer, default=0)
+    uid: Mapped[int] = mapped_column(BigInteger, default=0)  # IMAP UIDs are unsigned 32-bit
     received_at: Mapped[datetime | None] = mapped_column(nullable=True)
     seen_at: Mapped[datetime]
 
@@ -223,8 +224,9 @@ class ImapSync(Base):
     __tablename__ = "imap_sync"
 
     folder: Mapped[str] = mapped_column(String(255), primary_key=True)
-    uidvalidity: Mapped[int] = mapped_column(Integer)
-    last_uid: Mapped[int] = mapped_column(Integer, default=0)
+    # Unsigned 32-bit on the wire (RFC 3501): more than a signed INTEGER holds.
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime]
 
 
