@@ -24,7 +24,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import Message
 from enum import StrEnum
 from html.parser import HTMLParser
@@ -566,9 +566,11 @@ def _parse_date(msg: Message) -> datetime | None:
     if not value:
         return None
     try:
-        return email.utils.parsedate_to_datetime(value)
+        when = email.utils.parsedate_to_datetime(value)
     except Exception:
         return None
+    # "-0000" (RFC 5322: UTC, local zone unknown) parses naive; the database takes aware only.
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _all_headers(msg: Message) -> Mapping[str, str]:

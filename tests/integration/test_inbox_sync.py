@@ -504,3 +504,19 @@ def test_it_reads_a_mailbox_whose_uidvalidity_is_above_2_to_the_31(ctx, dovecot)
     with ctx.db.transaction() as session:
         assert session.get(ImapSync, "INBOX").uidvalidity == 3_000_000_000  # type: ignore[union-attr]
     assert lead(ctx, "ana").status == "replied"
+
+
+def test_it_reads_a_message_dated_in_an_unknown_zone_and_the_ones_after_it(ctx, dovecot) -> None:  # type: ignore[no-untyped-def]
+    # RFC 5322 "-0000": a time in UTC with no known local zone. Python parses it naive.
+    ids = start(ctx, ["ana", "bob"])
+    dovecot.deliver(
+        mailshapes.exchange_out_of_office(LEADS["ana"], ids["ana"]).replace(
+            b"2024 10:02:00 +0000", b"2024 10:02:00 -0000"
+        )
+    )
+    dovecot.deliver(reply("bob", ids["bob"]))
+
+    assert check_inbox(ctx).kinds == {"auto_reply": 1, "human": 1}
+
+    assert lead(ctx, "ana").last_inbound_at is not None
+    assert lead(ctx, "bob").status == "replied"
