@@ -270,6 +270,7 @@ async def document_msg(update: Update, context: Ctx) -> None:
     data = bytes(await file.download_as_bytearray())
     loop = asyncio.get_running_loop()
     last = [0.0]
+    edits: list[Any] = []
 
     def progress(done: int, total: int) -> None:
         now = time.monotonic()
@@ -277,14 +278,19 @@ async def document_msg(update: Update, context: Ctx) -> None:
             return
         last[0] = now
         text = f"⏳ Importing… {done}/{total} rows"
-        asyncio.run_coroutine_threadsafe(_edit(progress_msg, text), loop)
+        edits.append(asyncio.run_coroutine_threadsafe(_edit(progress_msg, text), loop))
+
+    async def finish(text: str) -> None:
+        # A progress edit still in flight must not land after (and hide) the final answer.
+        await asyncio.gather(*(asyncio.wrap_future(f) for f in edits), return_exceptions=True)
+        await _edit(progress_msg, text)
 
     try:
         report = await _call(leads.import_csv, _ctx(context), data, progress=progress)
     except UserInputError as e:
-        await _edit(progress_msg, f"❌ {e}\nNothing was imported.")
+        await finish(f"❌ {e}\nNothing was imported.")
         return
-    await _edit(progress_msg, fmt.import_text(report))
+    await finish(fmt.import_text(report))
 
 
 async def _edit(message: Any, text: str) -> None:
@@ -349,6 +355,11 @@ async def button(update: Update, context: Ctx) -> None:
 async def error_handler(update: object, context: Ctx) -> None:
     """Expected errors get their message; unexpected ones are logged and reported briefly."""
     err = context.error
+    if isinstance(update, Update) and update.callback_query is not None:
+        try:  # stop the button's spinner; the answer follows as a message
+            await update.callback_query.answer()
+        except Exception:  # noqa: BLE001 - already answered, or too late
+            pass
     if isinstance(update, Update):
         if isinstance(err, UserInputError):
             await _safe_reply(update, f"❌ {err}")

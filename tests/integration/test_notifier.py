@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.notifier import TelegramNotifier
 from engine import notify
-from engine.models import STOPPED_LEAD, OutboxItem, Suppression
+from engine.models import STOPPED_LEAD, Lead, OutboxItem, Suppression
 from engine.scheduler import deliver_outbox
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot
@@ -139,3 +139,15 @@ async def test_it_stops_a_whole_domain_from_a_reply_notification(
     assert "acme.io" in values
     running_bot.add_leads("dan@acme.io")
     assert running_bot.lead("dan@acme.io") is None
+
+
+async def test_it_answers_clearly_when_a_buttons_lead_was_deleted(running_bot: RunningBot) -> None:
+    (lead_id,) = running_bot.add_leads("ana@acme.io")
+    record = await reply_notification(running_bot, "ana@acme.io")
+    with running_bot.ctx.db.transaction() as session:
+        session.execute(delete(Lead))
+    mark = running_bot.fake.mark()
+    running_bot.fake.press_button(ADMIN, record, f"stop:{lead_id}")
+    answer = await running_bot.fake.wait_for_async(lambda r: True, chat_id=ADMIN, after=mark)
+    assert answer["text"] == "❌ That lead no longer exists."
+    assert len(running_bot.fake.calls("answerCallbackQuery")) == 1
