@@ -81,6 +81,9 @@ class Settings:
     webhook_url: str
     webhook_secret: str = field(repr=False)
     log_level: str
+    # Timing knobs for tests and unusual servers; the defaults are what production wants.
+    retry_base_seconds: int = 60  # first retry after a 4xx waits base/2..base, then doubles
+    sent_copy_grace_seconds: int = 120  # how long a Sent copy may take to appear after a send
 
     @property
     def tz(self) -> ZoneInfo:
@@ -317,6 +320,13 @@ def load_settings(
     get("WEBHOOK_URL", _url("WEBHOOK_URL"), "", "webhook_url")
     get("WEBHOOK_SECRET", text, "", "webhook_secret")
     get("LOG_LEVEL", _log_level, "INFO", "log_level")
+    get("RETRY_BASE_SECONDS", _int("RETRY_BASE_SECONDS", 1, 3600), "60", "retry_base_seconds")
+    get(
+        "SENT_COPY_GRACE_SECONDS",
+        _int("SENT_COPY_GRACE_SECONDS", 1, 3600),
+        "120",
+        "sent_copy_grace_seconds",
+    )
     if problems:
         raise ConfigError(problems)
     settings = Settings(**values)

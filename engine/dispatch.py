@@ -9,6 +9,7 @@ here, in ``_record_failure``.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from engine.context import EngineContext
 from engine.errors import (
     AccountBroken,
     ContentBlocked,
+    DatabaseUnavailable,
     QuotaExceeded,
     RecipientRejected,
     SendError,
@@ -441,7 +443,11 @@ def _record_failure(
         return _recipient_rejected(session, now, mb, row, text)
     # TryLater and anything unexpected: the same message again later, no lead is failed.
     mb.retry_failures = (mb.retry_failures or 0) + 1
-    _requeue(row, now + retry_backoff(row.attempts, ctx.rng), text)
+    _requeue(
+        row,
+        now + retry_backoff(row.attempts, ctx.rng, base=ctx.settings.retry_base_seconds),
+        text,
+    )
     if mb.retry_failures >= 5:
         notify.raise_alert(
             session,
@@ -515,7 +521,7 @@ def send_claimed(ctx: EngineContext, mailer: Mailer, claimed: Claimed) -> str:
     try:
         mailer.send(msg, from_addr=s.email_address, to_addr=claimed.outgoing.to_email)
     except SendError as err:
-        outcome = record_failure(ctx, claimed, err)
+        outcome = _until_recorded(ctx, record_failure, ctx, claimed, err)
         log.warning(
             "send %s to lead %s: %s (%s)",
             claimed.kind,
@@ -524,9 +530,26 @@ def send_claimed(ctx: EngineContext, mailer: Mailer, claimed: Claimed) -> str:
             type(err).__name__,
         )
         return outcome
-    record_sent(ctx, claimed)
+    _until_recorded(ctx, record_sent, ctx, claimed)
     log.info("sent %s step %d to lead %s", claimed.kind, claimed.step, claimed.lead_id)
     return "sent"
+
+
+def _until_recorded(ctx: EngineContext, fn: Any, *args: Any) -> Any:
+    """After the SMTP transaction its outcome must reach the database: a database blip here
+    would leave a delivered message ``sending``, to be settled later as uncertain. Retry for
+    up to half the claim's lease (the claim stays ours meanwhile)."""
+    delay = 0.5
+    deadline = time.monotonic() + ctx.lease_seconds / 2
+    while True:
+        try:
+            return fn(*args)
+        except DatabaseUnavailable:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("database unavailable while recording a send; retrying in %.1fs", delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def run_send_queue(

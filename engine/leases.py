@@ -28,8 +28,20 @@ def try_acquire(ctx: EngineContext, name: str, ttl: float) -> bool:
             return True
     try:
         with ctx.db.transaction() as session:
-            if session.get(Lease, name) is not None:
-                return False
+            held = session.get(Lease, name)
+            if held is not None:
+                # A holder on this host that was killed (kill -9, OOM) cannot renew: take the
+                # lease now rather than waiting out its TTL (Telegram polling, recovery...).
+                from engine.dispatch import owner_is_gone
+
+                if not owner_is_gone(held.owner, ctx.owner):
+                    return False
+                res = session.execute(
+                    update(Lease)
+                    .where(Lease.name == name, Lease.owner == held.owner)
+                    .values(owner=ctx.owner, expires_at=expires, acquired_at=now)
+                )
+                return bool(res.rowcount)  # type: ignore[attr-defined]
             session.add(Lease(name=name, owner=ctx.owner, expires_at=expires, acquired_at=now))
         return True
     except IntegrityError:

@@ -21,7 +21,6 @@ from engine.errors import UserInputError
 from engine.models import MSG_SENT, QUEUED, UNCERTAIN, OutboundMessage
 
 log = logging.getLogger(__name__)
-GRACE = timedelta(minutes=2)
 AVAILABLE, NONE, UNKNOWN = "available", "none", "unknown"
 
 
@@ -62,6 +61,7 @@ def operator_decides(ctx: EngineContext, outbound_id: int, resend: bool) -> str:
 def resolve_uncertain(ctx: EngineContext) -> int:
     """Settle what can be settled by looking at the Sent folder. Returns how many were settled."""
     now = ctx.clock.now()
+    grace = timedelta(seconds=ctx.settings.sent_copy_grace_seconds)
     with ctx.db.transaction() as session:
         pending = list(
             session.scalars(
@@ -71,7 +71,7 @@ def resolve_uncertain(ctx: EngineContext) -> int:
         check = store.mailbox(session, now).sent_copy_check
         probe = session.scalars(
             select(OutboundMessage)
-            .where(OutboundMessage.state == MSG_SENT, OutboundMessage.sent_at < now - GRACE)
+            .where(OutboundMessage.state == MSG_SENT, OutboundMessage.sent_at < now - grace)
             .order_by(OutboundMessage.sent_at.desc())
             .limit(1)
         ).first()
@@ -101,7 +101,7 @@ def resolve_uncertain(ctx: EngineContext) -> int:
             if found.get(oid):
                 mark_message_sent(session, s, row, now)
                 settled += 1
-            elif check == AVAILABLE and attempted is not None and now - attempted > GRACE:
+            elif check == AVAILABLE and attempted is not None and now - attempted > grace:
                 row.state = QUEUED
                 row.not_before = None
                 row.error = (
