@@ -133,8 +133,8 @@ def lead_text(v: LeadView, tz: ZoneInfo) -> str:
             )
     if v.inbound:
         lines.append("\n📥 Received:")
-        for m in v.inbound:
-            lines.append(f"• {m.kind} {when(m.received_at or m.seen_at, tz)} — {m.subject[:60]}")
+        for i in v.inbound:
+            lines.append(f"• {i.kind} {when(i.received_at or i.seen_at, tz)} — {i.subject[:60]}")
     return "\n".join(lines)
 
 

@@ -329,8 +329,10 @@ async def button(update: Update, context: Ctx) -> None:
         )
         await q.answer()
         if q.message is not None:
-            await q.message.reply_text(
-                "Delete this lead and its history? This cannot be undone.", reply_markup=markup
+            await context.bot.send_message(
+                q.message.chat.id,
+                "Delete this lead and its history? This cannot be undone.",
+                reply_markup=markup,
             )
         return
     elif action == "delyes":
@@ -348,7 +350,7 @@ async def button(update: Update, context: Ctx) -> None:
         return
     await q.answer(text[:190])
     if q.message is not None:
-        await q.message.reply_text(text)
+        await context.bot.send_message(q.message.chat.id, text)
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -30,12 +30,19 @@ from engine.errors import (
     TooManyLogins,
     Uncertain,
 )
-from engine.messages import Outgoing, build_message, make_message_id, reply_subject
+from engine.messages import (
+    Outgoing,
+    build_message,
+    make_message_id,
+    normalise_address,
+    reply_subject,
+)
 from engine.models import (
     BOUNCED,
     CALENDAR,
     CANCELLED,
     COMPLETED,
+    FAILED,
     FOLLOWUP,
     INITIAL,
     MSG_FAILED,
@@ -507,19 +514,49 @@ def _recipient_rejected(
     return "bounced"
 
 
+def record_bad_address(ctx: EngineContext, claimed: Claimed, reason: str) -> None:
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        row = session.get(OutboundMessage, claimed.outbound_id, with_for_update=True)
+        if row is not None:
+            row.state = MSG_FAILED
+            row.error = f"unusable address: {reason}"[:1000]
+            row.lease_owner = None
+            row.lease_expires_at = None
+        lead = session.get(Lead, claimed.lead_id) if claimed.lead_id is not None else None
+        if lead is not None:
+            lead.status = FAILED
+            lead.queue = None
+            lead.next_send_at = None
+            lead.last_error = f"unusable address: {reason}"[:500]
+        notify.enqueue(
+            session,
+            now,
+            notify.INFO,
+            f"⚠️ {claimed.outgoing.to_email!r} cannot be emailed ({reason[:100]}); lead marked failed.",
+        )
+
+
 def send_claimed(ctx: EngineContext, mailer: Mailer, claimed: Claimed) -> str:
     """Send one claimed message and record the outcome."""
     s = ctx.settings
     with ctx.db.transaction() as session:
         s = store.effective_settings(session, ctx.settings)
-    msg = build_message(
-        claimed.outgoing,
-        sender_email=s.email_address,
-        sender_name=s.sender_name or None,
-        date=ctx.clock.now(),
-    )
     try:
-        mailer.send(msg, from_addr=s.email_address, to_addr=claimed.outgoing.to_email)
+        msg = build_message(
+            claimed.outgoing,
+            sender_email=s.email_address,
+            sender_name=s.sender_name or None,
+            date=ctx.clock.now(),
+        )
+        to_addr = normalise_address(claimed.outgoing.to_email)
+    except ValueError as e:
+        # The stored address cannot be put on an envelope: this lead fails, nothing else does.
+        _until_recorded(ctx, record_bad_address, ctx, claimed, str(e))
+        log.warning("lead %s has an unusable address; marked failed", claimed.lead_id)
+        return "failed"
+    try:
+        mailer.send(msg, from_addr=s.email_address, to_addr=to_addr)
     except SendError as err:
         outcome = _until_recorded(ctx, record_failure, ctx, claimed, err)
         log.warning(
