@@ -8,17 +8,18 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from engine import store
 from engine.config import TUNABLES, check_overrides, display_value, parse_tunable
 from engine.context import EngineContext
 from engine.dispatch import count_uncertain, send_counts, send_gate
 from engine.errors import UserInputError
-from engine.leads import counts_by_status, custom_fields
+from engine.leads import custom_fields
 from engine.messages import Outgoing, build_message, make_message_id
 from engine.models import (
     BOUNCED,
+    LEAD_STATUSES,
     MSG_SENT,
     QUEUE_FOLLOWUP,
     QUEUE_NEW,
@@ -121,7 +122,6 @@ def status(ctx: EngineContext) -> StatusReport:
         s = store.effective_settings(session, ctx.settings)
         camp = store.campaign(session, now)
         mb = store.mailbox(session, now)
-        counts = counts_by_status(session)
         sc = send_counts(session, now, s)
         g = send_gate(session, ctx, now, lock=False)
         next_at: datetime | None = None
@@ -151,15 +151,22 @@ def status(ctx: EngineContext) -> StatusReport:
             ).all()
         }
         today = day_start(now, s.tz)
-        replies_today = session.scalar(
-            select(func.count()).select_from(Lead).where(Lead.replied_at >= today)
-        )
-        replies_total = session.scalar(
-            select(func.count()).select_from(Lead).where(Lead.replied_at.is_not(None))
-        )
-        sent_leads = session.scalar(
-            select(func.count()).select_from(Lead).where(Lead.last_sent_at.is_not(None))
-        )
+        # One pass over the leads for every count: four separate scans took ~0.5 s at 1M leads.
+        counts = {st: 0 for st in LEAD_STATUSES}
+        replies_today = replies_total = sent_leads = 0
+        for st, n, replied, sent, replied_today in session.execute(
+            select(
+                Lead.status,
+                func.count(),
+                func.count(Lead.replied_at),
+                func.count(Lead.last_sent_at),
+                func.coalesce(func.sum(case((Lead.replied_at >= today, 1), else_=0)), 0),
+            ).group_by(Lead.status)
+        ):
+            counts[st] = int(n)
+            replies_total += int(replied)
+            sent_leads += int(sent)
+            replies_today += int(replied_today)
         jobs = [
             JobInfo(j.job, j.last_success_at, j.last_error, j.consecutive_failures)
             for j in session.scalars(select(JobRun).order_by(JobRun.job))
