@@ -199,7 +199,9 @@ async def serve(settings: Settings, db: Database, *, redact: Any = lambda s: s) 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    await _initialize(application)
+    if not await _initialize(application, stop):
+        log.info("stopped before Telegram could be reached")
+        return
     await application.start()
     engine.start()
     server = _Server(
@@ -235,8 +237,10 @@ class TokenRefused(Exception):
     """Telegram refused TELEGRAM_BOT_TOKEN: retrying cannot help."""
 
 
-async def _initialize(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Initialize the bot, retrying while Telegram is unreachable."""
+async def _initialize(
+    application: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event
+) -> bool:
+    """Initialize the bot, retrying while Telegram is unreachable. False if SIGTERM came first."""
     delay = 1.0
     while True:
         try:
@@ -248,12 +252,16 @@ async def _initialize(application: Application[Any, Any, Any, Any, Any, Any]) ->
             log.warning(
                 "Telegram unreachable at start (%s); retrying in %.0fs", type(e).__name__, delay
             )
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                return False
             delay = min(delay * 2, 30)
     try:
         await application.bot.set_my_commands([BotCommand(c, d) for c, d in fmt.COMMANDS])
     except TelegramError as e:
         log.warning("could not register the command menu: %s", type(e).__name__)
+    return True
 
 
 async def _telegram_role(
