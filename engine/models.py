@@ -87,6 +87,7 @@ class Lead(Base):
     __table_args__ = (
         Index("ix_leads_queue_due", "queue", "next_send_at"),
         Index("ix_leads_status", "status"),
+        Index("ix_leads_status_counts", "status", "replied_at", "last_sent_at"),  # /status
         Index("ix_leads_domain", "domain"),
     )
 
