@@ -246,7 +246,8 @@ class Engine:
     def midnight_reset(self) -> bool:
         """Once per local day, whichever replica gets there first: reset and summarise."""
         now = self.ctx.clock.now()
-        s = self.ctx.settings
+        with self.ctx.db.transaction() as session:
+            s = store.effective_settings(session, self.ctx.settings)
         local_today = now.astimezone(s.tz).date().isoformat()
         try:
             with self.ctx.db.transaction() as session:
@@ -302,6 +303,28 @@ class Engine:
         await asyncio.to_thread(leases.heartbeat, self.ctx, self.started_at)
         await asyncio.to_thread(expire_leases, self.ctx)
         await asyncio.to_thread(self.recover)
+        if await asyncio.to_thread(self.midnight_missed):
+            await asyncio.to_thread(self.midnight_reset)
+
+    def midnight_missed(self) -> bool:
+        """True when a local day began without its reset: every replica was down at midnight,
+        or TIMEZONE was changed from the chat (the cron job follows the environment's zone).
+        On a brand-new database the current day is recorded silently instead."""
+        now = self.ctx.clock.now()
+        with self.ctx.db.transaction() as session:
+            s = store.effective_settings(session, self.ctx.settings)
+            today = now.astimezone(s.tz).date().isoformat()
+            days = select(DailyRun.day).where(DailyRun.job == MIDNIGHT)
+            if session.scalar(days.where(DailyRun.day == today).limit(1)) is not None:
+                return False
+            if session.scalar(days.limit(1)) is not None:
+                return True
+        try:
+            with self.ctx.db.transaction() as session:
+                session.add(DailyRun(job=MIDNIGHT, day=today, owner=self.ctx.owner, created_at=now))
+        except IntegrityError:
+            pass
+        return False
 
     def recover(self) -> int:
         """Settle uncertain sends by looking in the Sent folder (one replica at a time)."""
