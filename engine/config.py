@@ -216,21 +216,23 @@ TUNABLES: dict[str, tuple[str, str, Callable[[str], Any]]] = {
 }
 
 
-def _cross_checks(s: Settings) -> list[str]:
+def _cross_checks(s: Settings | Mapping[str, Any]) -> list[str]:
+    """Checks across variables. Takes Settings, or the values parsed so far (a variable that
+    failed on its own is simply absent), so every problem is reported in one go."""
+    v: Mapping[str, Any] = s if isinstance(s, Mapping) else vars(s)
     problems = []
-    if s.min_delay > s.max_delay:
-        problems.append(
-            f"MIN_DELAY_SECONDS ({s.min_delay}) is greater than MAX_DELAY_SECONDS ({s.max_delay})"
-        )
-    if s.pause_min > s.pause_max:
-        problems.append(
-            f"PAUSE_MIN_MINUTES ({s.pause_min}) is greater than PAUSE_MAX_MINUTES ({s.pause_max})"
-        )
-    if s.webhook_url and not s.webhook_secret:
+    for lo, hi, lo_name, hi_name in (
+        ("min_delay", "max_delay", "MIN_DELAY_SECONDS", "MAX_DELAY_SECONDS"),
+        ("pause_min", "pause_max", "PAUSE_MIN_MINUTES", "PAUSE_MAX_MINUTES"),
+    ):
+        if lo in v and hi in v and v[lo] > v[hi]:
+            problems.append(f"{lo_name} ({v[lo]}) is greater than {hi_name} ({v[hi]})")
+    if v.get("webhook_url") and not v.get("webhook_secret"):
         problems.append("WEBHOOK_URL is set but WEBHOOK_SECRET is empty: set a random secret")
-    if s.webhook_secret and not re.match(r"^[A-Za-z0-9_-]{1,256}$", s.webhook_secret):
+    secret = v.get("webhook_secret")
+    if secret and not re.match(r"^[A-Za-z0-9_-]{1,256}$", secret):
         problems.append("WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1-256 chars)")
-    if s.license_sheet_url and not s.license_key:
+    if v.get("license_sheet_url") and not v.get("license_key"):
         problems.append("LICENSE_SHEET_URL is set but LICENSE_KEY is missing")
     return problems
 
@@ -327,13 +329,10 @@ def load_settings(
         "120",
         "sent_copy_grace_seconds",
     )
+    problems += _cross_checks(values)
     if problems:
         raise ConfigError(problems)
-    settings = Settings(**values)
-    problems = _cross_checks(settings)
-    if problems:
-        raise ConfigError(problems)
-    return settings
+    return Settings(**values)
 
 
 def _rename(parser: Callable[[str], Any], key: str, env_name: str) -> Callable[[str], Any]:

@@ -115,3 +115,12 @@ def test_it_never_echoes_a_malformed_bot_token() -> None:
 
 def test_it_reads_an_empty_followup_delays_as_no_followups() -> None:
     assert load_settings(env(FOLLOWUP_DELAYS="")).followup_delays == ()
+
+
+def test_it_reports_cross_variable_problems_alongside_single_ones() -> None:
+    env = {**BASE_ENV, "DAILY_EMAIL_LIMIT": "lots", "MIN_DELAY_SECONDS": "200"}
+    with pytest.raises(ConfigError) as exc:
+        load_settings(env)
+    text = "\n".join(exc.value.problems)
+    assert "DAILY_EMAIL_LIMIT" in text
+    assert "MIN_DELAY_SECONDS (200) is greater than MAX_DELAY_SECONDS (120)" in text
