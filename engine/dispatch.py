@@ -30,6 +30,7 @@ from engine.errors import (
     TooManyLogins,
     Uncertain,
 )
+from engine.leases import owner_is_gone
 from engine.messages import (
     Outgoing,
     build_message,
@@ -611,28 +612,6 @@ def run_send_queue(
             if outcome in ("paused", "quota", "backoff", "uncertain"):
                 break
     return report
-
-
-def owner_is_gone(owner: str, me: str) -> bool:
-    """True if ``owner`` (host:pid:token) was a process on this host that no longer runs."""
-    import os
-    import socket
-
-    parts = owner.split(":")
-    if len(parts) != 3 or owner == me:
-        return False
-    host, pid = parts[0], parts[1]
-    if host != socket.gethostname()[:40] or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return True  # same pid, other token: an earlier incarnation (e.g. a restarted container)
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def expire_leases(ctx: EngineContext, *, everything: bool = False) -> int:

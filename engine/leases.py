@@ -32,8 +32,6 @@ def try_acquire(ctx: EngineContext, name: str, ttl: float) -> bool:
             if held is not None:
                 # A holder on this host that was killed (kill -9, OOM) cannot renew: take the
                 # lease now rather than waiting out its TTL (Telegram polling, recovery...).
-                from engine.dispatch import owner_is_gone
-
                 if not owner_is_gone(held.owner, ctx.owner):
                     return False
                 res = session.execute(
@@ -77,3 +75,22 @@ def leave(ctx: EngineContext) -> None:
     with ctx.db.transaction() as session:
         session.execute(delete(Lease).where(Lease.owner == ctx.owner))
         session.execute(delete(Replica).where(Replica.id == ctx.owner))
+
+
+def owner_is_gone(owner: str, me: str) -> bool:
+    """True if ``owner`` (host:pid:token) was a process on this host that no longer runs."""
+    parts = owner.split(":")
+    if len(parts) != 3 or owner == me:
+        return False
+    host, pid = parts[0], parts[1]
+    if host != socket.gethostname()[:40] or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True  # same pid, other token: an earlier incarnation (e.g. a restarted container)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
