@@ -8,10 +8,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from engine import campaign
 from engine.context import EngineContext
@@ -88,23 +89,39 @@ def test_it_sends_every_lead_exactly_once(replicas, smtp_server, pg_url: str) ->
 
 MIDNIGHT = """
 import sys, time
+from datetime import datetime
+from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.db import Database
 from engine.scheduler import Engine
 from tests.conftest import make_settings
 db = Database(sys.argv[1])
-engine = Engine(EngineContext(db=db, settings=make_settings()))
+clock = FakeClock(datetime.fromisoformat(sys.argv[3]))
+engine = Engine(EngineContext(db=db, settings=make_settings(), clock=clock))
 while time.time() < float(sys.argv[2]):
     time.sleep(0.001)
 print("RESET" if engine.midnight_reset() else "SKIPPED")
 """
 
 
-def test_it_runs_the_midnight_reset_once(replicas, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+def _midnight_runs(pg_url: str, day: str) -> tuple[int, int]:
+    db = Database(pg_url)
+    with db.transaction() as session:
+        runs = session.scalar(select(func.count()).select_from(DailyRun).where(DailyRun.day == day))
+        summaries = session.scalar(
+            select(func.count()).select_from(OutboxItem).where(OutboxItem.kind == "summary")
+        )
+    db.dispose()
+    return int(runs or 0), int(summaries or 0)
+
+
+def test_it_runs_a_racing_midnight_reset_once(replicas, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    midnight = datetime.combine(tomorrow, datetime.min.time(), UTC) + timedelta(seconds=5)
     start_at = str(time.time() + 3)
     runs = [
         subprocess.Popen(
-            [sys.executable, "-c", MIDNIGHT, pg_url, start_at],
+            [sys.executable, "-c", MIDNIGHT, pg_url, start_at, midnight.isoformat()],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -114,14 +131,33 @@ def test_it_runs_the_midnight_reset_once(replicas, pg_url: str) -> None:  # type
     ]
     outputs = [r.communicate(timeout=60)[0].strip().splitlines()[-1] for r in runs]
     assert sorted(outputs) == ["RESET", "SKIPPED", "SKIPPED"]
+    assert _midnight_runs(pg_url, tomorrow.isoformat()) == (1, 1)
+
+
+def test_replicas_catch_up_a_missed_midnight_reset_once(replicas, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    today = datetime.now(UTC).date()
     db = Database(pg_url)
-    with db.transaction() as session:
-        assert session.scalar(select(func.count()).select_from(DailyRun)) == 1
-        summaries = session.scalar(
-            select(func.count()).select_from(OutboxItem).where(OutboxItem.kind == "summary")
+    deadline = time.monotonic() + 30
+    while _midnight_runs(pg_url, today.isoformat())[0] == 0:  # recorded silently on a new db
+        assert time.monotonic() < deadline, "no replica recorded today"
+        time.sleep(0.2)
+    with db.transaction() as session:  # as if every replica had been down at midnight
+        session.execute(delete(DailyRun))
+        yesterday = today - timedelta(days=1)
+        session.add(
+            DailyRun(job="midnight", day=yesterday.isoformat(), owner="gone", created_at=_now())
         )
     db.dispose()
-    assert summaries == 1
+    deadline = time.monotonic() + 40
+    while _midnight_runs(pg_url, today.isoformat())[0] == 0:
+        assert time.monotonic() < deadline, "the missed reset was not caught up"
+        time.sleep(0.2)
+    time.sleep(16)  # one more maintenance tick on each replica
+    assert _midnight_runs(pg_url, today.isoformat()) == (1, 1)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def test_it_hands_polling_to_another_replica_when_the_leader_dies(replicas, fake_telegram) -> None:  # type: ignore[no-untyped-def]
