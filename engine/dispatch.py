@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine import notify, store
@@ -57,8 +58,10 @@ from engine.models import (
     STOPPED_LEAD,
     UNCERTAIN,
     UNSUBSCRIBED,
+    Alert,
     Lead,
     OutboundMessage,
+    Suppression,
 )
 from engine.pacing import (
     ROLLING_WINDOW,
@@ -90,6 +93,10 @@ class Claimed:
     kind: str
     step: int
     outgoing: Outgoing
+    settings: Settings  # the effective settings at claim time (sender, follow-up delays)
+    # Where a fresh claim came from, so an unattempted claim can be undone exactly.
+    from_queue: int | None = None
+    was_due: datetime | None = None
 
 
 @dataclass
@@ -113,35 +120,41 @@ def pacing_rules(s: Settings) -> PacingRules:
 
 
 def send_counts(session: Session, now: datetime, s: Settings) -> SendCounts:
+    """Sends since local midnight and within the rolling 24 hours, counted by the database
+    (the index on attempted_at keeps this to the window's rows)."""
     window_start = now - ROLLING_WINDOW
-    since = min(window_start, day_start(now, s.tz))
-    rows = session.execute(
-        select(OutboundMessage.attempted_at).where(
-            OutboundMessage.attempted_at >= since, OutboundMessage.state.in_(COUNTED_STATES)
-        )
-    ).scalars()
-    times = [t for t in rows if t is not None]
     today = day_start(now, s.tz)
+    at = OutboundMessage.attempted_at
     # (now - 24 h, now]: a send exactly 24 h old has left the window, so the gate opens at the
     # wait_until it announced (oldest + 24 h), not one tick later.
-    in_window = [t for t in times if t > window_start]
-    return SendCounts(
-        sent_today=sum(1 for t in times if t >= today),
-        sent_last_24h=len(in_window),
-        oldest_in_window=min(in_window) if in_window else None,
-    )
+    in_window = at > window_start
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(case((at >= today, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
+            func.min(type_coerce(case((in_window, at), else_=None), at.type)),
+        ).where(at >= min(window_start, today), OutboundMessage.state.in_(COUNTED_STATES))
+    ).one()
+    return SendCounts(sent_today=int(row[0]), sent_last_24h=int(row[1]), oldest_in_window=row[2])
 
 
 def send_gate(session: Session, ctx: EngineContext, now: datetime, *, lock: bool) -> Gate:
     """Everything that may hold sending back, in one place: campaign, account, cap, pacing."""
     s = store.effective_settings(session, ctx.settings)
+    return _gate(session, s, now, lock=lock)[0]
+
+
+def _gate(
+    session: Session, s: Settings, now: datetime, *, lock: bool
+) -> tuple[Gate, PacingState, SendCounts]:
     camp = store.campaign(session, now)
-    if camp.state != store.RUNNING:
-        why = f" ({camp.reason})" if camp.reason else ""
-        return Gate(False, f"campaign is {camp.state}{why}")
     mb = store.mailbox(session, now, lock=lock)
     state = PacingState(mb.next_send_at, mb.batch_count, mb.blocked_until, mb.blocked_reason)
-    return gate(now, state, pacing_rules(s), send_counts(session, now, s), s.tz)
+    counts = send_counts(session, now, s)
+    if camp.state != store.RUNNING:
+        why = f" ({camp.reason})" if camp.reason else ""
+        return Gate(False, f"campaign is {camp.state}{why}"), state, counts
+    return gate(now, state, pacing_rules(s), counts, s.tz), state, counts
 
 
 def _lead_values(lead: Lead, s: Settings) -> dict[str, str]:
@@ -203,7 +216,9 @@ def _lead_name(lead: Lead | None) -> str:
     return " ".join(p for p in (lead.first_name, lead.last_name) if p).strip()
 
 
-def _claim_queued(session: Session, ctx: EngineContext, now: datetime) -> Claimed | None:
+def _claim_queued(
+    session: Session, ctx: EngineContext, s: Settings, now: datetime
+) -> Claimed | None:
     """Answers to replies and retries: rows already rendered, waiting in ``queued``."""
     stmt = (
         select(OutboundMessage)
@@ -222,38 +237,56 @@ def _claim_queued(session: Session, ctx: EngineContext, now: datetime) -> Claime
         row.state = CANCELLED
         row.error = f"lead is {lead.status}"
         session.flush()
-        return _claim_queued(session, ctx, now)
+        return _claim_queued(session, ctx, s, now)
     if lead is not None and store.suppressed(session, lead.email):
         row.state = CANCELLED
         row.error = "suppressed"
         session.flush()
-        return _claim_queued(session, ctx, now)
+        return _claim_queued(session, ctx, s, now)
     _lease(row, ctx, now)
-    return Claimed(row.id, row.lead_id, row.kind, row.step, _outgoing(row, _lead_name(lead)))
+    return Claimed(row.id, row.lead_id, row.kind, row.step, _outgoing(row, _lead_name(lead)), s)
 
 
-def _claim_lead(
-    session: Session, ctx: EngineContext, s: Settings, now: datetime, queue: int
-) -> Claimed | None:
+def _claim_leads(
+    session: Session,
+    ctx: EngineContext,
+    s: Settings,
+    now: datetime,
+    queue: int,
+    limit: int,
+    may_continue: Callable[[], bool],
+) -> list[Claimed]:
+    """Claim due leads from one queue, oldest due first, while ``may_continue()`` (the gate,
+    updated by the caller for each claim) allows: each becomes an outbound row in ``sending``
+    with its Message-ID. Candidates are read and their suppressions checked in one go."""
     stmt = (
         select(Lead)
         .where(Lead.queue == queue, Lead.next_send_at <= now)
         .order_by(Lead.next_send_at, Lead.id)
-        .limit(1)
+        .limit(limit)
     )
-    while True:
-        lead = session.scalars(_skip_locked(stmt, ctx)).first()
-        if lead is None:
-            return None
+    candidates = list(session.scalars(_skip_locked(stmt, ctx)))
+    if not candidates:
+        return []
+    keys = [lead.email_key for lead in candidates]
+    blocked = {
+        sup.value: sup
+        for sup in session.scalars(
+            select(Suppression).where(
+                Suppression.value.in_(set(keys) | {store.email_domain(k) for k in keys})
+            )
+        )
+    }
+    templates = session.info.setdefault("templates", {})  # one look-up per name per claim
+    fresh: list[tuple[OutboundMessage, Lead, datetime | None]] = []
+    for lead in candidates:
+        due = lead.next_send_at
         lead.queue = None
         if lead.status not in (PENDING, SENT):
             continue
-        hit = store.suppressed(session, lead.email)
+        hit = blocked.get(lead.email_key) or blocked.get(store.email_domain(lead.email_key))
         if hit is not None:
-            if hit.kind == "email":
-                lead.status = UNSUBSCRIBED
-            else:
-                lead.status = STOPPED_LEAD
+            lead.status = UNSUBSCRIBED if hit.kind == "email" else STOPPED_LEAD
             lead.last_error = f"suppressed: {hit.reason or hit.value}"
             lead.next_send_at = None
             continue
@@ -263,7 +296,9 @@ def _claim_lead(
             lead.next_send_at = None
             continue
         name = "initial" if step == 0 else f"followup_{step}"
-        subject, body = render_template(store.template(session, name), _lead_values(lead, s))
+        if name not in templates:
+            templates[name] = store.template(session, name)
+        subject, body = render_template(templates[name], _lead_values(lead, s))
         in_reply_to: str | None = None
         refs: list[str] = []
         if step > 0:
@@ -288,68 +323,137 @@ def _claim_lead(
         session.add(row)
         if step == 0:
             lead.first_subject = subject
-        session.flush()
-        return Claimed(row.id, lead.id, row.kind, step, _outgoing(row, _lead_name(lead)))
+        fresh.append((row, lead, due))
+        if not may_continue():
+            break
+    session.flush()  # the rows get their ids
+    return [
+        Claimed(
+            row.id, lead.id, row.kind, row.step, _outgoing(row, _lead_name(lead)), s, queue, due
+        )
+        for row, lead, due in fresh
+    ]
 
 
 def claim_next(ctx: EngineContext) -> Claimed | Gate:
     """One transaction: check the gate, pick the next email, commit it as ``sending``."""
-    now = ctx.clock.now()
+    claimed = claim_batch(ctx, 1)
+    return claimed[0] if isinstance(claimed, list) else claimed
+
+
+def claim_batch(ctx: EngineContext, limit: int) -> list[Claimed] | Gate:
+    """One transaction: claim up to ``limit`` emails, as many as the gate allows right now.
+
+    With pacing on, the gate allows one (the next waits MIN..MAX_DELAY_SECONDS); with pacing
+    off, several, so the per-email cost of a transaction is shared."""
     with ctx.db.transaction() as session:
-        g = send_gate(session, ctx, now, lock=True)
+        # Claims are serialised on the mailbox row; read the clock only once we hold it, so
+        # the pacing slot another replica just reserved is never in our future.
+        store.mailbox(session, ctx.clock.now(), lock=True)
+        now = ctx.clock.now()
+        s = store.effective_settings(session, ctx.settings)
+        g, state, counts = _gate(session, s, now, lock=True)
         if not g.allowed:
             return g
-        s = store.effective_settings(session, ctx.settings)
-        claimed = (
-            _claim_queued(session, ctx, now)
-            or _claim_lead(session, ctx, s, now, QUEUE_FOLLOWUP)
-            or _claim_lead(session, ctx, s, now, QUEUE_NEW)
-        )
-        if claimed is None:
+        rules = pacing_rules(s)
+        claimed: list[Claimed] = []
+        gate_open = True
+
+        def account_for_one() -> bool:
+            """Count one claim against pacing and the cap: may another go right now?"""
+            nonlocal state, counts, gate_open
+            state = after_send(now, state, rules, ctx.rng)
+            counts = SendCounts(
+                counts.sent_today + 1, counts.sent_last_24h + 1, counts.oldest_in_window or now
+            )
+            gate_open = gate(now, state, rules, counts, s.tz).allowed
+            return gate_open
+
+        while gate_open and len(claimed) < limit:
+            one = _claim_queued(session, ctx, s, now)
+            if one is None:
+                break
+            claimed.append(one)
+            account_for_one()
+        for queue in (QUEUE_FOLLOWUP, QUEUE_NEW):
+            if gate_open and len(claimed) < limit:
+                claimed += _claim_leads(
+                    session, ctx, s, now, queue, limit - len(claimed), account_for_one
+                )
+        if not claimed:
             return Gate(False, "nothing is due")
         mb = store.mailbox(session, now, lock=True)
-        nxt = after_send(
-            now,
-            PacingState(mb.next_send_at, mb.batch_count, mb.blocked_until, mb.blocked_reason),
-            pacing_rules(s),
-            ctx.rng,
-        )
-        mb.next_send_at, mb.batch_count, mb.updated_at = nxt.next_send_at, nxt.batch_count, now
+        mb.next_send_at, mb.batch_count, mb.updated_at = state.next_send_at, state.batch_count, now
         return claimed
+
+
+_CLEARED_BY_A_SEND = {
+    "account": "Sending works again: the mailbox accepted an email.",
+    "server_busy": "The mail server is accepting emails again.",
+    "quota": "The sending quota is available again: emails are going out.",
+    "too_many_logins": "The mailbox accepts logins again: emails are going out.",
+}
 
 
 def record_sent(ctx: EngineContext, claimed: Claimed) -> None:
     """The server said 250: the message is sent and the lead moves on — one transaction."""
+    record_sent_many(ctx, [(claimed, ctx.clock.now())])
+
+
+def record_sent_many(ctx: EngineContext, sent: list[tuple[Claimed, datetime]]) -> None:
+    """Several 250s (pacing off sends in batches) recorded in one transaction; each message
+    keeps the time the server accepted it."""
+    if not sent:
+        return
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        s = store.effective_settings(session, ctx.settings)
-        row = session.get(OutboundMessage, claimed.outbound_id, with_for_update=True)
-        if row is None or row.state == MSG_SENT:
-            return
-        mark_message_sent(session, s, row, now)
-        mb = store.mailbox(session, now, lock=True)
-        mb.retry_failures = 0
-        mb.recipient_errors = {}
-        for condition, text in (
-            ("account", "Sending works again: the mailbox accepted an email."),
-            ("server_busy", "The mail server is accepting emails again."),
-            ("quota", "The sending quota is available again: emails are going out."),
-            ("too_many_logins", "The mailbox accepts logins again: emails are going out."),
-        ):
-            notify.clear_alert(session, now, condition, text)
+        ids = [c.outbound_id for c, _ in sent]
+        rows = {
+            r.id: r
+            for r in session.scalars(
+                select(OutboundMessage).where(OutboundMessage.id.in_(ids)).with_for_update()
+            )
+        }
+        lead_ids = [r.lead_id for r in rows.values() if r.lead_id is not None]
+        leads = {
+            lead.id: lead
+            for lead in session.scalars(select(Lead).where(Lead.id.in_(lead_ids)).with_for_update())
+        }
+        for claimed, at in sent:
+            row = rows.get(claimed.outbound_id)
+            if row is None or row.state == MSG_SENT:
+                continue
+            lead = leads.get(row.lead_id) if row.lead_id is not None else None
+            _mark_sent(claimed.settings, row, lead, at)
+        mb = store.mailbox(session, now)
+        if mb.retry_failures or mb.recipient_errors:
+            mb = store.mailbox(session, now, lock=True)
+            mb.retry_failures = 0
+            mb.recipient_errors = {}
+        active = session.scalars(
+            select(Alert.condition).where(
+                Alert.active.is_(True), Alert.condition.in_(list(_CLEARED_BY_A_SEND))
+            )
+        ).all()
+        for condition in active:
+            notify.clear_alert(session, now, condition, _CLEARED_BY_A_SEND[condition])
 
 
 def mark_message_sent(session: Session, s: Settings, row: OutboundMessage, now: datetime) -> None:
     """A message is known to be sent (by the server's 250 or found in the Sent folder)."""
+    lead = None
+    if row.lead_id is not None and row.kind != CALENDAR:
+        lead = session.get(Lead, row.lead_id, with_for_update=True)
+    _mark_sent(s, row, lead, now)
+
+
+def _mark_sent(s: Settings, row: OutboundMessage, lead: Lead | None, now: datetime) -> None:
     row.state = MSG_SENT
     row.sent_at = now
     row.lease_owner = None
     row.lease_expires_at = None
     row.error = None
-    if row.lead_id is None or row.kind == CALENDAR:
-        return
-    lead = session.get(Lead, row.lead_id, with_for_update=True)
-    if lead is None:
+    if lead is None or row.kind == CALENDAR:
         return
     lead.last_sent_at = now
     lead.followups_sent = max(lead.followups_sent, row.step)
@@ -540,9 +644,19 @@ def record_bad_address(ctx: EngineContext, claimed: Claimed, reason: str) -> Non
 
 def send_claimed(ctx: EngineContext, mailer: Mailer, claimed: Claimed) -> str:
     """Send one claimed message and record the outcome."""
-    s = ctx.settings
-    with ctx.db.transaction() as session:
-        s = store.effective_settings(session, ctx.settings)
+    outcome, _ = _send(ctx, mailer, claimed, defer_sent=None)
+    return outcome
+
+
+def _send(
+    ctx: EngineContext,
+    mailer: Mailer,
+    claimed: Claimed,
+    defer_sent: list[tuple[Claimed, datetime]] | None,
+) -> tuple[str, bool]:
+    """Build and send; record a failure at once. A success is recorded at once, or appended to
+    ``defer_sent`` for the caller to record with the rest of its batch."""
+    s = claimed.settings
     try:
         msg = build_message(
             claimed.outgoing,
@@ -553,12 +667,14 @@ def send_claimed(ctx: EngineContext, mailer: Mailer, claimed: Claimed) -> str:
         to_addr = normalise_address(claimed.outgoing.to_email)
     except ValueError as e:
         # The stored address cannot be put on an envelope: this lead fails, nothing else does.
+        _flush_sent(ctx, defer_sent)
         _until_recorded(ctx, record_bad_address, ctx, claimed, str(e))
         log.warning("lead %s has an unusable address; marked failed", claimed.lead_id)
-        return "failed"
+        return "failed", False
     try:
         mailer.send(msg, from_addr=s.email_address, to_addr=to_addr)
     except SendError as err:
+        _flush_sent(ctx, defer_sent)
         outcome = _until_recorded(ctx, record_failure, ctx, claimed, err)
         log.warning(
             "send %s to lead %s: %s (%s)",
@@ -567,10 +683,19 @@ def send_claimed(ctx: EngineContext, mailer: Mailer, claimed: Claimed) -> str:
             outcome,
             type(err).__name__,
         )
-        return outcome
-    _until_recorded(ctx, record_sent, ctx, claimed)
+        return outcome, False
     log.info("sent %s step %d to lead %s", claimed.kind, claimed.step, claimed.lead_id)
-    return "sent"
+    if defer_sent is None:
+        _until_recorded(ctx, record_sent, ctx, claimed)
+    else:
+        defer_sent.append((claimed, ctx.clock.now()))
+    return "sent", True
+
+
+def _flush_sent(ctx: EngineContext, sent: list[tuple[Claimed, datetime]] | None) -> None:
+    if sent:
+        _until_recorded(ctx, record_sent_many, ctx, list(sent))
+        sent.clear()
 
 
 def _until_recorded(ctx: EngineContext, fn: Any, *args: Any) -> Any:
@@ -590,28 +715,68 @@ def _until_recorded(ctx: EngineContext, fn: Any, *args: Any) -> Any:
             delay = min(delay * 2, 10.0)
 
 
+CLAIM_BATCH = 50
+_STOPPING = ("retry", "paused", "quota", "backoff", "uncertain")
+
+
 def run_send_queue(
     ctx: EngineContext, mailer: Mailer, *, max_sends: int = 10_000
 ) -> DispatchReport:
-    """The send job's body: send what is due until the gate says wait or nothing is due."""
+    """The send job's body: send what is due until the gate says wait or nothing is due.
+
+    With pacing on, each claim is one email and each outcome is written as it happens. With
+    pacing off, up to CLAIM_BATCH emails are claimed together and their successes recorded
+    together at the end of the batch (a crash in between leaves them ``sending``, settled from
+    the Sent folder like any other uncertain send)."""
     report = DispatchReport()
-    for _ in range(max_sends):
-        claimed = claim_next(ctx)
-        if isinstance(claimed, Gate):
-            report.stopped_reason = claimed.reason
+    done = 0
+    while done < max_sends:
+        batch = claim_batch(ctx, min(CLAIM_BATCH, max_sends - done))
+        if isinstance(batch, Gate):
+            report.stopped_reason = batch.reason
             break
-        outcome = send_claimed(ctx, mailer, claimed)
-        report.events.append(outcome)
-        if outcome == "sent":
-            report.sent += 1
-        elif outcome == "retry":
-            report.retried += 1
-            break
-        else:
-            report.failed += 1
-            if outcome in ("paused", "quota", "backoff", "uncertain"):
+        deferred: list[tuple[Claimed, datetime]] | None = [] if len(batch) > 1 else None
+        stop_at: int | None = None
+        for i, claimed in enumerate(batch):
+            outcome, _ = _send(ctx, mailer, claimed, deferred)
+            done += 1
+            report.events.append(outcome)
+            if outcome == "sent":
+                report.sent += 1
+            elif outcome == "retry":
+                report.retried += 1
+            else:
+                report.failed += 1
+            if outcome in _STOPPING:
+                stop_at = i + 1
                 break
+        _flush_sent(ctx, deferred)
+        if stop_at is not None:
+            _until_recorded(ctx, release, ctx, batch[stop_at:])
+            return report
     return report
+
+
+def release(ctx: EngineContext, claimed: list[Claimed]) -> None:
+    """Undo claims that were never attempted (the batch stopped early): a fresh one is deleted
+    and its lead goes back to its place in the queue; a queued one waits again, with its
+    Message-ID. Neither counts against the cap."""
+    if not claimed:
+        return
+    with ctx.db.transaction() as session:
+        for c in claimed:
+            row = session.get(OutboundMessage, c.outbound_id, with_for_update=True)
+            if row is None or row.state != SENDING or row.lease_owner != ctx.owner:
+                continue
+            lead = session.get(Lead, c.lead_id) if c.lead_id is not None else None
+            if c.from_queue is not None and lead is not None:
+                session.delete(row)
+                lead.queue, lead.next_send_at = c.from_queue, c.was_due
+                if c.step == 0:
+                    lead.first_subject = None
+            else:
+                _requeue(row, None, "released: the batch stopped before this one")
+                row.attempts = max(0, (row.attempts or 1) - 1)
 
 
 def expire_leases(ctx: EngineContext, *, everything: bool = False) -> int:

@@ -20,7 +20,6 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import message_from_bytes
 from email.errors import MessageError
 from email.header import Header, decode_header, make_header
 from email.headerregistry import Address
@@ -318,25 +317,34 @@ def _check_header_block(msg: EmailMessage, mailboxes: dict[str, str]) -> None:
     """
     expected = [name.lower() for name in msg.keys()]
     raw = msg.as_bytes()
-    parsed = message_from_bytes(raw, policy=default_policy)
-    for header, addr in mailboxes.items():
-        values = parsed.get_all(header) or []
-        found = [a.addr_spec for v in values for a in getattr(v, "addresses", ())]
-        if len(values) != 1 or found != [addr]:
-            raise ValueError(f"refusing a message whose {header.title()} would not be {addr}")
     head = raw.split(b"\r\n\r\n", 1)[0]
     seen: list[str] = []
+    values: dict[str, list[bytes]] = {}
     for line in head.split(b"\r\n"):
         if line[:1] in (b" ", b"\t"):
             if not line.strip() or not seen:
                 raise ValueError("refusing a message with a malformed header continuation line")
+            values[seen[-1]][-1] += line  # unfold
             continue
         match = _HEADER_LINE_RE.match(line)
         if match is None:
             raise ValueError("refusing a message with a malformed header line")
-        seen.append(match.group(1).decode("ascii").lower())
+        name = match.group(1).decode("ascii").lower()
+        seen.append(name)
+        values.setdefault(name, []).append(line[match.end() :])
     if seen != expected or len(set(seen)) != len(seen):
         raise ValueError(f"refusing a message whose headers would be {seen}, not {expected}")
+    # Parse From/To back exactly as a receiving server would read them (only these two: a
+    # full re-parse of the message cost more than building it).
+    for header, addr in mailboxes.items():
+        lines = values.get(header, [])
+        found: list[str] = []
+        for value in lines:
+            text = value.decode("ascii", "surrogateescape").strip()
+            parsed = default_policy.header_factory(header, text)
+            found += [a.addr_spec for a in getattr(parsed, "addresses", ())]
+        if len(lines) != 1 or found != [addr]:
+            raise ValueError(f"refusing a message whose {header.title()} would not be {addr}")
 
 
 def reply_subject(first_subject: str) -> str:

@@ -6,6 +6,7 @@ Import the fixture into a test module: ``from tests.integration.bot_harness impo
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -116,7 +117,7 @@ async def running_bot(
     redactor = RedactSecrets(ctx.settings.secrets)
     app.bot_data.update(ctx=ctx, admin_ids=ctx.settings.admin_ids, redact=redactor.redact)
     register(app)
-    await _initialize(app)
+    assert await _initialize(app, asyncio.Event())
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0.0, timeout=1)
