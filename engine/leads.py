@@ -73,7 +73,10 @@ def import_csv(
     with ctx.db.transaction() as session:
         keys = [normalise_email_key(r.email) for r in parsed.rows]
         existing = _existing_keys(session, keys)
-        suppressed = store.suppressed_values(session, keys + [store.email_domain(k) for k in keys])
+        domains = {store.email_domain(k) for k in keys}
+        suppressed = store.suppressed_values(session, keys) | store.suppressed_values(
+            session, domains
+        )
         batch: list[dict[str, Any]] = []
         for i, (row, key) in enumerate(zip(parsed.rows, keys, strict=True)):
             if key in existing:

@@ -112,7 +112,8 @@ def suppressed(session: Session, email: str) -> Suppression | None:
 
 
 def suppressed_values(session: Session, values: Iterable[str]) -> set[str]:
-    vals = list({v.lower() for v in values})
+    """Which of ``values`` (lower-cased addresses or domains) are on the suppression list."""
+    vals = list(set(values))
     found: set[str] = set()
     for i in range(0, len(vals), 500):
         chunk = vals[i : i + 500]
