@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 
 from engine import store
 from engine.config import TUNABLES, check_overrides, display_value, parse_tunable
@@ -24,7 +24,6 @@ from engine.models import (
     QUEUE_FOLLOWUP,
     QUEUE_NEW,
     QUEUED,
-    REPLIED,
     TEST,
     UNSUBSCRIBED,
     InboundMessage,
@@ -367,15 +366,3 @@ def send_test(ctx: EngineContext, address: str) -> str:
             r.state = MSG_SENT
             r.sent_at = ctx.clock.now()
     return subject
-
-
-def replies_since(ctx: EngineContext, since: datetime) -> int:
-    with ctx.db.transaction() as session:
-        return int(
-            session.scalar(
-                select(func.count())
-                .select_from(Lead)
-                .where(Lead.replied_at >= since, or_(Lead.status == REPLIED))
-            )
-            or 0
-        )

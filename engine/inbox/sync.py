@@ -30,7 +30,6 @@ from engine.models import (
     QUEUED,
     REPLIED,
     SENT,
-    STOPPED_LEAD,
     UNSUBSCRIBED,
     ImapSync,
     InboundMessage,
@@ -306,6 +305,3 @@ def _queue_calendar(
         )
     )
     return True
-
-
-__all__ = ["check_inbox", "process_message", "SyncReport", "STOPPED_LEAD"]
