@@ -47,6 +47,7 @@ SEND, REPLIES, MIDNIGHT, OUTBOX, MAINTENANCE = (
     "maintenance",
 )
 IMAP_ALERT_AFTER = 3
+JOB_ALERT_AFTER = 3
 FRESH_INBOX_SECONDS = 60
 
 
@@ -162,8 +163,18 @@ class Engine:
                             f"📭 The reply check failed {IMAP_ALERT_AFTER} times in a row "
                             f"({error}). Replies are not being read; it keeps retrying.",
                         )
+                    elif job != REPLIES and row.consecutive_failures == JOB_ALERT_AFTER:
+                        notify.raise_alert(
+                            session,
+                            now,
+                            f"job:{job}",
+                            f"⚙️ The {job} job failed {JOB_ALERT_AFTER} times in a row "
+                            f"({error}). It keeps retrying; see /status.",
+                        )
                 if error is None and job == REPLIES:
                     notify.clear_alert(session, now, "imap", "📬 The reply check works again.")
+                elif error is None:
+                    notify.clear_alert(session, now, f"job:{job}", f"⚙️ The {job} job works again.")
         except OutreachError:
             pass
 
