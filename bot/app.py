@@ -183,7 +183,7 @@ async def serve(settings: Settings, db: Database, *, redact: Any = lambda s: s) 
     application = build_application(settings)
     application.bot_data.update(ctx=ctx, admin_ids=settings.admin_ids, redact=redact)
     register(application)
-    notifier = TelegramNotifier(application.bot, settings.admin_ids)
+    notifier = TelegramNotifier(application.bot, settings.admin_ids, ready=False)
     engine = Engine(ctx, notifier)
     application.bot_data["engine"] = engine
     state: dict[str, Any] = {
@@ -199,10 +199,8 @@ async def serve(settings: Settings, db: Database, *, redact: Any = lambda s: s) 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    if not await _initialize(application, stop):
-        log.info("stopped before Telegram could be reached")
-        return
-    await application.start()
+    # The engine and /health start at once; Telegram joins when it can be reached (until then
+    # notifications wait in the outbox and the engine keeps its schedule).
     engine.start()
     server = _Server(
         uvicorn.Config(
@@ -210,7 +208,9 @@ async def serve(settings: Settings, db: Database, *, redact: Any = lambda s: s) 
         )
     )
     web = asyncio.create_task(server.serve())
-    telegram = asyncio.create_task(_telegram_role(ctx, application, settings, state, stop))
+    telegram = asyncio.create_task(
+        _telegram_main(ctx, application, notifier, settings, state, stop)
+    )
     log.info("started: replica %s, web on port %d", ctx.owner, settings.port)
     await stop.wait()
     log.info("shutting down")
@@ -224,13 +224,39 @@ async def serve(settings: Settings, db: Database, *, redact: Any = lambda s: s) 
     server.should_exit = True
     with contextlib.suppress(Exception):
         await asyncio.wait_for(web, 10)
-    with contextlib.suppress(Exception):
-        await application.stop()
-    with contextlib.suppress(Exception):
-        await application.shutdown()
+    if state.get("telegram_started"):
+        with contextlib.suppress(Exception):
+            await application.stop()
+        with contextlib.suppress(Exception):
+            await application.shutdown()
     with contextlib.suppress(Exception):
         await asyncio.to_thread(leases.leave, ctx)
     log.info("stopped")
+    if state.get("token_refused"):
+        raise TokenRefused
+
+
+async def _telegram_main(
+    ctx: EngineContext,
+    application: Application[Any, Any, Any, Any, Any, Any],
+    notifier: TelegramNotifier,
+    settings: Settings,
+    state: dict[str, Any],
+    stop: asyncio.Event,
+) -> None:
+    """Reach Telegram (retrying), then take this replica's Telegram role."""
+    try:
+        if not await _initialize(application, stop):
+            log.info("stopped before Telegram could be reached")
+            return
+    except TokenRefused:
+        state["token_refused"] = True
+        stop.set()
+        return
+    await application.start()
+    state["telegram_started"] = True
+    notifier.ready = True
+    await _telegram_role(ctx, application, settings, state, stop)
 
 
 class TokenRefused(Exception):

@@ -58,11 +58,14 @@ def compose(batch: list[Notification]) -> list[tuple[str, InlineKeyboardMarkup |
 
 
 class TelegramNotifier:
-    def __init__(self, bot: Bot, admin_ids: tuple[int, ...]) -> None:
+    def __init__(self, bot: Bot, admin_ids: tuple[int, ...], *, ready: bool = True) -> None:
         self.bot = bot
         self.admin_ids = admin_ids
+        self.ready = ready  # False until the bot has reached Telegram once
 
     async def deliver(self, batch: list[Notification]) -> None:
+        if not self.ready:
+            raise NotifierError("Telegram has not been reached yet")
         messages = compose(batch)
         failures: list[str] = []
         for chat_id in self.admin_ids:

@@ -90,3 +90,34 @@ def test_it_exits_2_with_every_problem_listed(tmp_path: Path) -> None:
     assert code == 2
     assert "TELEGRAM_ADMIN_IDS" in out and "DAILY_EMAIL_LIMIT" in out and "EMAIL_PASSWORD" in out
     assert "Traceback" not in out
+
+
+def test_it_serves_health_and_joins_telegram_when_it_comes_back(  # type: ignore[no-untyped-def]
+    tmp_path: Path, fake_telegram, smtp_server, db_url: str
+):
+    fake_telegram.set_unreachable(True)
+    env = bot_env(telegram_url=fake_telegram.url, smtp_port=smtp_server.port, db_url=db_url)
+    p = BotProcess(tmp_path, env).start()  # healthy while Telegram is unreachable
+    try:
+        assert p.health().json()["status"] == "healthy"
+        fake_telegram.set_unreachable(False)
+        fake_telegram.send_text(ADMIN, "/status")
+        answer = fake_telegram.wait_for("Campaign:", chat_id=ADMIN, timeout=40)
+        assert "STOPPED" in answer["text"]
+    finally:
+        assert p.stop() == 0
+
+
+def test_it_exits_2_when_telegram_refuses_the_token(tmp_path: Path, fake_telegram) -> None:  # type: ignore[no-untyped-def]
+    env = bot_env(
+        telegram_url=fake_telegram.url,
+        smtp_port=1,
+        db_url=f"sqlite:///{tmp_path / 'x.db'}",
+        TELEGRAM_BOT_TOKEN="999:WRONG-token",
+    )
+    p = BotProcess(tmp_path, env).start(wait_healthy=False)
+    code = p.proc.wait(30) if p.proc else None
+    p.stop()
+    assert code == 2
+    assert "Telegram refused TELEGRAM_BOT_TOKEN" in p.logs()
+    assert "WRONG-token" not in p.logs()
