@@ -60,6 +60,7 @@ from engine.models import (
     UNSUBSCRIBED,
     Alert,
     Lead,
+    MailboxState,
     OutboundMessage,
     Suppression,
 )
@@ -145,10 +146,10 @@ def send_gate(session: Session, ctx: EngineContext, now: datetime, *, lock: bool
 
 
 def _gate(
-    session: Session, s: Settings, now: datetime, *, lock: bool
+    session: Session, s: Settings, now: datetime, *, lock: bool, mb: MailboxState | None = None
 ) -> tuple[Gate, PacingState, SendCounts]:
     camp = store.campaign(session, now)
-    mb = store.mailbox(session, now, lock=lock)
+    mb = mb or store.mailbox(session, now, lock=lock)
     state = PacingState(mb.next_send_at, mb.batch_count, mb.blocked_until, mb.blocked_reason)
     counts = send_counts(session, now, s)
     if camp.state != store.RUNNING:
@@ -349,10 +350,10 @@ def claim_batch(ctx: EngineContext, limit: int) -> list[Claimed] | Gate:
     with ctx.db.transaction() as session:
         # Claims are serialised on the mailbox row; read the clock only once we hold it, so
         # the pacing slot another replica just reserved is never in our future.
-        store.mailbox(session, ctx.clock.now(), lock=True)
+        mb = store.mailbox(session, ctx.clock.now(), lock=True)
         now = ctx.clock.now()
         s = store.effective_settings(session, ctx.settings)
-        g, state, counts = _gate(session, s, now, lock=True)
+        g, state, counts = _gate(session, s, now, lock=True, mb=mb)
         if not g.allowed:
             return g
         rules = pacing_rules(s)
@@ -382,7 +383,6 @@ def claim_batch(ctx: EngineContext, limit: int) -> list[Claimed] | Gate:
                 )
         if not claimed:
             return Gate(False, "nothing is due")
-        mb = store.mailbox(session, now, lock=True)
         mb.next_send_at, mb.batch_count, mb.updated_at = state.next_send_at, state.batch_count, now
         return claimed
 
