@@ -108,14 +108,26 @@ def resolve_uncertain(ctx: EngineContext) -> int:
                     "not found in Sent after a crash; sending again with the same Message-ID"
                 )
                 settled += 1
-        if check == NONE and any(not found.get(oid) for oid, _, _ in pending_ids):
+        waiting = [
+            attempted
+            for oid, _, attempted in pending_ids
+            if not found.get(oid)
+            and (check == NONE or (attempted is not None and now - attempted > grace))
+        ]
+        if check != AVAILABLE and waiting:
+            # No Sent copy to check (or no way yet to tell whether the server keeps one, e.g.
+            # the very first email was the uncertain one): at-most-once, ask the operator.
+            why = (
+                "this mail server keeps no Sent copy to check"
+                if check == NONE
+                else "it is not yet known whether this mail server keeps Sent copies"
+            )
             notify.raise_alert(
                 session,
                 now,
                 "uncertain",
-                "❔ Some emails may or may not have gone out before a crash, and this mail server "
-                "keeps no Sent copy to check. They are NOT resent without your word: see "
-                "/uncertain.",
+                f"❔ Some emails may or may not have gone out before a crash, and {why}. "
+                "They are NOT resent without your word: see /uncertain.",
             )
         if not session.scalar(
             select(OutboundMessage.id).where(OutboundMessage.state == UNCERTAIN).limit(1)

@@ -1,0 +1,105 @@
+"""Uncertain sends settled against a real Dovecot Sent folder: found → sent; not found on a
+server known to keep copies → resent with the same Message-ID; no way to tell → the operator is
+asked, nothing is resent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from engine.clock import FakeClock
+from engine.context import EngineContext
+from engine.dispatch import run_send_queue
+from engine.models import MSG_SENT, QUEUED, UNCERTAIN
+from engine.recovery import resolve_uncertain
+from engine.smtp import SmtpMailer
+from tests.integration.sendkit import NO_PACING, add_leads, outbound, outbox, start
+from tests.servers.dovecot import Dovecot
+from tests.servers.smtp import SmtpServer
+
+Ctx = Callable[..., EngineContext]
+
+
+def _ctx(make_ctx: Ctx, smtp: SmtpServer, dovecot: Dovecot) -> EngineContext:
+    smtp.set_credentials(dovecot.user, dovecot.password)
+    return make_ctx(
+        **NO_PACING,
+        SMTP_PORT=str(smtp.port),
+        SMTP_SECURITY="none",
+        IMAP_PORT=str(dovecot.port),
+        IMAP_SECURITY="none",
+        EMAIL_ADDRESS=dovecot.user,
+        EMAIL_PASSWORD=dovecot.password,
+    )
+
+
+def _send(ctx: EngineContext) -> None:
+    mailer = SmtpMailer(ctx.smtp_settings())
+    try:
+        run_send_queue(ctx, mailer)
+    finally:
+        mailer.close()
+
+
+def test_it_marks_an_uncertain_send_found_in_sent_as_sent(
+    make_ctx: Ctx, smtp_server: SmtpServer, dovecot: Dovecot
+) -> None:
+    ctx = _ctx(make_ctx, smtp_server, dovecot)
+    smtp_server.on_store = lambda r: dovecot.deliver_to_sent(r.data)
+    start(ctx)
+    add_leads(ctx, "ana@acme.io")
+    smtp_server.drop_after_store_next(1)
+    _send(ctx)
+    assert [m.state for m in outbound(ctx)] == [UNCERTAIN]
+
+    assert resolve_uncertain(ctx) == 1
+
+    (row,) = outbound(ctx)
+    assert row.state == MSG_SENT
+    assert len(smtp_server.messages) == 1
+
+
+def test_it_resends_with_the_same_message_id_when_the_copy_never_appears(
+    make_ctx: Ctx, smtp_server: SmtpServer, dovecot: Dovecot, clock: FakeClock
+) -> None:
+    ctx = _ctx(make_ctx, smtp_server, dovecot)
+    start(ctx)
+    add_leads(ctx, "ana@acme.io", "bob@beta.io")
+    copies = [True]
+    smtp_server.on_store = lambda r: copies[0] and dovecot.deliver_to_sent(r.data)
+    _send(ctx)  # both sent normally, with Sent copies: proof that the server keeps them
+    assert {m.state for m in outbound(ctx)} == {MSG_SENT}
+    add_leads(ctx, "cleo@gamma.io")
+    copies[0] = False
+    smtp_server.drop_after_store_next(1)  # taken but, this time, no copy and no answer
+    clock.advance(timedelta(minutes=5))
+    _send(ctx)
+    uncertain = [m for m in outbound(ctx) if m.state == UNCERTAIN]
+    assert len(uncertain) == 1
+
+    assert resolve_uncertain(ctx) == 0  # within the grace period: wait for the copy
+    clock.advance(timedelta(seconds=ctx.settings.sent_copy_grace_seconds + 1))
+    assert resolve_uncertain(ctx) == 1
+
+    (row,) = [m for m in outbound(ctx) if m.id == uncertain[0].id]
+    assert row.state == QUEUED
+    assert row.message_id == uncertain[0].message_id
+
+
+def test_it_asks_the_operator_when_it_cannot_tell(
+    make_ctx: Ctx, smtp_server: SmtpServer, dovecot: Dovecot, clock: FakeClock
+) -> None:
+    ctx = _ctx(make_ctx, smtp_server, dovecot)
+    start(ctx)
+    add_leads(ctx, "ana@acme.io")
+    smtp_server.drop_after_store_next(1)  # the very first email: nothing to learn from yet
+    _send(ctx)
+    clock.advance(timedelta(seconds=ctx.settings.sent_copy_grace_seconds + 1))
+
+    assert resolve_uncertain(ctx) == 0
+    assert resolve_uncertain(ctx) == 0
+
+    assert [m.state for m in outbound(ctx)] == [UNCERTAIN]
+    alerts = outbox(ctx, "alert")
+    assert len(alerts) == 1 and "/uncertain" in alerts[0].text
+    assert len(smtp_server.messages) == 1  # never resent on its own
