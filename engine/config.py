@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -74,6 +74,8 @@ class Settings:
     followup_delays: tuple[timedelta, ...]
     calendar_link: str
     timezone: str
+    send_window: tuple[time, time] | None
+    send_days: frozenset[int]
     database_url: str = field(repr=False)
     port: int
     license_sheet_url: str
@@ -159,6 +161,49 @@ def _email(name: str) -> Callable[[str], str]:
     return parse
 
 
+_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _send_window(v: str) -> tuple[time, time] | None:
+    """``"09:00-17:00"`` → (09:00, 17:00); empty, ``always`` or ``off`` → no window."""
+    if v.strip().lower() in ("", "always", "off", "none", "any"):
+        return None
+    m = _HHMM.match(v)
+    if (
+        not m
+        or int(m.group(1)) > 23
+        or int(m.group(3)) > 23
+        or int(m.group(2)) > 59
+        or int(m.group(4)) > 59
+    ):
+        raise ValueError(
+            f"SEND_WINDOW={v.strip()!r} is not a window like 09:00-17:00 (local time in TIMEZONE)"
+        )
+    start = time(int(m.group(1)), int(m.group(2)))
+    end = time(int(m.group(3)), int(m.group(4)))
+    if start == end:
+        raise ValueError("SEND_WINDOW starts and ends at the same time; leave it empty for always")
+    return start, end
+
+
+def _send_days(v: str) -> frozenset[int]:
+    """``"mon-fri"``, ``"mon,wed,fri"``, ``"sat-sun"`` … → weekday numbers (Monday = 0)."""
+    names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    days: set[int] = set()
+    for part in v.lower().replace(" ", "").split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        if lo[:3] not in names or (hi and hi[:3] not in names):
+            raise ValueError(f"SEND_DAYS={v.strip()!r}: use day names like mon-fri or mon,wed,fri")
+        a = names.index(lo[:3])
+        b = names.index(hi[:3]) if hi else a
+        days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+    if not days:
+        raise ValueError("SEND_DAYS is empty: name at least one day, e.g. mon-fri")
+    return frozenset(days)
+
+
 def _admin_ids(v: str) -> tuple[int, ...]:
     ids = []
     for part in v.replace(";", ",").split(","):
@@ -213,6 +258,8 @@ TUNABLES: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "calendar_link": ("calendar_link", "CALENDAR_LINK", _url("CALENDAR_LINK")),
     "sender_name": ("sender_name", "SENDER_NAME", lambda v: v.strip()[:100]),
     "timezone": ("timezone", "TIMEZONE", _timezone),
+    "send_window": ("send_window", "SEND_WINDOW", _send_window),
+    "send_days": ("send_days", "SEND_DAYS", _send_days),
 }
 
 
@@ -303,6 +350,8 @@ def load_settings(
         "calendar_link": "",
         "sender_name": "",
         "timezone": "UTC",
+        "send_window": "always",
+        "send_days": "mon-sun",
     }
     for key, (attr, env_name, parser) in TUNABLES.items():
         get(env_name, _rename(parser, key, env_name), defaults[key], attr)
@@ -407,4 +456,9 @@ def display_value(s: Settings, key: str) -> str:
     v = getattr(s, attr)
     if key == "followup_delays":
         return ",".join(format_duration(d) for d in v) or "none"
+    if key == "send_window":
+        return "always" if v is None else f"{v[0]:%H:%M}-{v[1]:%H:%M}"
+    if key == "send_days":
+        names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        return ",".join(names[d] for d in sorted(v))
     return str(v) if v != "" else "(not set)"

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 from sqlalchemy import case, func, or_, select, type_coerce
@@ -70,6 +71,7 @@ from engine.pacing import (
     PacingRules,
     PacingState,
     SendCounts,
+    SendWindow,
     after_send,
     day_start,
     gate,
@@ -117,7 +119,16 @@ def pacing_rules(s: Settings) -> PacingRules:
         pause_every=s.pause_every,
         pause_min=s.pause_min,
         pause_max=s.pause_max,
+        window=send_window(s),
     )
+
+
+def send_window(s: Settings) -> SendWindow | None:
+    """SEND_WINDOW and SEND_DAYS as one window; None when emails may go at any time."""
+    if s.send_window is None and len(s.send_days) == 7:
+        return None
+    start, end = s.send_window or (clock_time(0), clock_time(0))
+    return SendWindow(start, end, s.send_days)
 
 
 def send_counts(session: Session, now: datetime, s: Settings) -> SendCounts:

@@ -9,10 +9,57 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 ROLLING_WINDOW = timedelta(hours=24)
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class SendWindow:
+    """Local hours (and weekdays) when emails may go out, e.g. 09:00-17:00 Mon-Fri.
+
+    ``start > end`` is an overnight window (22:00-06:00) whose early-morning part belongs to the
+    day it started on; ``start == end`` means all day on the allowed days."""
+
+    start: time
+    end: time
+    days: frozenset[int]  # 0 = Monday … 6 = Sunday
+
+    def contains(self, now: datetime, tz: ZoneInfo) -> bool:
+        local = now.astimezone(tz)
+        t, day = local.time(), local.weekday()
+        if self.start == self.end:  # all day, on the allowed days
+            return day in self.days
+        if self.start < self.end:
+            return day in self.days and self.start <= t < self.end
+        return (day in self.days and t >= self.start) or (
+            (day - 1) % 7 in self.days and t < self.end
+        )
+
+    def next_open(self, now: datetime, tz: ZoneInfo) -> datetime:
+        """``now`` if the window is open, else when it next opens."""
+        if self.contains(now, tz):
+            return now
+        local = now.astimezone(tz)
+        for ahead in range(8):
+            d = local.date() + timedelta(days=ahead)
+            opening = datetime.combine(d, self.start, tzinfo=tz)
+            if d.weekday() in self.days and opening > now:
+                return opening
+        return now + timedelta(days=7)  # no day allowed: configuration prevents this
+
+    def describe(self) -> str:
+        days = sorted(self.days)
+        if days == list(range(7)):
+            on = "every day"
+        elif days == list(range(5)):
+            on = "Mon-Fri"
+        else:
+            on = ",".join(DAY_NAMES[d].title() for d in days)
+        hours = "all day" if self.start == self.end else f"{self.start:%H:%M}-{self.end:%H:%M}"
+        return f"{hours} {on}"
 
 
 @dataclass(frozen=True)
@@ -23,6 +70,7 @@ class PacingRules:
     pause_every: int
     pause_min: int
     pause_max: int
+    window: SendWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +131,12 @@ def gate(
     """May an email go now? If not, why, and when to look again."""
     if state.blocked_until is not None and now < state.blocked_until:
         return Gate(False, state.blocked_reason or "sending is on hold", state.blocked_until)
+    if rules.window is not None and not rules.window.contains(now, tz):
+        return Gate(
+            False,
+            f"outside the sending window ({rules.window.describe()}, {tz.key})",
+            rules.window.next_open(now, tz),
+        )
     cap = daily_cap_gate(now, rules, counts, tz)
     if not cap.allowed:
         return cap
