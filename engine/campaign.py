@@ -56,6 +56,7 @@ def run(ctx: EngineContext) -> str:
         store.set_campaign_state(session, now, store.RUNNING)
         clear_alert(session, now, "account", "The campaign was resumed by an admin.")
         clear_alert(session, now, "content", "The campaign was resumed by an admin.")
+        clear_alert(session, now, "bounce_rate", "The campaign was resumed by an admin.")
         mb = store.mailbox(session, now, lock=True)
         mb.recipient_errors = {}
         return previous

@@ -76,6 +76,7 @@ class Settings:
     timezone: str
     send_window: tuple[time, time] | None
     send_days: frozenset[int]
+    max_bounce_rate: float
     database_url: str = field(repr=False)
     port: int
     license_sheet_url: str
@@ -157,6 +158,19 @@ def _email(name: str) -> Callable[[str], str]:
         if not re.match(r"^[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,]+$", v):
             raise ValueError(f"{name}={v!r} is not an email address")
         return v
+
+    return parse
+
+
+def _percent(name: str) -> Callable[[str], float]:
+    def parse(v: str) -> float:
+        try:
+            n = float(v.strip().rstrip("%"))
+        except ValueError:
+            raise ValueError(f"{name}={v!r} is not a percentage like 5 or 2.5") from None
+        if not 0 <= n <= 100:
+            raise ValueError(f"{name}={n:g} is out of range; use 0..100 (0 turns it off)")
+        return n
 
     return parse
 
@@ -260,6 +274,7 @@ TUNABLES: dict[str, tuple[str, str, Callable[[str], Any]]] = {
     "timezone": ("timezone", "TIMEZONE", _timezone),
     "send_window": ("send_window", "SEND_WINDOW", _send_window),
     "send_days": ("send_days", "SEND_DAYS", _send_days),
+    "max_bounce_rate": ("max_bounce_rate", "MAX_BOUNCE_RATE", _percent("max_bounce_rate")),
 }
 
 
@@ -352,6 +367,7 @@ def load_settings(
         "timezone": "UTC",
         "send_window": "always",
         "send_days": "mon-sun",
+        "max_bounce_rate": "5",
     }
     for key, (attr, env_name, parser) in TUNABLES.items():
         get(env_name, _rename(parser, key, env_name), defaults[key], attr)
@@ -458,6 +474,8 @@ def display_value(s: Settings, key: str) -> str:
         return ",".join(format_duration(d) for d in v) or "none"
     if key == "send_window":
         return "always" if v is None else f"{v[0]:%H:%M}-{v[1]:%H:%M}"
+    if key == "max_bounce_rate":
+        return f"{v:g}%" if v else "off"
     if key == "send_days":
         names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
         return ",".join(names[d] for d in sorted(v))

@@ -77,6 +77,7 @@ from engine.pacing import (
     gate,
     retry_backoff,
 )
+from engine.protection import guard_bounce_rate
 from engine.smtp import Mailer
 from engine.templates import render_template
 
@@ -563,7 +564,8 @@ def _record_failure(
         )
         return "paused"
     if isinstance(err, RecipientRejected):
-        return _recipient_rejected(session, now, mb, row, text)
+        s = store.effective_settings(session, ctx.settings)
+        return _recipient_rejected(session, s, now, mb, row, text)
     # TryLater and anything unexpected: the same message again later, no lead is failed.
     mb.retry_failures = (mb.retry_failures or 0) + 1
     _requeue(
@@ -583,7 +585,7 @@ def _record_failure(
 
 
 def _recipient_rejected(
-    session: Session, now: datetime, mb: Any, row: OutboundMessage, text: str
+    session: Session, s: Settings, now: datetime, mb: Any, row: OutboundMessage, text: str
 ) -> str:
     row.state = MSG_FAILED
     row.error = text
@@ -627,6 +629,9 @@ def _recipient_rejected(
         )
         return "paused"
     mb.recipient_errors = {"streak": streak}
+    session.flush()
+    if guard_bounce_rate(session, s, now):
+        return "paused"
     return "bounced"
 
 

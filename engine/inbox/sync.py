@@ -36,6 +36,7 @@ from engine.models import (
     Lead,
     OutboundMessage,
 )
+from engine.protection import guard_bounce_rate
 from engine.templates import render_template
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,8 @@ def _act(
             lead.status = BOUNCED
         lead.last_error = f"bounced {status_code}: {(b.diagnostic if b else '')[:200]}"
         _cancel_queued(session, lead, "bounced")
+        session.flush()
+        guard_bounce_rate(session, s, now)
         notify.enqueue(
             session,
             now,

@@ -1,0 +1,59 @@
+"""Mailbox protection: a high bounce rate burns the sender's reputation, so the campaign pauses
+before it does. Hard bounces are counted against the first emails sent in the last 7 days."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from engine import notify, store
+from engine.config import Settings
+from engine.models import BOUNCED, INITIAL, MSG_FAILED, MSG_SENT, Lead, OutboundMessage
+
+BOUNCE_WINDOW = timedelta(days=7)
+MIN_BOUNCES = 5  # below this a rate says nothing yet (1 of 10 is not a trend)
+
+
+def recent_bounces(session: Session, now: datetime) -> tuple[int, int]:
+    """(hard-bounced leads, first emails attempted) over the last 7 days."""
+    row = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((Lead.status == BOUNCED, 1), else_=0)), 0),
+        )
+        .select_from(OutboundMessage)
+        .join(Lead, Lead.id == OutboundMessage.lead_id)
+        .where(
+            OutboundMessage.kind == INITIAL,
+            OutboundMessage.attempted_at >= now - BOUNCE_WINDOW,
+            OutboundMessage.state.in_((MSG_SENT, MSG_FAILED)),
+        )
+    ).one()
+    return int(row[1]), int(row[0])
+
+
+def guard_bounce_rate(session: Session, s: Settings, now: datetime) -> bool:
+    """After a hard bounce: pause the campaign (and tell the admins once) if the bounce rate
+    reached MAX_BOUNCE_RATE. True if it paused."""
+    if s.max_bounce_rate <= 0:
+        return False
+    bounced, sent = recent_bounces(session, now)
+    if bounced < MIN_BOUNCES or not sent or bounced * 100 < s.max_bounce_rate * sent:
+        return False
+    camp = store.campaign(session, now, lock=True)
+    if camp.state != store.RUNNING:
+        return False
+    rate = 100 * bounced / sent
+    store.set_campaign_state(session, now, store.PAUSED, f"bounce rate {rate:.1f}%")
+    notify.raise_alert(
+        session,
+        now,
+        "bounce_rate",
+        f"🛡 {bounced} of the last {sent} first emails bounced ({rate:.1f}%, limit "
+        f"{s.max_bounce_rate:g}%). The campaign is paused to protect your mailbox's reputation. "
+        "Clean the list (verify the addresses), then /run. /settings max_bounce_rate changes "
+        "the limit.",
+    )
+    return True
