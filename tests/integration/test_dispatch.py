@@ -4,10 +4,9 @@ order, follow-up threads, the Message-ID written before SMTP, and what each prov
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from engine import campaign, leads, store
@@ -32,45 +31,18 @@ from engine.models import (
     OutboundMessage,
 )
 from engine.pacing import Gate
-from engine.smtp import Mailer
 from tests.integration.sendkit import (
-    NO_PACING,
     add_leads,
     lead,
     outbound,
     outbox,
     send_next,
     set_status,
-    smtp_env,
     start,
 )
 from tests.servers.smtp import Received, SmtpServer
 
 Ctx = Callable[..., EngineContext]
-
-
-@pytest.fixture
-def engine_ctx(make_ctx: Ctx, smtp_server: SmtpServer) -> Ctx:
-    """An EngineContext pointed at the test SMTP server, pacing off unless overridden."""
-
-    def make(**env: str) -> EngineContext:
-        return make_ctx(**smtp_env(smtp_server, **{**NO_PACING, **env}))
-
-    return make
-
-
-@pytest.fixture
-def mailers() -> Iterator[Callable[[EngineContext], Mailer]]:
-    made: list[Mailer] = []
-
-    def make(ctx: EngineContext) -> Mailer:
-        m = ctx.new_mailer()
-        made.append(m)
-        return m
-
-    yield make
-    for m in made:
-        m.close()
 
 
 def message_ids(server: SmtpServer) -> list[str]:

@@ -4,10 +4,8 @@ and the midnight reset that runs once per day."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from engine import campaign
 from engine.clock import FakeClock
@@ -16,32 +14,10 @@ from engine.dispatch import claim_next, run_send_queue
 from engine.pacing import Gate
 from engine.scheduler import Engine
 from engine.smtp import Mailer
-from tests.integration.sendkit import NO_PACING, add_leads, outbox, send_next, smtp_env, start
+from tests.integration.sendkit import add_leads, outbox, send_next, start
 from tests.servers.smtp import SmtpServer
 
 Ctx = Callable[..., EngineContext]
-
-
-@pytest.fixture
-def engine_ctx(make_ctx: Ctx, smtp_server: SmtpServer) -> Ctx:
-    def make(**env: str) -> EngineContext:
-        return make_ctx(**smtp_env(smtp_server, **{**NO_PACING, **env}))
-
-    return make
-
-
-@pytest.fixture
-def mailers() -> Iterator[Callable[[EngineContext], Mailer]]:
-    made: list[Mailer] = []
-
-    def make(ctx: EngineContext) -> Mailer:
-        m = ctx.new_mailer()
-        made.append(m)
-        return m
-
-    yield make
-    for m in made:
-        m.close()
 
 
 def emails(n: int, domain: str = "x.example") -> list[str]:
