@@ -17,6 +17,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import ConfigError
+from engine.pacing import DAY_NAMES
 
 Security = Literal["starttls", "ssl", "none"]
 
@@ -202,7 +203,7 @@ def _send_window(v: str) -> tuple[time, time] | None:
 
 def _send_days(v: str) -> frozenset[int]:
     """``"mon-fri"``, ``"mon,wed,fri"``, ``"sat-sun"`` … → weekday numbers (Monday = 0)."""
-    names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    names = DAY_NAMES
     days: set[int] = set()
     for part in v.lower().replace(" ", "").split(","):
         if not part:
@@ -477,6 +478,5 @@ def display_value(s: Settings, key: str) -> str:
     if key == "max_bounce_rate":
         return f"{v:g}%" if v else "off"
     if key == "send_days":
-        names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-        return ",".join(names[d] for d in sorted(v))
+        return ",".join(DAY_NAMES[d] for d in sorted(v))
     return str(v) if v != "" else "(not set)"
