@@ -45,7 +45,11 @@ class BotProcess:
             stderr=subprocess.STDOUT,
         )
         if wait_healthy:
-            self.wait_healthy()
+            try:
+                self.wait_healthy()
+            except BaseException:
+                self.stop(signal.SIGKILL)  # never leave a process behind a failed start
+                raise
         return self
 
     def health(self) -> httpx.Response:
