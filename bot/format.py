@@ -34,6 +34,31 @@ HELP = (
 )
 
 
+def paused_text(in_flight: int) -> str:
+    return (
+        "⏸ Campaign paused." + _in_flight(in_flight) + " Replies are still checked. /run resumes."
+    )
+
+
+def stopped_text(in_flight: int) -> str:
+    return (
+        "⏹ Campaign stopped."
+        + _in_flight(in_flight)
+        + " Replies are still checked. /run starts it again."
+    )
+
+
+def _in_flight(n: int) -> str:
+    """The brake stops every email that has not started; one already being handed to the mail
+    server cannot be called back."""
+    if n <= 0:
+        return ""
+    emails = "1 email was" if n == 1 else f"{n} emails were"
+    return (
+        f" {emails} already being handed to the mail server and may still arrive; no other starts."
+    )
+
+
 def when(dt: datetime | None, tz: ZoneInfo, now: datetime | None = None) -> str:
     if dt is None:
         return "—"

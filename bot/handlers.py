@@ -107,14 +107,14 @@ async def run_cmd(update: Update, context: Ctx) -> None:
 
 async def pause_cmd(update: Update, context: Ctx) -> None:
     """Pause sending; nothing is lost."""
-    await _call(campaign.pause, _ctx(context))
-    await _reply(update, "⏸ Campaign paused. Replies are still checked. /run resumes.")
+    result = await _call(campaign.pause, _ctx(context))
+    await _reply(update, fmt.paused_text(result.in_flight))
 
 
 async def stop_cmd(update: Update, context: Ctx) -> None:
     """Stop the campaign."""
-    await _call(campaign.stop, _ctx(context))
-    await _reply(update, "⏹ Campaign stopped. Replies are still checked. /run starts it again.")
+    result = await _call(campaign.stop, _ctx(context))
+    await _reply(update, fmt.stopped_text(result.in_flight))
 
 
 async def leads_cmd(update: Update, context: Ctx) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import case, func, select
 from engine import store
 from engine.config import TUNABLES, check_overrides, display_value, parse_tunable
 from engine.context import EngineContext
-from engine.dispatch import count_uncertain, send_counts, send_gate
+from engine.dispatch import RECORD_FAILED, count_uncertain, in_flight, send_counts, send_gate
 from engine.errors import UserInputError
 from engine.leads import custom_fields
 from engine.messages import Outgoing, build_message, make_message_id
@@ -57,25 +57,39 @@ def run(ctx: EngineContext) -> str:
         clear_alert(session, now, "account", "The campaign was resumed by an admin.")
         clear_alert(session, now, "content", "The campaign was resumed by an admin.")
         clear_alert(session, now, "bounce_rate", "The campaign was resumed by an admin.")
+        clear_alert(session, now, RECORD_FAILED, "The campaign was resumed by an admin.")
         mb = store.mailbox(session, now, lock=True)
         mb.recipient_errors = {}
         return previous
 
 
-def pause(ctx: EngineContext, reason: str = "paused by an admin") -> str:
+@dataclass(frozen=True)
+class BrakeResult:
+    """What /pause or /stop did: the state before, and how many emails were already inside
+    their SMTP transaction when the brake was committed (at most; they may still arrive)."""
+
+    previous: str
+    in_flight: int
+
+
+def pause(ctx: EngineContext, reason: str = "paused by an admin") -> BrakeResult:
+    return _brake(ctx, store.PAUSED, reason)
+
+
+def stop(ctx: EngineContext) -> BrakeResult:
+    return _brake(ctx, store.STOPPED, "stopped by an admin")
+
+
+def _brake(ctx: EngineContext, state: str, reason: str) -> BrakeResult:
+    """Commit the new state first, then count what is in flight: a sender reads the committed
+    state before each SMTP transaction, so once the state is committed only an email already
+    past that read can still go out, and its claim is still ``sending`` when we count."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         previous = store.campaign(session, now, lock=True).state
-        store.set_campaign_state(session, now, store.PAUSED, reason)
-        return previous
-
-
-def stop(ctx: EngineContext) -> str:
-    now = ctx.clock.now()
+        store.set_campaign_state(session, now, state, reason)
     with ctx.db.transaction() as session:
-        previous = store.campaign(session, now, lock=True).state
-        store.set_campaign_state(session, now, store.STOPPED, "stopped by an admin")
-        return previous
+        return BrakeResult(previous, in_flight(session, ctx.clock.now()))
 
 
 @dataclass

@@ -60,6 +60,7 @@ from engine.models import (
     UNCERTAIN,
     UNSUBSCRIBED,
     Alert,
+    Campaign,
     Lead,
     MailboxState,
     OutboundMessage,
@@ -683,15 +684,19 @@ def _send(
         to_addr = normalise_address(claimed.outgoing.to_email)
     except ValueError as e:
         # The stored address cannot be put on an envelope: this lead fails, nothing else does.
-        _flush_sent(ctx, defer_sent)
+        recorded = _flush_sent(ctx, defer_sent)
         _until_recorded(ctx, record_bad_address, ctx, claimed, str(e))
+        if not recorded:
+            return UNRECORDED, False
         log.warning("lead %s has an unusable address; marked failed", claimed.lead_id)
         return "failed", False
     try:
         mailer.send(msg, from_addr=s.email_address, to_addr=to_addr)
     except SendError as err:
-        _flush_sent(ctx, defer_sent)
+        recorded = _flush_sent(ctx, defer_sent)
         outcome = _until_recorded(ctx, record_failure, ctx, claimed, err)
+        if not recorded:
+            outcome = UNRECORDED
         log.warning(
             "send %s to lead %s: %s (%s)",
             claimed.kind,
@@ -702,16 +707,81 @@ def _send(
         return outcome, False
     log.info("sent %s step %d to lead %s", claimed.kind, claimed.step, claimed.lead_id)
     if defer_sent is None:
-        _until_recorded(ctx, record_sent, ctx, claimed)
+        if not _flush_sent(ctx, [(claimed, ctx.clock.now())]):
+            return UNRECORDED, True
     else:
         defer_sent.append((claimed, ctx.clock.now()))
     return "sent", True
 
 
-def _flush_sent(ctx: EngineContext, sent: list[tuple[Claimed, datetime]] | None) -> None:
-    if sent:
-        _until_recorded(ctx, record_sent_many, ctx, list(sent))
-        sent.clear()
+def _flush_sent(ctx: EngineContext, sent: list[tuple[Claimed, datetime]] | None) -> bool:
+    """Record the 250s in ``sent``; False if that failed (the admins were alerted)."""
+    if not sent:
+        return True
+    batch = list(sent)
+    sent.clear()
+    try:
+        _until_recorded(ctx, record_sent_many, ctx, batch)
+    except Exception as e:  # noqa: BLE001 - any failure here must reach the admins
+        _record_failed_after_250(ctx, batch, e)
+        return False
+    return True
+
+
+RECORD_FAILED = "record_failed"  # the alert's condition
+
+
+def _record_failed_after_250(
+    ctx: EngineContext, sent: list[tuple[Claimed, datetime]], err: BaseException
+) -> None:
+    """The server accepted these emails but their outcome could not be written. Never silence:
+    log it, and in a transaction of its own mark the messages ``sent`` without touching their
+    leads (the lead's update is what failed), pause the campaign and alert the admins.
+
+    Marked ``sent``, not left ``sending``: a ``sending`` row becomes *uncertain* when its lease
+    runs out, and an uncertain email missing from the Sent folder is sent again — wrong for an
+    email the server is known to have accepted. A lead whose progress was not written keeps its
+    status but is in no queue, so nothing more goes to it until an admin looks; its step cannot be
+    sent twice anyway (one row per lead and step). If even this write fails (the database is
+    gone), the rows stay ``sending`` and the uncertain rules (Sent folder first) apply."""
+    why = f"{type(err).__name__}: {err}"[:300]
+    log.error(
+        "%d email(s) accepted by the mail server could not be recorded (%s)",
+        len(sent),
+        why,
+        exc_info=err,
+    )
+    now = ctx.clock.now()
+    shown = ", ".join(c.outgoing.to_email for c, _ in sent[:5]) + (
+        f" and {len(sent) - 5} more" if len(sent) > 5 else ""
+    )
+    text = (
+        f"🚨 {len(sent)} email(s) were accepted by the mail server but could not be recorded "
+        f"({why}). They are marked sent and will not be sent again, but their leads did not "
+        f"move on ({shown}). The campaign is paused; fix the cause (check /settings), then /run."
+    )
+    try:
+        with ctx.db.transaction() as session:
+            for claimed, at in sent:
+                row = session.get(OutboundMessage, claimed.outbound_id, with_for_update=True)
+                if row is None or row.state != SENDING:
+                    continue
+                row.state = MSG_SENT
+                row.sent_at = at
+                row.lease_owner = None
+                row.lease_expires_at = None
+                row.error = f"accepted by the server; recording failed: {why}"[:1000]
+            _pause(session, now, "an email was sent but could not be recorded")
+            notify.raise_alert(session, now, RECORD_FAILED, text)
+        return
+    except Exception:  # noqa: BLE001
+        log.exception("could not mark the unrecorded emails sent; raising the alert alone")
+    try:
+        with ctx.db.transaction() as session:
+            _pause(session, now, "an email was sent but could not be recorded")
+            notify.raise_alert(session, now, RECORD_FAILED, text)
+    except Exception:  # noqa: BLE001 - nothing can be written; the log above is all there is
+        log.exception("could not raise the %s alert", RECORD_FAILED)
 
 
 def _until_recorded(ctx: EngineContext, fn: Any, *args: Any) -> Any:
@@ -732,7 +802,33 @@ def _until_recorded(ctx: EngineContext, fn: Any, *args: Any) -> Any:
 
 
 CLAIM_BATCH = 50
-_STOPPING = ("retry", "paused", "quota", "backoff", "uncertain")
+UNRECORDED = "unrecorded"  # sent, but the outcome could not be written (admins alerted)
+_STOPPING = ("retry", "paused", "quota", "backoff", "uncertain", UNRECORDED)
+
+
+def campaign_running(ctx: EngineContext) -> bool:
+    """The brake, read before every SMTP transaction: the committed campaign state, one
+    primary-key read (no lock, so it never waits for a claim or a pause)."""
+    with ctx.db.transaction() as session:
+        state = session.scalar(select(Campaign.state).where(Campaign.id == 1))
+    return state == store.RUNNING
+
+
+def in_flight(session: Session, now: datetime) -> int:
+    """How many emails may be inside an SMTP transaction right now, at most: one per sender
+    holding live ``sending`` claims (a sender hands its claims to the server one by one and reads
+    the brake before each). Asked right after a pause/stop commits, this bounds what can still
+    reach the server: every other claim sees the brake and is released unsent."""
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(OutboundMessage.lease_owner))).where(
+                OutboundMessage.state == SENDING,
+                OutboundMessage.lease_owner.is_not(None),
+                OutboundMessage.lease_expires_at > now,
+            )
+        )
+        or 0
+    )
 
 
 def run_send_queue(
@@ -743,7 +839,11 @@ def run_send_queue(
     With pacing on, each claim is one email and each outcome is written as it happens. With
     pacing off, up to CLAIM_BATCH emails are claimed together and their successes recorded
     together at the end of the batch (a crash in between leaves them ``sending``, settled from
-    the Sent folder like any other uncertain send)."""
+    the Sent folder like any other uncertain send).
+
+    Before each SMTP transaction the campaign's committed state is read again: once a pause or
+    stop is committed no further email of the batch starts, and the unstarted claims are released
+    (back in their queue, not counted against the cap or the pacing)."""
     report = DispatchReport()
     done = 0
     while done < max_sends:
@@ -754,10 +854,14 @@ def run_send_queue(
         deferred: list[tuple[Claimed, datetime]] | None = [] if len(batch) > 1 else None
         stop_at: int | None = None
         for i, claimed in enumerate(batch):
+            if not campaign_running(ctx):
+                report.stopped_reason = "the campaign was paused or stopped"
+                stop_at = i
+                break
             outcome, _ = _send(ctx, mailer, claimed, deferred)
             done += 1
             report.events.append(outcome)
-            if outcome == "sent":
+            if outcome in ("sent", UNRECORDED):
                 report.sent += 1
             elif outcome == "retry":
                 report.retried += 1
@@ -766,7 +870,9 @@ def run_send_queue(
             if outcome in _STOPPING:
                 stop_at = i + 1
                 break
-        _flush_sent(ctx, deferred)
+        if not _flush_sent(ctx, deferred):
+            report.events.append(UNRECORDED)
+            stop_at = len(batch) if stop_at is None else stop_at
         if stop_at is not None:
             _until_recorded(ctx, release, ctx, batch[stop_at:])
             return report
@@ -776,14 +882,16 @@ def run_send_queue(
 def release(ctx: EngineContext, claimed: list[Claimed]) -> None:
     """Undo claims that were never attempted (the batch stopped early): a fresh one is deleted
     and its lead goes back to its place in the queue; a queued one waits again, with its
-    Message-ID. Neither counts against the cap."""
+    Message-ID. Neither counts against the cap, nor towards the pacing's batch pause."""
     if not claimed:
         return
     with ctx.db.transaction() as session:
+        released = 0
         for c in claimed:
             row = session.get(OutboundMessage, c.outbound_id, with_for_update=True)
             if row is None or row.state != SENDING or row.lease_owner != ctx.owner:
                 continue
+            released += 1
             lead = session.get(Lead, c.lead_id) if c.lead_id is not None else None
             if c.from_queue is not None and lead is not None:
                 session.delete(row)
@@ -793,6 +901,9 @@ def release(ctx: EngineContext, claimed: list[Claimed]) -> None:
             else:
                 _requeue(row, None, "released: the batch stopped before this one")
                 row.attempts = max(0, (row.attempts or 1) - 1)
+        if released:
+            mb = store.mailbox(session, ctx.clock.now(), lock=True)
+            mb.batch_count = max(0, (mb.batch_count or 0) - released)
 
 
 def expire_leases(ctx: EngineContext, *, everything: bool = False) -> int:
