@@ -24,22 +24,43 @@ Security = Literal["starttls", "ssl", "none"]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
+# Upper bounds that keep every value the engine computes from a setting storable: a follow-up's
+# due time (now + delay) stays a valid datetime for SQLite, PostgreSQL and Python, and every
+# count fits a 32-bit INTEGER column. The refusal names the limit.
+MAX_FOLLOWUP_DELAY = timedelta(days=365)
+MAX_FOLLOWUPS = 10
+MAX_URL = 2000  # characters; a calendar link goes into emails
+_SHOWN = 24  # characters of a refused value echoed back (a 4,000-digit number is not)
 
-def parse_duration(text: str) -> timedelta:
-    """``"3d"`` → 3 days; units s/m/h/d, a bare number is seconds."""
+
+def _shown(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
+
+
+def parse_duration(text: str, *, maximum: timedelta = MAX_FOLLOWUP_DELAY) -> timedelta:
+    """``"3d"`` → 3 days; units s/m/h/d, a bare number is seconds; at most ``maximum``."""
     m = _DURATION.match(text)
     if not m:
-        raise ValueError(f"{text!r} is not a duration like 30m, 12h or 3d")
-    return timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()])
+        raise ValueError(f"{_shown(text)!r} is not a duration like 30m, 12h or 3d")
+    # Compared before a timedelta exists: 99999999999999999999d would overflow one.
+    seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
+    if not seconds <= maximum.total_seconds():
+        raise ValueError(
+            f"{_shown(text)!r} is longer than the limit of {maximum.days} days"
+            if maximum.days and maximum % timedelta(days=1) == timedelta(0)
+            else f"{_shown(text)!r} is longer than the limit of {format_duration(maximum)}"
+        )
+    return timedelta(seconds=seconds)
 
 
 def parse_followup_delays(text: str) -> tuple[timedelta, ...]:
-    """``"3d,4d"`` → one wait per follow-up; an empty value means no follow-ups."""
+    """``"3d,4d"`` → one wait per follow-up; an empty value means no follow-ups. Each wait is at
+    most MAX_FOLLOWUP_DELAY (365 days), and there are at most MAX_FOLLOWUPS (10)."""
     parts = [p for p in (s.strip() for s in text.split(",")) if p]
-    delays = tuple(parse_duration(p) for p in parts)
-    if len(delays) > 10:
-        raise ValueError("at most 10 follow-ups")
-    return delays
+    if len(parts) > MAX_FOLLOWUPS:
+        raise ValueError(f"at most {MAX_FOLLOWUPS} follow-ups")
+    return tuple(parse_duration(p) for p in parts)
 
 
 def format_duration(d: timedelta) -> str:
@@ -104,14 +125,20 @@ class Settings:
         return [v for v in values if v and len(v) >= 4]
 
 
+_WHOLE = re.compile(r"[+-]?\d+")
+
+
 def _int(name: str, lo: int, hi: int) -> Callable[[str], int]:
     def parse(v: str) -> int:
-        try:
-            n = int(v.strip())
-        except ValueError:
-            raise ValueError(f"{name}={v!r} is not a whole number") from None
-        if not lo <= n <= hi:
-            raise ValueError(f"{name}={n} is out of range; use {lo}..{hi}")
+        text = v.strip()
+        if not _WHOLE.fullmatch(text):
+            raise ValueError(f"{name}={_shown(text)!r} is not a whole number; use {lo}..{hi}")
+        # A digit string longer than the limit's is out of range without converting it (int()
+        # refuses more than 4,300 digits with a message about something else).
+        digits = text.lstrip("+-").lstrip("0")
+        n = int(text) if len(digits) <= len(str(max(abs(lo), abs(hi)))) else None
+        if n is None or not lo <= n <= hi:
+            raise ValueError(f"{name}={_shown(text)} is out of range; use {lo}..{hi}")
         return n
 
     return parse
@@ -140,12 +167,14 @@ def _followups(v: str) -> tuple[timedelta, ...]:
     try:
         return parse_followup_delays(v)
     except ValueError as e:
-        raise ValueError(f"FOLLOWUP_DELAYS: {e}") from None
+        raise ValueError(f"followup_delays: {e}") from None
 
 
 def _url(name: str) -> Callable[[str], str]:
     def parse(v: str) -> str:
         v = v.strip()
+        if len(v) > MAX_URL:
+            raise ValueError(f"{name} is {len(v)} characters long; the limit is {MAX_URL}")
         if v and not re.match(r"^https?://[^\s]+$", v):
             raise ValueError(f"{name}={v!r} is not an http(s) URL")
         return v.rstrip("/") if name != "CALENDAR_LINK" else v
@@ -163,14 +192,17 @@ def _email(name: str) -> Callable[[str], str]:
     return parse
 
 
+_DECIMAL = re.compile(r"\d+(?:\.\d+)?")
+
+
 def _percent(name: str) -> Callable[[str], float]:
     def parse(v: str) -> float:
-        try:
-            n = float(v.strip().rstrip("%"))
-        except ValueError:
-            raise ValueError(f"{name}={v!r} is not a percentage like 5 or 2.5") from None
+        text = v.strip().rstrip("%").strip()
+        if not _DECIMAL.fullmatch(text):
+            raise ValueError(f"{name}={_shown(v)!r} is not a percentage like 5 or 2.5")
+        n = float(text)
         if not 0 <= n <= 100:
-            raise ValueError(f"{name}={n:g} is out of range; use 0..100 (0 turns it off)")
+            raise ValueError(f"{name}={_shown(text)} is out of range; use 0..100 (0 turns it off)")
         return n
 
     return parse
@@ -408,7 +440,11 @@ def _rename(parser: Callable[[str], Any], key: str, env_name: str) -> Callable[[
         try:
             return parser(v)
         except ValueError as e:
-            raise ValueError(str(e).replace(f"{key}=", f"{env_name}=", 1)) from None
+            text = str(e)
+            for sep in ("=", ":"):
+                if text.startswith(key + sep):
+                    text = env_name + text[len(key) :]
+            raise ValueError(text) from None
 
     return parse
 

@@ -6,6 +6,8 @@ import asyncio
 import csv
 import io
 
+import pytest
+
 from sqlalchemy import select, text
 
 from bot import format as fmt
@@ -143,6 +145,46 @@ async def test_it_refuses_a_bad_setting_value_and_changes_nothing(
     assert "Nothing was changed" in answer["text"]
     with running_bot.ctx.db.transaction() as session:
         assert session.scalars(select(SettingOverride)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("command", "limit"),
+    [
+        ("/settings followup_delays 3000000d", "limit of 365 days"),
+        ("/settings followup_delays 99999999999999999999d", "limit of 365 days"),
+        ("/settings followup_delays 3d," + "9" * 3000 + "d", "limit of 365 days"),
+        ("/settings daily_limit 99999999999999999999", "use 1..100000"),
+        ("/settings pause_max " + "9" * 3000, "use 0..1440"),
+        ("/settings min_delay 99999999999999999999", "use 0..86400"),
+        ("/settings max_bounce_rate 1e400", "a percentage like 5 or 2.5"),
+    ],
+    ids=[
+        "followup-3000000d",
+        "followup-20-digits",
+        "followup-3000-digits",
+        "daily_limit-20-digits",
+        "pause_max-3000-digits",
+        "min_delay-20-digits",
+        "bounce-rate-1e400",
+    ],
+)
+async def test_it_refuses_a_value_beyond_its_limit_naming_the_limit(
+    running_bot: RunningBot, command: str, limit: str
+) -> None:
+    answer = await running_bot.say(command)
+
+    assert answer["text"].startswith("❌"), answer["text"]
+    assert limit in answer["text"] and "Nothing was changed" in answer["text"]
+    assert "Something went wrong" not in answer["text"]
+    assert len(answer["text"]) < 300  # the huge value is not echoed back
+    with running_bot.ctx.db.transaction() as session:
+        assert session.scalars(select(SettingOverride)).all() == []
+
+
+async def test_it_accepts_a_followup_delay_of_365_days(running_bot: RunningBot) -> None:
+    answer = await running_bot.say("/settings followup_delays 365d,1d")
+
+    assert "followup_delays is now 365d,1d" in answer["text"]
 
 
 async def test_it_refuses_an_unknown_setting_naming_the_known_ones(

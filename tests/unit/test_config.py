@@ -124,3 +124,90 @@ def test_it_reports_cross_variable_problems_alongside_single_ones() -> None:
     text = "\n".join(exc.value.problems)
     assert "DAILY_EMAIL_LIMIT" in text
     assert "MIN_DELAY_SECONDS (200) is greater than MAX_DELAY_SECONDS (120)" in text
+
+
+# --- limits: nothing the engine or a database cannot hold is accepted -----------------------
+HUGE = "99999999999999999999"  # 20 digits: an OverflowError once, in a timedelta
+
+
+@pytest.mark.parametrize("value", ["3000000d", f"{HUGE}d", "366d", "3d,400d", "9" * 5000 + "s"])
+def test_it_refuses_a_followup_delay_over_365_days_naming_the_limit(value: str) -> None:
+    (problem,) = problems_of(env(FOLLOWUP_DELAYS=value))
+
+    assert problem.startswith("FOLLOWUP_DELAYS: ")
+    assert "longer than the limit of 365 days" in problem
+    assert len(problem) < 200  # a 5,000-digit value is not echoed back
+
+
+def test_it_accepts_a_followup_delay_of_exactly_365_days() -> None:
+    s = load_settings(env(FOLLOWUP_DELAYS="365d,8760h"))
+
+    assert [d.days for d in s.followup_delays] == [365, 365]
+
+
+def test_it_refuses_more_than_ten_followups() -> None:
+    (problem,) = problems_of(env(FOLLOWUP_DELAYS=",".join(["1d"] * 11)))
+
+    assert "at most 10 follow-ups" in problem
+
+
+# Every whole-number variable with its range (the README's configuration table says the same).
+WHOLE_NUMBERS = {
+    "DAILY_EMAIL_LIMIT": (1, 100_000),
+    "MIN_DELAY_SECONDS": (0, 86_400),
+    "MAX_DELAY_SECONDS": (0, 86_400),
+    "PAUSE_EVERY_N_EMAILS": (0, 100_000),
+    "PAUSE_MIN_MINUTES": (0, 1_440),
+    "PAUSE_MAX_MINUTES": (0, 1_440),
+    "SEND_INTERVAL_SECONDS": (1, 3_600),
+    "REPLY_CHECK_INTERVAL_SECONDS": (5, 86_400),
+    "RETRY_BASE_SECONDS": (1, 3_600),
+    "SENT_COPY_GRACE_SECONDS": (1, 3_600),
+    "SMTP_PORT": (1, 65_535),
+    "IMAP_PORT": (1, 65_535),
+    "PORT": (1, 65_535),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WHOLE_NUMBERS))
+@pytest.mark.parametrize("value", [HUGE, "-" + HUGE, "9" * 5000, "above"])
+def test_it_refuses_a_huge_or_out_of_range_number_naming_the_range(name: str, value: str) -> None:
+    lo, hi = WHOLE_NUMBERS[name]
+    if value == "above":
+        value = str(hi + 1)
+    extra = {"MAX_DELAY_SECONDS": "86400"} if name == "MIN_DELAY_SECONDS" else {}
+    extra |= {"PAUSE_MAX_MINUTES": "1440"} if name == "PAUSE_MIN_MINUTES" else {}
+
+    (problem,) = problems_of(env(**{name: value, **extra}))
+
+    assert problem.startswith(f"{name}=")
+    assert f"out of range; use {lo}..{hi}" in problem
+    assert len(problem) < 200
+
+
+@pytest.mark.parametrize("name", sorted(WHOLE_NUMBERS))
+def test_it_accepts_each_number_at_its_upper_limit(name: str) -> None:
+    hi = WHOLE_NUMBERS[name][1]
+    extra = {"MAX_DELAY_SECONDS": "86400"} if name == "MIN_DELAY_SECONDS" else {}
+    extra |= {"PAUSE_MAX_MINUTES": "1440"} if name == "PAUSE_MIN_MINUTES" else {}
+    load_settings(env(**{name: str(hi), **extra}))
+
+
+@pytest.mark.parametrize("value", ["1e400", "nan", "inf", "1_0"])
+def test_it_refuses_a_bounce_rate_that_is_not_a_plain_percentage(value: str) -> None:
+    (problem,) = problems_of(env(MAX_BOUNCE_RATE=value))
+
+    assert "MAX_BOUNCE_RATE=" in problem and "is not a percentage like 5 or 2.5" in problem
+
+
+def test_it_refuses_a_huge_bounce_rate_naming_the_range() -> None:
+    (problem,) = problems_of(env(MAX_BOUNCE_RATE=HUGE))
+
+    assert "out of range; use 0..100" in problem
+
+
+def test_it_refuses_a_calendar_link_longer_than_the_limit() -> None:
+    (problem,) = problems_of(env(CALENDAR_LINK="https://cal.example.com/" + "a" * 3000))
+
+    assert "CALENDAR_LINK" in problem and "the limit is 2000" in problem
+
