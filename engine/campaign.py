@@ -13,6 +13,7 @@ from sqlalchemy import case, func, select
 from engine import store
 from engine.config import TUNABLES, check_overrides, display_value, parse_tunable
 from engine.context import EngineContext
+from engine.csv_import import FORMULA_START
 from engine.dispatch import RECORD_FAILED, count_uncertain, in_flight, send_counts, send_gate
 from engine.errors import UserInputError
 from engine.leads import custom_fields
@@ -242,7 +243,7 @@ def _cell(value: object) -> str:
     text = (
         "" if value is None else (value.isoformat() if isinstance(value, datetime) else str(value))
     )
-    if text and text[0] in "=+-@\t\r":
+    if text and text[0] in FORMULA_START:
         return "'" + text
     return text
 

@@ -93,6 +93,9 @@ _HEADER_DROP = re.compile(r"[^a-z0-9_]")
 _SEP_HINT = re.compile(r"sep=(.)[ \t]*\Z", re.IGNORECASE)
 _QUOTE_OR_NEWLINE = re.compile(r'["\r\n]')
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+#: Characters a spreadsheet may read as the start of a formula. The export prefixes a cell that
+#: starts with one of them with ``'``; the import removes exactly that prefix from the email.
+FORMULA_START = "=+-@\t\r"
 
 # A plain ASCII address that validate_email() is certain to accept unchanged except for the
 # domain being lowercased. Anything else (IDN, quoted, odd characters) goes to validate_email.
@@ -618,6 +621,8 @@ def _cell(cells: list[str], index: int | None) -> str:
 
 def _strip_email(raw: str) -> str:
     value = raw.strip().strip(_INVISIBLE).strip()
+    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_START:
+        value = value[1:]  # our export's formula protection ('-f3@… is -f3@…)
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1].strip()
     if value[:7].lower() == "mailto:":
