@@ -7,7 +7,6 @@ import csv
 import io
 
 import pytest
-
 from sqlalchemy import select, text
 
 from bot import format as fmt

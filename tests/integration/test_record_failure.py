@@ -18,8 +18,13 @@ from engine import campaign, store
 from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.db import Database
-from engine.dispatch import RECORD_FAILED, UNRECORDED, count_uncertain, expire_leases
-from engine.dispatch import run_send_queue
+from engine.dispatch import (
+    RECORD_FAILED,
+    UNRECORDED,
+    count_uncertain,
+    expire_leases,
+    run_send_queue,
+)
 from engine.models import MSG_SENT, PENDING, Alert
 from engine.notify import ALERT
 from engine.smtp import SmtpMailer

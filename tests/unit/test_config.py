@@ -210,4 +210,3 @@ def test_it_refuses_a_calendar_link_longer_than_the_limit() -> None:
     (problem,) = problems_of(env(CALENDAR_LINK="https://cal.example.com/" + "a" * 3000))
 
     assert "CALENDAR_LINK" in problem and "the limit is 2000" in problem
-
