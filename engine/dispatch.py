@@ -405,6 +405,7 @@ _CLEARED_BY_A_SEND = {
     "server_busy": "The mail server is accepting emails again.",
     "quota": "The sending quota is available again: emails are going out.",
     "too_many_logins": "The mailbox accepts logins again: emails are going out.",
+    "record_failed": "Sent emails are recorded again.",
 }
 
 
@@ -735,15 +736,17 @@ def _record_failed_after_250(
     ctx: EngineContext, sent: list[tuple[Claimed, datetime]], err: BaseException
 ) -> None:
     """The server accepted these emails but their outcome could not be written. Never silence:
-    log it, and in a transaction of its own mark the messages ``sent`` without touching their
-    leads (the lead's update is what failed), pause the campaign and alert the admins.
+    it is logged and the admins are alerted, in a transaction of its own.
 
-    Marked ``sent``, not left ``sending``: a ``sending`` row becomes *uncertain* when its lease
-    runs out, and an uncertain email missing from the Sent folder is sent again — wrong for an
-    email the server is known to have accepted. A lead whose progress was not written keeps its
+    The database stayed unreachable past the retry window: the rows stay ``sending``; when their
+    lease runs out they are *uncertain* and settled from the Sent folder (found → sent, with the
+    lead moved on), never resent without that look. Anything else (the write itself fails, e.g.
+    a due date out of range) would fail again the same way, so the messages are marked ``sent``
+    without touching their leads (the lead's update is what failed) and the campaign pauses.
+    Not left ``sending``: an uncertain email missing from the Sent folder is sent again, wrong for
+    one the server is known to have accepted. A lead whose progress was not written keeps its
     status but is in no queue, so nothing more goes to it until an admin looks; its step cannot be
-    sent twice anyway (one row per lead and step). If even this write fails (the database is
-    gone), the rows stay ``sending`` and the uncertain rules (Sent folder first) apply."""
+    sent twice anyway (one row per lead and step)."""
     why = f"{type(err).__name__}: {err}"[:300]
     log.error(
         "%d email(s) accepted by the mail server could not be recorded (%s)",
@@ -755,6 +758,18 @@ def _record_failed_after_250(
     shown = ", ".join(c.outgoing.to_email for c, _ in sent[:5]) + (
         f" and {len(sent) - 5} more" if len(sent) > 5 else ""
     )
+    if isinstance(err, DatabaseUnavailable):
+        text = (
+            f"🚨 {len(sent)} email(s) were accepted by the mail server but could not be recorded "
+            f"because the database was unreachable ({why}): {shown}. They are settled from the "
+            "Sent folder once it is back (see /uncertain), not sent again blindly."
+        )
+        try:
+            with ctx.db.transaction() as session:
+                notify.raise_alert(session, now, RECORD_FAILED, text)
+        except Exception:  # noqa: BLE001 - still unreachable; the log above is all there is
+            log.exception("could not raise the %s alert", RECORD_FAILED)
+        return
     text = (
         f"🚨 {len(sent)} email(s) were accepted by the mail server but could not be recorded "
         f"({why}). They are marked sent and will not be sent again, but their leads did not "
