@@ -108,3 +108,36 @@ async def test_no_email_starts_after_the_brake_is_answered(
         mailer.close()
     recipients = sorted(r for m in smtp_server.messages for r in m.rcpt_tos)
     assert recipients == sorted(emails)
+
+
+async def test_no_email_starts_after_pause_while_the_sender_runs_free(
+    running_bot: RunningBot, make_ctx: Ctx, smtp_server: SmtpServer
+) -> None:
+    """No held message this time: the pause lands wherever the sender happens to be."""
+    sender = make_ctx(**smtp_env(smtp_server, **NO_PACING))
+    emails = [f"lead{i}@domain{i}.io" for i in range(400)]
+    await asyncio.to_thread(add_leads, sender, *emails)
+    await running_bot.say("/run", expect="Campaign")
+    mailer = SmtpMailer(sender.smtp_settings())
+    sending = asyncio.ensure_future(asyncio.to_thread(run_send_queue, sender, mailer))
+    try:
+        await asyncio.to_thread(smtp_server.wait_for, 10, 30)
+        answer = await running_bot.say("/pause", expect="paused")
+        received_at_answer = len(smtp_server.messages)
+        report = await asyncio.wait_for(sending, 60)
+    finally:
+        await asyncio.wait_for(sending, 60)
+        mailer.close()
+
+    after_answer = len(smtp_server.messages) - received_at_answer
+    assert after_answer <= _in_flight(answer["text"]) <= 1, (answer["text"], after_answer)
+    assert report.sent < len(emails), "the run ended before the pause; nothing was tested"
+    with sender.db.transaction() as session:
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboundMessage)
+                .where(OutboundMessage.state == SENDING)
+            )
+            == 0
+        )
