@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select
 
-from engine import campaign
+from engine import campaign, store
 from engine.context import EngineContext
 from engine.dispatch import CLAIM_BATCH, run_send_queue, send_counts
 from engine.models import MSG_SENT, QUEUE_NEW, SENDING, Lead, OutboundMessage
@@ -92,10 +92,12 @@ async def test_no_email_starts_after_the_brake_is_answered(
             select(func.count()).select_from(Lead).where(Lead.queue == QUEUE_NEW)
         )
         counts = send_counts(session, sender.clock.now(), sender.settings)
+        batch_count = store.mailbox(session, sender.clock.now()).batch_count
     delivered = len(smtp_server.messages)
     assert SENDING not in states
     assert states == {MSG_SENT: delivered}
     assert counts.sent_today == delivered
+    assert batch_count == delivered  # towards the batch pause, only what went out counts
     assert queued_again == LEADS - delivered
 
     # Resumed, the released leads are sent later — each lead exactly once.

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from engine import campaign
+from engine import campaign, store
 from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.errors import ConfigError, UserInputError
@@ -77,3 +77,14 @@ def test_it_checks_a_change_against_the_other_overrides(make_ctx: Ctx) -> None:
 def test_it_refuses_an_unknown_setting(make_ctx: Ctx) -> None:
     with pytest.raises(UserInputError, match="no setting called"):
         campaign.change_setting(make_ctx(), "email_password", "x")
+
+
+def test_it_ignores_an_out_of_range_override_saved_before_the_limits(
+    make_ctx: Ctx, clock: FakeClock
+) -> None:
+    """A database written by an older version may hold 3000000d; it no longer takes effect."""
+    ctx = make_ctx(FOLLOWUP_DELAYS="3d,4d")
+    with ctx.db.transaction() as session:
+        store.save_override(session, clock.now(), "followup_delays", "3000000d")
+
+    assert effective(ctx)["followup_delays"] == "3d,4d"
