@@ -46,11 +46,8 @@ def parse_duration(text: str, *, maximum: timedelta = MAX_FOLLOWUP_DELAY) -> tim
     # Compared before a timedelta exists: 99999999999999999999d would overflow one.
     seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
     if not seconds <= maximum.total_seconds():
-        raise ValueError(
-            f"{_shown(text)!r} is longer than the limit of {maximum.days} days"
-            if maximum.days and maximum % timedelta(days=1) == timedelta(0)
-            else f"{_shown(text)!r} is longer than the limit of {format_duration(maximum)}"
-        )
+        limit = f"{maximum.days} days" if maximum.days else format_duration(maximum)
+        raise ValueError(f"{_shown(text)!r} is longer than the limit of {limit}")
     return timedelta(seconds=seconds)
 
 
@@ -176,7 +173,7 @@ def _url(name: str) -> Callable[[str], str]:
         if len(v) > MAX_URL:
             raise ValueError(f"{name} is {len(v)} characters long; the limit is {MAX_URL}")
         if v and not re.match(r"^https?://[^\s]+$", v):
-            raise ValueError(f"{name}={v!r} is not an http(s) URL")
+            raise ValueError(f"{name}={_shown(v)!r} is not an http(s) URL")
         return v.rstrip("/") if name != "CALENDAR_LINK" else v
 
     return parse

@@ -89,6 +89,8 @@ COUNTED_STATES = (SENDING, MSG_SENT, UNCERTAIN)
 # Recipient errors in a row across this many domains mean the account, not the leads.
 RECIPIENT_STREAK = 3
 ACCOUNT_BACKOFF = timedelta(minutes=15)
+# The alert raised when an email the server accepted could not be recorded.
+RECORD_FAILED = "record_failed"
 
 
 @dataclass(frozen=True)
@@ -405,7 +407,7 @@ _CLEARED_BY_A_SEND = {
     "server_busy": "The mail server is accepting emails again.",
     "quota": "The sending quota is available again: emails are going out.",
     "too_many_logins": "The mailbox accepts logins again: emails are going out.",
-    "record_failed": "Sent emails are recorded again.",
+    RECORD_FAILED: "Sent emails are recorded again.",
 }
 
 
@@ -729,9 +731,6 @@ def _flush_sent(ctx: EngineContext, sent: list[tuple[Claimed, datetime]] | None)
     return True
 
 
-RECORD_FAILED = "record_failed"  # the alert's condition
-
-
 def _record_failed_after_250(
     ctx: EngineContext, sent: list[tuple[Claimed, datetime]], err: BaseException
 ) -> None:
@@ -791,6 +790,11 @@ def _record_failed_after_250(
         return
     except Exception:  # noqa: BLE001
         log.exception("could not mark the unrecorded emails sent; raising the alert alone")
+    text = (
+        f"🚨 {len(sent)} email(s) were accepted by the mail server but could not be recorded "
+        f"({why}): {shown}. They stay 'sending' and are settled from the Sent folder (see "
+        "/uncertain), not sent again blindly. The campaign is paused; fix the cause, then /run."
+    )
     try:
         with ctx.db.transaction() as session:
             _pause(session, now, "an email was sent but could not be recorded")
