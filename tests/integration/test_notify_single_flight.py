@@ -188,3 +188,31 @@ async def test_a_failed_delivery_releases_its_claim_for_the_next_try(
         row = session.scalars(select(OutboxItem)).one()
         assert (row.claim_owner, row.delivered_at, row.attempts) == (None, None, 1)
     assert await deliver_outbox(ctx, notifier) == 1
+
+
+async def test_a_replica_taking_over_the_lease_mid_delivery_sends_nothing_twice(
+    running_bot: RunningBot, make_ctx, clock: FakeClock
+) -> None:  # type: ignore[no-untyped-def]
+    ids = running_bot.add_leads(*(address(n) for n in NAMES[:3]))
+    a_ctx = make_ctx(TELEGRAM_API_URL=running_bot.fake.url)
+    b_ctx = make_ctx(TELEGRAM_API_URL=running_bot.fake.url)
+    assert a_ctx.owner != b_ctx.owner
+    with a_ctx.db.transaction() as session:
+        for name, lead_id in zip(NAMES[:3], ids, strict=True):
+            notify.enqueue(
+                session,
+                clock.now(),
+                notify.REPLY,
+                f"💬 Reply from {address(name)}",
+                {"lead_id": lead_id},
+            )
+    a = Engine(a_ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
+    b = Engine(b_ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
+    mark = running_bot.fake.mark()
+    first = asyncio.create_task(a.outbox_tick())  # three messages, a second apart
+    await running_bot.fake.wait_for_async("Reply from", chat_id=ADMIN, after=mark)
+    clock.advance(timedelta(seconds=61))  # replica A's lease lapses while it still sends
+    await b.outbox_tick()
+    await first
+    texts = [r["text"] for r in running_bot.fake.sent(ADMIN)[mark:]]
+    assert sorted(texts) == sorted(f"💬 Reply from {address(n)}" for n in NAMES[:3])
