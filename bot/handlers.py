@@ -372,7 +372,10 @@ async def document_msg(update: Update, context: Ctx) -> None:
         await _call(imports.finish, ctx, import_id, imports.FAILED)
         await finish(f"❌ {e}\nNothing was imported.")
         return
-    except BaseException:
+    except Exception:
+        # The import's transaction was rolled back (the error came out of it). A cancellation
+        # is left alone: the import may still be running, and if the process dies it is
+        # reported on the next start.
         with contextlib.suppress(Exception):
             await _call(imports.finish, ctx, import_id, imports.FAILED)
         raise

@@ -58,9 +58,17 @@ def find(ctx: EngineContext, value: str) -> Entry:
     with ctx.db.transaction() as session:
         row = session.scalars(select(Suppression).where(Suppression.value == key)).first()
         if row is None:
+            domain = key.rsplit("@", 1)[-1] if "@" in key else ""
+            held = (
+                domain
+                and session.scalars(
+                    select(Suppression.id).where(Suppression.value == domain)
+                ).first()
+            )
+            hint = f" Its whole domain is: /unsuppress {domain}." if held else ""
             raise UserInputError(
                 f"{key[:320]} is not on the suppression list (it holds addresses and domains "
-                "exactly as stored). /suppressions shows the list."
+                f"exactly as stored).{hint} /suppressions shows the list."
             )
         return _entry(row)
 

@@ -89,6 +89,8 @@ async def test_unsuppress_asks_then_takes_the_entry_off_the_list(running_bot: Ru
     unknown = await running_bot.say("/unsuppress nobody.example", expect="❌")
     assert "nobody.example is not on the suppression list" in unknown["text"]
     assert "/suppressions" in unknown["text"]
+    by_domain = await running_bot.say("/unsuppress bob@acme.io", expect="❌")
+    assert "Its whole domain is: /unsuppress acme.io" in by_domain["text"]
     bare = await running_bot.say("/unsuppress")
     assert "Which entry?" in bare["text"]
 
