@@ -58,9 +58,16 @@ CLAIM_TTL_SECONDS = 300.0
 class Engine:
     """Owns the scheduler and the jobs. ``notifier`` is how the engine reaches the operator."""
 
-    def __init__(self, ctx: EngineContext, notifier: Notifier | None = None) -> None:
+    def __init__(
+        self,
+        ctx: EngineContext,
+        notifier: Notifier | None = None,
+        *,
+        outbox_claim_ttl: float = CLAIM_TTL_SECONDS,
+    ) -> None:
         self.ctx = ctx
         self.notifier = notifier
+        self.outbox_claim_ttl = outbox_claim_ttl
         self.scheduler = AsyncIOScheduler(timezone=ctx.settings.tz)
         self.started_at = ctx.clock.now()
         self._outbox_wakeup = asyncio.Event()
@@ -317,7 +324,7 @@ class Engine:
         async with self._delivery:
             if not await asyncio.to_thread(leases.try_acquire, self.ctx, OUTBOX, 60):
                 return
-            await deliver_outbox(self.ctx, self.notifier)
+            await deliver_outbox(self.ctx, self.notifier, claim_ttl=self.outbox_claim_ttl)
 
     async def maintenance_tick(self) -> None:
         await asyncio.to_thread(leases.heartbeat, self.ctx, self.started_at)
@@ -387,9 +394,15 @@ async def deliver_outbox(
             or_(OutboxItem.claim_owner.is_(None), OutboxItem.claim_expires_at < now),
         )
         with ctx.db.transaction() as session:
+            # On PostgreSQL concurrent claimants skip each other's rows instead of racing for
+            # the same ones (SQLite serialises writers anyway).
             ids = list(
                 session.scalars(
-                    select(OutboxItem.id).where(free).order_by(OutboxItem.id).limit(limit)
+                    select(OutboxItem.id)
+                    .where(free)
+                    .order_by(OutboxItem.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
                 )
             )
             if not ids:

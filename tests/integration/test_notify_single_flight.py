@@ -121,7 +121,7 @@ def enqueue(ctx: EngineContext, text: str) -> None:
         notify.enqueue(session, ctx.clock.now(), notify.INFO, text)
 
 
-async def test_two_concurrent_deliveries_send_each_notification_once(
+async def test_concurrent_deliveries_send_each_notification_once(
     running_bot: RunningBot,
 ) -> None:
     ctx = running_bot.ctx
