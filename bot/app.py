@@ -26,7 +26,7 @@ from telegram.ext import Application
 from bot import format as fmt
 from bot.handlers import register
 from bot.notifier import TelegramNotifier
-from engine import leases
+from engine import imports, leases
 from engine.config import Settings, load_settings
 from engine.context import EngineContext
 from engine.db import Database
@@ -256,7 +256,33 @@ async def _telegram_main(
     await application.start()
     state["telegram_started"] = True
     notifier.ready = True
+    await report_interrupted_imports(ctx, application.bot)
     await _telegram_role(ctx, application, settings, state, stop)
+
+
+async def report_interrupted_imports(ctx: EngineContext, bot: Any) -> int:
+    """Tell the chat of every import whose process died mid-way (kill -9, OOM) that nothing was
+    imported: edit its "Importing…" message, or send a new one if that cannot be edited."""
+    try:
+        runs = await asyncio.to_thread(imports.claim_interrupted, ctx)
+    except DatabaseUnavailable as e:
+        log.warning("could not look for interrupted imports: %s", type(e).__name__)
+        return 0
+    for run in runs:
+        text = (
+            f"❌ The import of {run.file_name} was interrupted; nothing was imported. "
+            "Send it again."
+        )
+        try:
+            if run.message_id is None:
+                raise TelegramError("no progress message")
+            await bot.edit_message_text(text, chat_id=run.chat_id, message_id=run.message_id)
+        except TelegramError:
+            try:
+                await bot.send_message(run.chat_id, text)
+            except TelegramError as e:
+                log.warning("could not report an interrupted import: %s", type(e).__name__)
+    return len(runs)
 
 
 class TokenRefused(Exception):
@@ -323,6 +349,8 @@ async def _telegram_role(
         except TelegramError as e:
             log.warning("polling could not start: %s", type(e).__name__)
         state["polling"] = updater.running
+        if leader:
+            await report_interrupted_imports(ctx, application.bot)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), POLLER_TTL / 3)
 

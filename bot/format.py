@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from engine.campaign import StatusReport
 from engine.leads import ImportReport, LeadView
+from engine.suppressions import Page
 from engine.templates import Template
 
 COMMANDS: list[tuple[str, str]] = [
@@ -24,6 +25,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("template", "Change one: /template NAME, then Subject: and the body"),
     ("test", "Send the first email to yourself: /test ADDRESS"),
     ("uncertain", "Emails whose delivery is unknown after a crash"),
+    ("suppressions", "The suppression list (never emailed again)"),
+    ("unsuppress", "Take an entry off it: /unsuppress ADDRESS or DOMAIN"),
 ]
 
 HELP = (
@@ -188,3 +191,19 @@ def import_text(r: ImportReport) -> str:
 def template_text(t: Template) -> str:
     subject = f"Subject: {t.subject}\n" if t.subject else "(sent as a reply in the thread)\n"
     return f"📝 {t.name}\n{subject}\n{t.body}"
+
+
+def suppressions_text(p: Page, tz: ZoneInfo) -> str:
+    if not p.total:
+        return "🚫 The suppression list is empty."
+    first = p.page * 20 + 1
+    lines = [
+        f"🚫 Suppression list: {p.total} entr{'y' if p.total == 1 else 'ies'} (page {p.page + 1}/{p.pages})"
+    ]
+    for i, e in enumerate(p.entries, start=first):
+        reason = f" — {e.reason[:60]}" if e.reason else ""
+        lines.append(
+            f"{i}. {e.value[:80]} ({e.kind}, {e.created_at.astimezone(tz):%Y-%m-%d}){reason}"
+        )
+    lines.append("/unsuppress VALUE takes one off.")
+    return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import time
@@ -24,7 +25,8 @@ from telegram.ext import (
 )
 
 from bot import format as fmt
-from engine import campaign, leads
+from bot.ratelimit import RefusalLimiter
+from engine import campaign, imports, leads, suppressions
 from engine.context import EngineContext
 from engine.csv_import import MAX_FILE_BYTES
 from engine.errors import OutreachError, SendError, UserInputError
@@ -54,26 +56,53 @@ async def _reply(update: Update, text: str, **kwargs: Any) -> None:
         await update.effective_message.reply_text(text[:4096], **kwargs)
 
 
-# --- the gate: only admins, everywhere ---------------------------------------------------------
+# --- the gate: only admins, only in a private chat -------------------------------------------
+PRIVATE_ONLY = "Use me in a private chat: lead data is never shown in a group."
+
+
 async def admin_gate(update: Update, context: Ctx) -> None:
-    """Runs before every handler. Strangers get a short refusal and nothing else."""
+    """Runs before every handler. Strangers get a short refusal (at most one a minute each) and
+    nothing else; an admin in a group is told to use a private chat, and nothing is done."""
     admins: tuple[int, ...] = context.application.bot_data["admin_ids"]
     user = update.effective_user
+    chat = update.effective_chat
     if user is not None and user.id in admins:
-        return
-    if update.callback_query is not None:
-        try:
-            await update.callback_query.answer("Not allowed.", show_alert=False)
-        except Exception:  # noqa: BLE001 - a refusal that fails to arrive changes nothing
-            pass
-    elif (
-        update.effective_message is not None
-        and update.effective_chat is not None
-        and update.effective_chat.type == ChatType.PRIVATE
-    ):
-        await _reply(update, "Sorry, this is a private bot.")
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return
+        await _refuse_in_group(update)
+        log.info("refused an admin's update in a non-private chat")
+        raise ApplicationHandlerStop
+    answer = update.callback_query is not None or (
+        update.effective_message is not None and chat is not None and chat.type == ChatType.PRIVATE
+    )
+    if answer and user is not None and _refusals(context).allow(user.id, _ctx(context).clock.now()):
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer("Not allowed.", show_alert=False)
+            except Exception:  # noqa: BLE001 - a refusal that fails to arrive changes nothing
+                pass
+        else:
+            await _reply(update, "Sorry, this is a private bot.")
     log.info("refused an update from a non-admin user")
     raise ApplicationHandlerStop
+
+
+async def _refuse_in_group(update: Update) -> None:
+    """Answer only what was addressed to the bot (a command, a file, a button)."""
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(PRIVATE_ONLY[:190], show_alert=True)
+            return
+        msg = update.effective_message
+        if msg is not None and (msg.document is not None or (msg.text or "").startswith("/")):
+            await _reply(update, PRIVATE_ONLY)
+    except Exception:  # noqa: BLE001 - the answer is a courtesy; nothing was done either way
+        log.debug("could not answer in a group")
+
+
+def _refusals(context: Ctx) -> RefusalLimiter:
+    limiter: RefusalLimiter = context.application.bot_data.setdefault("refusals", RefusalLimiter())
+    return limiter
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -245,6 +274,50 @@ async def uncertain_cmd(update: Update, context: Ctx) -> None:
         )
 
 
+async def suppressions_cmd(update: Update, context: Ctx) -> None:
+    """The suppression list, 20 entries a page, with ◀️ ▶️ buttons."""
+    page = await _call(suppressions.page, _ctx(context), 0)
+    await _reply(
+        update, fmt.suppressions_text(page, _ctx(context).settings.tz), reply_markup=_pager(page)
+    )
+
+
+def _pager(page: suppressions.Page) -> InlineKeyboardMarkup | None:
+    row = []
+    if page.page > 0:
+        row.append(InlineKeyboardButton("◀️", callback_data=f"supp:{page.page - 1}"))
+    if page.page + 1 < page.pages:
+        row.append(InlineKeyboardButton("▶️", callback_data=f"supp:{page.page + 1}"))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+async def unsuppress_cmd(update: Update, context: Ctx) -> None:
+    """Take an address or a domain off the suppression list, after a confirmation."""
+    if not context.args:
+        await _reply(
+            update,
+            "Which entry? Send /unsuppress followed by an address or a domain, e.g. "
+            "/unsuppress ana@acme.io — /suppressions shows the list.",
+        )
+        return
+    entry = await _call(suppressions.find, _ctx(context), " ".join(context.args))
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("✅ Yes, remove it", callback_data=f"unsup:{entry.id}"),
+                InlineKeyboardButton("✖️ Cancel", callback_data=f"unsupno:{entry.id}"),
+            ]
+        ]
+    )
+    await _reply(
+        update,
+        f"Remove {entry.value} ({entry.kind}; {entry.reason or 'no reason noted'}) from the "
+        "suppression list? New imports of it are then accepted again; leads already stopped "
+        "stay stopped.",
+        reply_markup=markup,
+    )
+
+
 # --- documents: CSV import ---------------------------------------------------------------------
 async def document_msg(update: Update, context: Ctx) -> None:
     """Import a CSV of leads."""
@@ -285,11 +358,27 @@ async def document_msg(update: Update, context: Ctx) -> None:
         await asyncio.gather(*(asyncio.wrap_future(f) for f in edits), return_exceptions=True)
         await _edit(progress_msg, text)
 
+    ctx = _ctx(context)
+    import_id = await _call(
+        imports.begin,
+        ctx,
+        doc.file_name or "the file",
+        progress_msg.chat_id,
+        progress_msg.message_id,
+    )
     try:
-        report = await _call(leads.import_csv, _ctx(context), data, progress=progress)
+        report = await _call(leads.import_csv, ctx, data, progress=progress, import_id=import_id)
     except UserInputError as e:
+        await _call(imports.finish, ctx, import_id, imports.FAILED)
         await finish(f"❌ {e}\nNothing was imported.")
         return
+    except Exception:
+        # The import's transaction was rolled back (the error came out of it). A cancellation
+        # is left alone: the import may still be running, and if the process dies it is
+        # reported on the next start.
+        with contextlib.suppress(Exception):
+            await _call(imports.finish, ctx, import_id, imports.FAILED)
+        raise
     await finish(fmt.import_text(report))
 
 
@@ -317,8 +406,29 @@ async def button(update: Update, context: Ctx) -> None:
         lead = await _call(leads.stop_lead, ctx, ident)
         text = f"🛑 Nothing more will be sent to {lead.email}."
     elif action == "dom":
+        await q.answer()
+        await _confirm_domain_stop(q, context, await _call(leads.preview_domain_stop, ctx, ident))
+        return
+    elif action == "domyes":
         domain, n = await _call(leads.stop_domain, ctx, ident)
         text = f"🌐 Nothing more will be sent to anyone at {domain} ({n} lead(s))."
+        await _drop_buttons(q)
+    elif action in ("domno", "unsupno"):
+        await q.answer("Cancelled; nothing was changed.")
+        await _drop_buttons(q, "✖️ Cancelled; nothing was changed.")
+        return
+    elif action == "supp":
+        page = await _call(suppressions.page, ctx, ident)
+        await q.answer()
+        with contextlib.suppress(Exception):  # "message is not modified" on a double tap
+            await q.edit_message_text(
+                fmt.suppressions_text(page, ctx.settings.tz), reply_markup=_pager(page)
+            )
+        return
+    elif action == "unsup":
+        value = await _call(suppressions.remove, ctx, ident)
+        text = f"✅ {value} is off the suppression list; new imports of it are accepted again."
+        await _drop_buttons(q)
     elif action in ("int", "notint"):
         interest = "interested" if action == "int" else "not interested"
         lead = await _call(leads.set_interest, ctx, ident, interest)
@@ -351,6 +461,40 @@ async def button(update: Update, context: Ctx) -> None:
     await q.answer(text[:190])
     if q.message is not None:
         await context.bot.send_message(q.message.chat.id, text)
+
+
+async def _confirm_domain_stop(q: Any, context: Ctx, stop: leads.DomainStop) -> None:
+    if q.message is None:
+        return
+    if stop.free_mail:
+        text = (
+            f"🌐 {stop.domain} is a free-mail provider: its {stop.leads} lead(s) are unrelated "
+            f"people, so it cannot be stopped as a domain. Stop only {stop.lead_email}?"
+        )
+        buttons = [InlineKeyboardButton("🛑 Stop this lead", callback_data=f"stop:{stop.lead_id}")]
+    else:
+        text = (
+            f"🌐 Stop everyone at {stop.domain}? {stop.leads} lead(s) will get nothing more, and "
+            f"later imports from {stop.domain} are skipped (/unsuppress {stop.domain} undoes that)."
+        )
+        buttons = [
+            InlineKeyboardButton(
+                f"✅ Yes, stop {stop.domain}"[:60], callback_data=f"domyes:{stop.lead_id}"
+            ),
+            InlineKeyboardButton("✖️ Cancel", callback_data=f"domno:{stop.lead_id}"),
+        ]
+    await context.bot.send_message(
+        q.message.chat.id, text, reply_markup=InlineKeyboardMarkup([buttons])
+    )
+
+
+async def _drop_buttons(q: Any, text: str | None = None) -> None:
+    """A confirmation is used once: take its buttons away (and say what happened)."""
+    with contextlib.suppress(Exception):
+        if text is not None:
+            await q.edit_message_text(text)
+        else:
+            await q.edit_message_reply_markup(None)
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -407,6 +551,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("template", template_cmd))
     app.add_handler(CommandHandler("test", test_cmd))
     app.add_handler(CommandHandler("uncertain", uncertain_cmd))
+    app.add_handler(CommandHandler("suppressions", suppressions_cmd))
+    app.add_handler(CommandHandler("unsuppress", unsuppress_cmd))
     app.add_handler(MessageHandler(filters.Document.ALL, document_msg))
     app.add_handler(CallbackQueryHandler(button))
     app.add_handler(MessageHandler(filters.COMMAND, help_cmd))

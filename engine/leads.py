@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import store
+from engine import imports, store
 from engine.context import EngineContext
 from engine.csv_import import InvalidRow, normalise_email_key, parse_leads_csv
 from engine.errors import UserInputError
+from engine.freemail import is_free_mail
 from engine.models import (
     CANCELLED,
     LEAD_STATUSES,
@@ -56,8 +57,10 @@ def import_csv(
     *,
     progress: Progress | None = None,
     max_rows: int | None = None,
+    import_id: int | None = None,
 ) -> ImportReport:
-    """Parse, then store every new valid row in ONE transaction: all or nothing."""
+    """Parse, then store every new valid row in ONE transaction: all or nothing. With
+    ``import_id`` (see ``engine.imports``) that transaction also marks the import finished."""
     kwargs: dict[str, Any] = {} if max_rows is None else {"max_rows": max_rows}
     parsed = parse_leads_csv(data, **kwargs)
     report = ImportReport(
@@ -113,6 +116,8 @@ def import_csv(
         if batch:
             _insert_leads(session, batch)
             report.imported += len(batch)
+        if import_id is not None:
+            imports.finish_in(session, ctx, import_id, imports.DONE)
         if progress is not None:
             progress(total, total)
     return report
@@ -255,14 +260,40 @@ def set_interest(ctx: EngineContext, lead_id: int, interest: str) -> Lead:
         return lead
 
 
+@dataclass(frozen=True)
+class DomainStop:
+    """What "Stop whole domain" would do, shown to the operator before it is done."""
+
+    lead_id: int
+    lead_email: str
+    domain: str
+    leads: int  # leads at the domain, the lead itself included
+    free_mail: bool  # a free-mail provider: cannot be domain-stopped
+
+
+def preview_domain_stop(ctx: EngineContext, lead_id: int) -> DomainStop:
+    with ctx.db.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise UserInputError("That lead no longer exists.")
+        n = session.scalar(select(func.count()).select_from(Lead).where(Lead.domain == lead.domain))
+        return DomainStop(lead.id, lead.email, lead.domain, int(n or 0), is_free_mail(lead.domain))
+
+
 def stop_domain(ctx: EngineContext, lead_id: int) -> tuple[str, int]:
-    """Send nothing more to anyone at this lead's domain. Returns (domain, leads stopped)."""
+    """Send nothing more to anyone at this lead's domain. Returns (domain, leads stopped).
+    A free-mail domain (gmail.com...) is refused: its leads are unrelated people."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         lead = session.get(Lead, lead_id)
         if lead is None:
             raise UserInputError("That lead no longer exists.")
         domain = lead.domain
+        if is_free_mail(domain):
+            raise UserInputError(
+                f"{domain} is a free-mail provider, shared by unrelated people; it cannot be "
+                f"stopped as a domain. Stop {lead.email} alone instead."
+            )
         store.suppress(session, now, domain, "domain", f"domain stopped after {lead.email}")
         ids = list(session.scalars(select(Lead.id).where(Lead.domain == domain)))
         session.execute(

@@ -245,6 +245,10 @@ class OutboxItem(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # A delivery claims its rows (committed) before calling Telegram; a crashed claimant's rows
+    # are taken again once the claim expires.
+    claim_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Alert(Base):
@@ -302,3 +306,20 @@ class DailyRun(Base):
     day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD in TIMEZONE
     owner: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
+
+
+class ImportRun(Base):
+    """One CSV import from the chat, recorded when it starts. Its leads are stored in the same
+    transaction that sets ``finished_at``, so an import without it stored nothing."""
+
+    __tablename__ = "imports"
+    __table_args__ = (Index("ix_imports_unfinished", "finished_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # progress message
+    owner: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine import leases, notify, store
@@ -33,6 +34,7 @@ from engine.models import (
     JobRun,
     Lead,
     OutboundMessage,
+    OutboxItem,
 )
 from engine.notify import Notification, Notifier, NotifierError
 from engine.pacing import day_start
@@ -49,17 +51,28 @@ SEND, REPLIES, MIDNIGHT, OUTBOX, MAINTENANCE = (
 IMAP_ALERT_AFTER = 3
 JOB_ALERT_AFTER = 3
 FRESH_INBOX_SECONDS = 60
+# A delivery's claim on its notification rows; longer than any delivery (rate limits included).
+CLAIM_TTL_SECONDS = 300.0
 
 
 class Engine:
     """Owns the scheduler and the jobs. ``notifier`` is how the engine reaches the operator."""
 
-    def __init__(self, ctx: EngineContext, notifier: Notifier | None = None) -> None:
+    def __init__(
+        self,
+        ctx: EngineContext,
+        notifier: Notifier | None = None,
+        *,
+        outbox_claim_ttl: float = CLAIM_TTL_SECONDS,
+    ) -> None:
         self.ctx = ctx
         self.notifier = notifier
+        self.outbox_claim_ttl = outbox_claim_ttl
         self.scheduler = AsyncIOScheduler(timezone=ctx.settings.tz)
         self.started_at = ctx.clock.now()
         self._outbox_wakeup = asyncio.Event()
+        # One delivery at a time in this process: the outbox job and the reply check share it.
+        self._delivery = asyncio.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -304,11 +317,14 @@ class Engine:
             return False  # another replica (or an earlier run today) did it
 
     async def outbox_tick(self) -> None:
+        """Deliver the outbox, if this replica holds the delivery lease. Single-flight: a call
+        while a delivery runs waits for it and then delivers whatever is still left."""
         if self.notifier is None:
             return
-        if not await asyncio.to_thread(leases.try_acquire, self.ctx, OUTBOX, 60):
-            return
-        await deliver_outbox(self.ctx, self.notifier)
+        async with self._delivery:
+            if not await asyncio.to_thread(leases.try_acquire, self.ctx, OUTBOX, 60):
+                return
+            await deliver_outbox(self.ctx, self.notifier, claim_ttl=self.outbox_claim_ttl)
 
     async def maintenance_tick(self) -> None:
         await asyncio.to_thread(leases.heartbeat, self.ctx, self.started_at)
@@ -356,43 +372,81 @@ class Engine:
         return settled
 
 
-async def deliver_outbox(ctx: EngineContext, notifier: Notifier, *, limit: int = 50) -> int:
-    """Hand undelivered notifications to the notifier; mark them delivered only if it worked."""
-    from engine.models import OutboxItem
+async def deliver_outbox(
+    ctx: EngineContext,
+    notifier: Notifier,
+    *,
+    limit: int = 50,
+    claim_ttl: float = CLAIM_TTL_SECONDS,
+) -> int:
+    """Hand undelivered notifications to the notifier, exactly once each.
 
-    def load() -> list[Notification]:
+    Rows are claimed first (owner + expiry, committed) by a compare-and-set UPDATE; only rows
+    this call claimed are sent. Then they are marked delivered, or released for the next try
+    if the notifier failed. A claimant that died leaves its rows to whoever comes after the
+    claim expired (``claim_ttl`` seconds)."""
+    token = f"{ctx.owner}:{secrets.token_hex(3)}"[:100]
+
+    def claim() -> list[Notification]:
+        now = ctx.clock.now()
+        free = and_(
+            OutboxItem.delivered_at.is_(None),
+            or_(OutboxItem.claim_owner.is_(None), OutboxItem.claim_expires_at < now),
+        )
+        with ctx.db.transaction() as session:
+            # On PostgreSQL concurrent claimants skip each other's rows instead of racing for
+            # the same ones (SQLite serialises writers anyway).
+            ids = list(
+                session.scalars(
+                    select(OutboxItem.id)
+                    .where(free)
+                    .order_by(OutboxItem.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not ids:
+                return []
+            session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(ids), free)
+                .values(claim_owner=token, claim_expires_at=now + timedelta(seconds=claim_ttl))
+                .execution_options(synchronize_session=False)
+            )
         with ctx.db.transaction() as session:
             rows = session.scalars(
                 select(OutboxItem)
-                .where(OutboxItem.delivered_at.is_(None))
+                .where(OutboxItem.id.in_(ids), OutboxItem.claim_owner == token)
                 .order_by(OutboxItem.id)
-                .limit(limit)
             )
             return [
                 Notification(r.id, r.kind, r.text, dict(r.payload or {}), r.created_at)
                 for r in rows
             ]
 
-    def mark(ids: list[int], error: str | None) -> None:
+    def settle(ids: list[int], error: str | None) -> None:
         now = ctx.clock.now()
         with ctx.db.transaction() as session:
-            for item in session.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids))):
+            mine = select(OutboxItem).where(OutboxItem.id.in_(ids), OutboxItem.claim_owner == token)
+            for item in session.scalars(mine):
                 item.attempts = (item.attempts or 0) + 1
+                item.claim_owner = None
+                item.claim_expires_at = None
                 if error is None:
                     item.delivered_at = now
                 else:
                     item.last_error = error[:500]
 
-    batch = await asyncio.to_thread(load)
+    batch = await asyncio.to_thread(claim)
     if not batch:
         return 0
     try:
         await notifier.deliver(batch)
     except NotifierError as e:
-        await asyncio.to_thread(mark, [n.id for n in batch], str(e))
+        await asyncio.to_thread(settle, [n.id for n in batch], str(e))
         log.warning("notification delivery failed (%s); will retry", e)
         return 0
-    await asyncio.to_thread(mark, [n.id for n in batch], None)
+    await asyncio.to_thread(settle, [n.id for n in batch], None)
     return len(batch)
 
 

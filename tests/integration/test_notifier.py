@@ -131,6 +131,8 @@ async def test_it_stops_a_whole_domain_from_a_reply_notification(
     record = await reply_notification(running_bot, "ana@acme.io")
     mark = running_bot.fake.mark()
     running_bot.fake.press_button(ADMIN, record, f"dom:{ana}")
+    ask = await running_bot.fake.wait_for_async("Stop everyone at acme.io?", after=mark)
+    running_bot.fake.press_button(ADMIN, ask, f"domyes:{ana}")
     await running_bot.fake.wait_for_async("anyone at acme.io (2 lead(s))", after=mark)
     assert running_bot.lead("bob@acme.io").status == STOPPED_LEAD  # type: ignore[union-attr]
     assert running_bot.lead("cleo@beta.io").status == "pending"  # type: ignore[union-attr]
