@@ -455,7 +455,10 @@ def _act(
         calendar_queued = _queue_calendar(session, s, now, lead, inb, message_id)
     snippet = _snippet(inb.new_text or inb.text, 500)
     subject = inb.subject or "(no subject)"
-    text = f"💬 Reply from {_writer(lead, inb)}\nSubject: {subject}\n\n{snippet}"
+    writer = _writer(lead, inb)
+    if writer != _who(lead):
+        writer = f"{inb.from_email}, who wrote in the thread with {_who(lead)}"
+    text = f"💬 Reply from {writer}\nSubject: {subject}\n\n{snippet}"
     if calendar_queued:
         text += "\n\n📅 Calendar link queued."
     elif first and not s.calendar_link:
