@@ -354,7 +354,7 @@ async def button(update: Update, context: Ctx) -> None:
 
 
 async def apply_button(update: Update, context: Ctx) -> None:
-    """"Apply anyway" on an unverified-sender notice: the held action, applied once."""
+    """ "Apply anyway" on an unverified-sender notice: the held action, applied once."""
     from engine.inbox.sync import apply_unverified
 
     q = update.callback_query

@@ -18,15 +18,10 @@ from engine.inbox.budget import Analyser
 from engine.inbox.sync import UNCITED_BOUNCE, apply_unverified, check_inbox
 from engine.models import ImapSync, InboundMessage, OutboxItem, Suppression
 from tests import hostile, mailshapes
-from tests.integration.test_inbox_sync import (  # noqa: F401 - the ctx fixture
-    LEADS,
-    calendar_rows,
-    count,
-    ctx,
-    lead,
-    reply,
-    start,
-)
+from tests.integration import test_inbox_sync as inbox_tests
+from tests.integration.test_inbox_sync import LEADS, calendar_rows, count, lead, reply, start
+
+ctx = inbox_tests.ctx  # the fixture: an engine on Dovecot + aiosmtpd, on both databases
 
 FAIL_AR = "mx.ourdomain.com; spf=fail smtp.mailfrom={d}; dkim=none; dmarc=fail header.from={d}"
 PASS_AR = "mx.ourdomain.com; spf=pass smtp.mailfrom={d}; dkim=pass header.d={d}; dmarc=pass"
