@@ -137,9 +137,25 @@ def _decode_raw_header(value: Any) -> str:
             return ""
 
 
+# Inline patterns live here, compiled at module level, so the linear-time test finds them all.
+_FOLD = re.compile(r"[\r\n]+[ \t]*")
+_COMMENT = re.compile(r"\([^()]*\)")
+_BRACKETED_ID = re.compile(r"<([^<>\s]+)>")
+_HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
+_SPACE_RUN = re.compile(r"\s+")
+_TYPE_PREFIX = re.compile(r"\s*[A-Za-z0-9-]+\s*")
+_CLAUSE_END = re.compile(r"[.,;:!?\n]")
+_WORD = re.compile(r"[\w'-]+")
+_NOT_WORD = re.compile(r"[^\w\s'-]+")
+_UNSUBSCRIBE_WORD = re.compile(r"\bunsubscribe\b")
+_DELAY_WORDS = re.compile(
+    r"\b(delayed|will (be )?retr(y|ied)|still (trying|being retried)|temporar)", re.I
+)
+
+
 def _clean_header(value: str) -> str:
     # Unfold and drop control characters that would only confuse matching.
-    value = re.sub(r"[\r\n]+[ \t]*", " ", value)
+    value = _FOLD.sub(" ", value)
     value = value.replace("\x00", "")
     return value.strip()
 
@@ -262,13 +278,13 @@ def _split_ids(value: str) -> list[str]:
     """
     out: list[str] = []
     # Remove parenthesised comments first; they may contain spaces.
-    value = re.sub(r"\([^()]*\)", " ", value)
+    value = _COMMENT.sub(" ", value)
     for token in _ID_SPLIT.split(value):
         bracketed = token.startswith("<") or token.endswith(">")
         core = token.strip("<>\"'")
         if not core or "<" in core or ">" in core:
             # "<a@b><c@d>" glued together: split on the brackets.
-            for inner in re.findall(r"<([^<>\s]+)>", token):
+            for inner in _BRACKETED_ID.findall(token):
                 ident = f"<{inner}>"
                 if ident not in out:
                     out.append(ident)
@@ -357,7 +373,7 @@ class _HTMLToText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._skip:
             return
-        text = re.sub(r"[ \t\r\n\f]+", " ", data)
+        text = _HTML_SPACE.sub(" ", data)
         if text:
             self._cur.append(text)
 
@@ -648,7 +664,7 @@ def _parse_inbound(raw: bytes) -> Inbound:
         message_id=_first_id(_header(msg, "message-id")),
         from_email=from_email,
         from_name=from_name,
-        subject=re.sub(r"\s+", " ", _header(msg, "subject")).strip(),
+        subject=_SPACE_RUN.sub(" ", _header(msg, "subject")).strip(),
         date=_parse_date(msg),
         in_reply_to=_split_ids(" ".join(_header_values(msg, "in-reply-to"))),
         references=_split_ids(" ".join(_header_values(msg, "references"))),
@@ -750,7 +766,7 @@ def _strip_type(value: str) -> str:
     """``rfc822; user@x`` -> ``user@x``; ``smtp; 550 ...`` -> ``550 ...``."""
     if ";" in value:
         kind, _, rest = value.partition(";")
-        if re.fullmatch(r"\s*[A-Za-z0-9-]+\s*", kind):
+        if _TYPE_PREFIX.fullmatch(kind):
             return rest.strip()
     return value.strip()
 
@@ -862,9 +878,7 @@ def _is_hard(status: str | None, smtp_code: str | None, action: str | None, text
         if smtp_code.startswith("4") or smtp_code == "552":
             return False
         return True
-    if re.search(
-        r"\b(delayed|will (be )?retr(y|ied)|still (trying|being retried)|temporar)", text, re.I
-    ):
+    if _DELAY_WORDS.search(text):
         return False
     return True
 
@@ -1126,12 +1140,12 @@ _SUBJECT_PREFIX = re.compile(
 
 def _fold_text(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
-    return re.sub(r"\s+", " ", _fold(text)).strip()
+    return _SPACE_RUN.sub(" ", _fold(text)).strip()
 
 
 def _negated(folded: str, start: int) -> bool:
     before = folded[max(0, start - 40) : start]
-    clause = re.split(r"[.,;:!?\n]", before)[-1]
+    clause = _CLAUSE_END.split(before)[-1]
     words = clause.split()[-3:]
     return bool(_NEGATION.search(" ".join(words)))
 
@@ -1143,16 +1157,16 @@ def _opt_out_phrase(new_text: str, subject: str) -> str | None:
             if negatable and _negated(folded, m.start()):
                 continue
             return m.group(0)
-    words = re.findall(r"[\w'-]+", folded)
+    words = _WORD.findall(folded)
     if 0 < len(words) <= 4:
         joined = " ".join(words)
         rest = [w for w in words if w not in _SHORT_FILLER]
         if " ".join(rest) in _SHORT_COMMANDS:
             return joined
     subj = _fold_text(_SUBJECT_PREFIX.sub("", subject))
-    subj = re.sub(r"[^\w\s'-]+", " ", subj).strip()
+    subj = _NOT_WORD.sub(" ", subj).strip()
     subj_words = [w for w in subj.split() if w not in _SHORT_FILLER]
-    if " ".join(subj_words) in _SHORT_COMMANDS or re.search(r"\bunsubscribe\b", subj):
+    if " ".join(subj_words) in _SHORT_COMMANDS or _UNSUBSCRIBE_WORD.search(subj):
         return f"subject: {subject.strip()[:60]}"
     return None
 
