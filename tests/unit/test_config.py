@@ -124,3 +124,10 @@ def test_it_reports_cross_variable_problems_alongside_single_ones() -> None:
     text = "\n".join(exc.value.problems)
     assert "DAILY_EMAIL_LIMIT" in text
     assert "MIN_DELAY_SECONDS (200) is greater than MAX_DELAY_SECONDS (120)" in text
+
+
+def test_authserv_id_is_optional_lowercased_and_checked() -> None:
+    assert load_settings(env()).authserv_id == ""
+    assert load_settings(env(AUTHSERV_ID=" MX.Google.com ")).authserv_id == "mx.google.com"
+    [problem] = problems_of(env(AUTHSERV_ID="mx.google.com; dmarc=pass"))
+    assert problem.startswith("AUTHSERV_ID=") and "authserv-id" in problem
