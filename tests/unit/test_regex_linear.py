@@ -187,6 +187,8 @@ def test_parsing_and_classifying_a_poison_message_grows_linearly(shape: str) -> 
         ),
         ("_strip_tags on unclosed tags", classify._strip_tags, lambda n: "<" * n),
         ("cap_raw on a huge header", limits.cap_raw, lambda n: b"X: " + b"a" * n + b"\r\n\r\nb"),
+        ("templates._scan on unclosed {", templates._scan, lambda n: "\n{" * (n // 2)),
+        ("templates._scan on bad fields", templates._scan, lambda n: "{a|" * (n // 3)),
         ("parse_auth_results on ;;;", authres.parse, lambda n: "mx;" + " dkim=fail;" * (n // 11)),
         ("parse_auth_results on (((", authres.parse, lambda n: "mx; spf=pass " + "(" * n),
     ],
