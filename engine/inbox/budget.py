@@ -34,6 +34,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from engine.errors import TryLater
+
 if TYPE_CHECKING:
     from engine.inbox.classify import Classification, Inbound
 
@@ -79,7 +81,9 @@ class Analyser:
         return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
 
     def analyse(self, raw: bytes, budget: float = DEFAULT_BUDGET_SECONDS) -> Analysis:
-        """Parse and classify ``raw`` in the child within ``budget`` seconds, or raise."""
+        """Parse and classify ``raw`` in the child within ``budget`` seconds. Raises
+        :class:`Unclassifiable` when this message is the problem, ``TryLater`` when no child can
+        be started (then nothing is recorded and the mark stays)."""
         with self._lock:
             proc = self._ensure()
             assert proc.stdin is not None and proc.stdout is not None
@@ -127,7 +131,8 @@ class Analyser:
                 raise EOFError
         except (TimeoutError, OSError, EOFError):
             self._kill()
-            raise Unclassifiable("could not be classified (the classifier did not start)") from None
+            # Not this message's fault: the check fails and is retried (no message is skipped).
+            raise TryLater("the classifier process did not start; retrying next check") from None
         return proc
 
     def _kill(self) -> None:

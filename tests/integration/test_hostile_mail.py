@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from engine import campaign
 from engine.context import EngineContext
+from engine.errors import TryLater
 from engine.inbox.budget import Analyser
 from engine.inbox.sync import UNCITED_BOUNCE, apply_unverified, check_inbox
 from engine.models import ImapSync, InboundMessage, OutboxItem, Suppression
@@ -76,6 +77,18 @@ def test_a_message_over_the_budget_is_recorded_other_and_the_mark_moves_past_it(
     with ctx.db.transaction() as session:
         assert session.get(ImapSync, "INBOX").last_uid == 2  # type: ignore[union-attr]
     assert check_inbox(ctx, budget_seconds=0.5, analyser=hanging).fetched == 0
+
+
+def test_a_classifier_that_cannot_start_fails_the_check_and_skips_nothing(ctx, dovecot) -> None:  # type: ignore[no-untyped-def]
+    ids = start(ctx, ["ana"])
+    dovecot.deliver(reply("ana", ids["ana"]))
+    broken = Analyser(entry="tests.no_such_module:analyse")
+
+    with pytest.raises(TryLater):
+        check_inbox(ctx, analyser=broken)
+
+    assert inbound(ctx) == []
+    assert check_inbox(ctx).kinds == {"human": 1}
 
 
 def test_the_poison_messages_are_read_and_a_genuine_reply_after_them_still_counts(
