@@ -497,6 +497,24 @@ async def _drop_buttons(q: Any, text: str | None = None) -> None:
             await q.edit_message_reply_markup(None)
 
 
+async def apply_button(update: Update, context: Ctx) -> None:
+    """ "Apply anyway" on an unverified-sender notice: the held action, applied once."""
+    from engine.inbox.sync import apply_unverified
+
+    q = update.callback_query
+    if q is None or not q.data:
+        return
+    try:
+        ident = int(q.data.partition(":")[2])
+    except ValueError:
+        await q.answer("Unknown button.")
+        return
+    text = await _call(apply_unverified, _ctx(context), ident)
+    await q.answer(text[:190])
+    if q.message is not None:
+        await context.bot.send_message(q.message.chat.id, text)
+
+
 # --- errors ------------------------------------------------------------------------------------
 async def error_handler(update: object, context: Ctx) -> None:
     """Expected errors get their message; unexpected ones are logged and reported briefly."""
@@ -554,6 +572,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("suppressions", suppressions_cmd))
     app.add_handler(CommandHandler("unsuppress", unsuppress_cmd))
     app.add_handler(MessageHandler(filters.Document.ALL, document_msg))
+    app.add_handler(CallbackQueryHandler(apply_button, pattern=r"^apply:"))
     app.add_handler(CallbackQueryHandler(button))
     app.add_handler(MessageHandler(filters.COMMAND, help_cmd))
     app.add_error_handler(error_handler)

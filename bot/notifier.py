@@ -8,7 +8,7 @@ import logging
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from engine.notify import REPLY, Notification, NotifierError
+from engine.notify import REPLY, UNVERIFIED, Notification, NotifierError
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4000
@@ -31,12 +31,22 @@ def reply_buttons(lead_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def apply_anyway_button(notification_id: int) -> InlineKeyboardMarkup:
+    """The button under an "⚠️ unverified sender" notice (callback data well within 64 bytes)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Apply anyway", callback_data=f"apply:{notification_id}")]]
+    )
+
+
 def compose(batch: list[Notification]) -> list[tuple[str, InlineKeyboardMarkup | None]]:
     """Replies get a message each (with buttons) unless there is a burst; everything else is
     grouped into one message."""
     replies = [n for n in batch if n.kind == REPLY]
-    others = [n for n in batch if n.kind != REPLY]
-    messages: list[tuple[str, InlineKeyboardMarkup | None]] = []
+    held = [n for n in batch if n.kind == UNVERIFIED]
+    others = [n for n in batch if n.kind not in (REPLY, UNVERIFIED)]
+    messages: list[tuple[str, InlineKeyboardMarkup | None]] = [
+        (n.text[:MAX_TEXT], apply_anyway_button(n.id)) for n in held
+    ]
     if len(replies) <= 5:
         for n in replies:
             lead_id = n.payload.get("lead_id")

@@ -103,6 +103,8 @@ class Settings:
     webhook_url: str
     webhook_secret: str = field(repr=False)
     log_level: str
+    # Trust only the Authentication-Results header with this authserv-id (empty: the topmost).
+    authserv_id: str = ""
     # Timing knobs for tests and unusual servers; the defaults are what production wants.
     retry_base_seconds: int = 60  # first retry after a 4xx waits base/2..base, then doubles
     sent_copy_grace_seconds: int = 120  # how long a Sent copy may take to appear after a send
@@ -149,6 +151,16 @@ def _security(name: str) -> Callable[[str], Security]:
         return v  # type: ignore[return-value]
 
     return parse
+
+
+def _authserv_id(v: str) -> str:
+    v = v.strip()
+    if v and (len(v) > 255 or any(c.isspace() or c in ';()"' for c in v)):
+        raise ValueError(
+            f"AUTHSERV_ID={v[:40]!r} is not an authserv-id; use the receiving server's name as it "
+            "appears first in its Authentication-Results headers, e.g. mx.google.com"
+        )
+    return v.lower()
 
 
 def _timezone(v: str) -> str:
@@ -417,6 +429,7 @@ def load_settings(
     get("WEBHOOK_URL", _url("WEBHOOK_URL"), "", "webhook_url")
     get("WEBHOOK_SECRET", text, "", "webhook_secret")
     get("LOG_LEVEL", _log_level, "INFO", "log_level")
+    get("AUTHSERV_ID", _authserv_id, "", "authserv_id")
     get("RETRY_BASE_SECONDS", _int("RETRY_BASE_SECONDS", 1, 3600), "60", "retry_base_seconds")
     get(
         "SENT_COPY_GRACE_SECONDS",

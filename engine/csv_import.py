@@ -683,8 +683,10 @@ def _cached_domain_normalised(value: str, domains: dict[str, tuple[str, str] | N
 
 def _fast_normalised(value: str) -> str | None:
     """The normalised form for plain ASCII addresses, without calling validate_email."""
+    if len(value) > 254:
+        return None
     match = _FAST_EMAIL.match(value)
-    if match is None or len(value) > 254:
+    if match is None:
         return None
     local, domain = match.group(1), match.group(2).lower()
     if "--" in domain or domain.rsplit(".", 1)[-1] in _SPECIAL_TLDS:

@@ -59,7 +59,8 @@ _ID_HEADERS = frozenset({"message-id", "in-reply-to", "references"})
 _MAILBOX_HEADERS = frozenset({"from", "to"})
 # A display name written as plain atoms: RFC 5322 atext (minus "=" and "?") and single spaces.
 _PLAIN_PHRASE_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*")
-_REPLY_PREFIX_RE = re.compile(r"^\s*(?:re|aw|sv)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.IGNORECASE)
+# One \s* per gap: two adjacent optional runs ("\s*(...)?\s*") split a run of spaces in n ways.
+_REPLY_PREFIX_RE = re.compile(r"^\s*(?:re|aw|sv)\s*(?:(?:\[\d+\]|\(\d+\))\s*)?:\s*", re.IGNORECASE)
 
 
 def header_safe(text: str) -> str:

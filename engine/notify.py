@@ -24,6 +24,9 @@ REPLY, BOUNCE, OPT_OUT, ALERT, CLEARED, SUMMARY, INFO, ERROR = (
     "info",
     "error",
 )
+# An inbound message whose sender the receiving server could not verify (DMARC): held, with a
+# payload that lets an admin apply it anyway (engine.inbox.sync.apply_unverified).
+UNVERIFIED = "unverified"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,12 @@ MIN_BOUNCES = 5  # below this a rate says nothing yet (1 of 10 is not a trend)
 
 
 def recent_bounces(session: Session, now: datetime) -> tuple[int, int]:
-    """(hard-bounced leads, first emails attempted) over the last 7 days."""
+    """(hard-bounced leads, first emails attempted) over the last 7 days.
+
+    Only verified bounces make a lead ``bounced``: a recipient refused in our own SMTP
+    transaction (engine.dispatch), or a DSN citing a Message-ID we sent to that lead
+    (engine.inbox.sync). A report naming an address but citing none of our messages changes no
+    lead, so anyone who knows the sender's address cannot trip this guard."""
     row = session.execute(
         select(
             func.count(),

@@ -122,6 +122,9 @@ class Engine:
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        from engine.inbox import budget
+
+        budget.shutdown()  # the classifier's child process
 
     @property
     def running(self) -> bool:

@@ -185,10 +185,24 @@ class _Field:
     fallback: str | None
 
 
-def _where(text: str, offset: int) -> str:
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return f"line {line}, column {column}"
+class _Where:
+    """ "line L, column C" of increasing offsets in ``text``, counted incrementally: one pass
+    over the text in all (counting from the start for every error is quadratic in them)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.offset = 0
+        self.line = 1
+        self.line_start = 0
+
+    def __call__(self, offset: int) -> str:
+        text, last = self.text, self.offset
+        self.line += text.count("\n", last, offset)
+        newline = text.rfind("\n", last, offset)
+        if newline >= 0:
+            self.line_start = newline + 1
+        self.offset = offset
+        return f"line {self.line}, column {offset - self.line_start + 1}"
 
 
 def _scan(text: str) -> tuple[list[str | _Field], list[str]]:
@@ -200,6 +214,7 @@ def _scan(text: str) -> tuple[list[str | _Field], list[str]]:
     errors: list[str] = []
     literal: list[str] = []
     pos = 0
+    _where = _Where(text)
     while True:
         match = _BRACE_RE.search(text, pos)
         if match is None:
@@ -215,8 +230,7 @@ def _scan(text: str) -> tuple[list[str | _Field], list[str]]:
             literal.append("}")
         elif token == "}":
             errors.append(
-                f"{_where(text, start)}: '}}' without a matching '{{' "
-                "(write }} for a literal brace)"
+                f"{_where(start)}: '}}' without a matching '{{' (write }}}} for a literal brace)"
             )
             literal.append("}")
         else:  # a single "{"
@@ -236,7 +250,7 @@ def _scan(text: str) -> tuple[list[str | _Field], list[str]]:
             closing = _CLOSE_ON_LINE_RE.match(text, pos)
             if closing is None:
                 errors.append(
-                    f"{_where(text, start)}: '{{' is never closed on this line "
+                    f"{_where(start)}: '{{' is never closed on this line "
                     "(write {{ for a literal brace, or close the placeholder like {first_name})"
                 )
                 literal.append("{")
@@ -252,7 +266,7 @@ def _scan(text: str) -> tuple[list[str | _Field], list[str]]:
                     "and _ and don't start with a digit"
                 )
             errors.append(
-                f"{_where(text, start)}: {problem} (e.g. {{first_name}} or {{first_name|there}}; "
+                f"{_where(start)}: {problem} (e.g. {{first_name}} or {{first_name|there}}; "
                 "write {{ and }} for literal braces)"
             )
             literal.append(raw)

@@ -75,6 +75,9 @@ def fresh_pg_url() -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from engine.inbox import budget
+
+    budget.shutdown()  # the classifier's child process, if a test started it
     made = list(_pg_state.get("made", []))  # type: ignore[call-overload]
     if "template" in _pg_state:
         made.append(_pg_state["template"])

@@ -31,6 +31,8 @@ from html.parser import HTMLParser
 from types import MappingProxyType
 from typing import Any
 
+from engine.inbox.limits import AUTH_RESULTS_MAX, BODY_TEXT_MAX, HTML_MAX, cap_raw
+
 __all__ = [
     "Bounce",
     "Classification",
@@ -68,6 +70,8 @@ class Inbound:
     # Every header of the message: lowercased name -> first occurrence, decoded, unfolded.
     headers: Mapping[str, str]
     raw_size: int
+    # Authentication-Results values in header order (topmost first), at most AUTH_RESULTS_MAX.
+    auth_results: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,9 @@ class Bounce:
     diagnostic: str
     hard: bool
     original_message_id: str | None
+    # Every Message-ID the report cites: the returned original's, Message-ID lines of the
+    # returned text, and the report's own In-Reply-To/References. Only these tie it to a lead.
+    cited_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ class Classification:
 
 def _parse_message(raw: bytes) -> Message:
     try:
-        return email.message_from_bytes(raw, policy=email.policy.default)
+        return email.message_from_bytes(cap_raw(raw), policy=email.policy.default)
     except Exception:
         # Should not happen (the parser records defects instead of raising), but
         # an empty message is the safest degradation.
@@ -130,9 +137,25 @@ def _decode_raw_header(value: Any) -> str:
             return ""
 
 
+# Inline patterns live here, compiled at module level, so the linear-time test finds them all.
+_FOLD = re.compile(r"[\r\n]+[ \t]*")
+_COMMENT = re.compile(r"\([^()]*\)")
+_BRACKETED_ID = re.compile(r"<([^<>\s]+)>")
+_HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
+_SPACE_RUN = re.compile(r"\s+")
+_TYPE_PREFIX = re.compile(r"\s*[A-Za-z0-9-]+\s*")
+_CLAUSE_END = re.compile(r"[.,;:!?\n]")
+_WORD = re.compile(r"[\w'-]+")
+_NOT_WORD = re.compile(r"[^\w\s'-]+")
+_UNSUBSCRIBE_WORD = re.compile(r"\bunsubscribe\b")
+_DELAY_WORDS = re.compile(
+    r"\b(delayed|will (be )?retr(y|ied)|still (trying|being retried)|temporar)", re.I
+)
+
+
 def _clean_header(value: str) -> str:
     # Unfold and drop control characters that would only confuse matching.
-    value = re.sub(r"[\r\n]+[ \t]*", " ", value)
+    value = _FOLD.sub(" ", value)
     value = value.replace("\x00", "")
     return value.strip()
 
@@ -255,13 +278,13 @@ def _split_ids(value: str) -> list[str]:
     """
     out: list[str] = []
     # Remove parenthesised comments first; they may contain spaces.
-    value = re.sub(r"\([^()]*\)", " ", value)
+    value = _COMMENT.sub(" ", value)
     for token in _ID_SPLIT.split(value):
         bracketed = token.startswith("<") or token.endswith(">")
         core = token.strip("<>\"'")
         if not core or "<" in core or ">" in core:
             # "<a@b><c@d>" glued together: split on the brackets.
-            for inner in re.findall(r"<([^<>\s]+)>", token):
+            for inner in _BRACKETED_ID.findall(token):
                 ident = f"<{inner}>"
                 if ident not in out:
                     out.append(ident)
@@ -350,7 +373,7 @@ class _HTMLToText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._skip:
             return
-        text = re.sub(r"[ \t\r\n\f]+", " ", data)
+        text = _HTML_SPACE.sub(" ", data)
         if text:
             self._cur.append(text)
 
@@ -377,10 +400,30 @@ def _html_to_text(html: str) -> str:
         parser.close()
         return parser.result()
     except Exception:
-        text = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>", " ", html)
-        text = re.sub(r"(?i)<br\s*/?>|</p\s*>|</div\s*>", "\n", text)
-        text = re.sub(r"<[^>]*>", " ", text)
-        return re.sub(r"[ \t]+", " ", text).strip()
+        return _strip_tags(html)
+
+
+_LINE_TAGS = frozenset({"br", "br/", "/p", "/div"})
+
+
+def _strip_tags(html: str) -> str:
+    """Tags out, ``<br>``/``</p>``/``</div>`` as line ends; one left-to-right pass (linear)."""
+    out: list[str] = []
+    i = 0
+    while i < len(html):
+        lt = html.find("<", i)
+        if lt < 0:
+            out.append(html[i:])
+            break
+        out.append(html[i:lt])
+        gt = html.find(">", lt + 1)
+        if gt < 0:
+            break  # an unclosed tag: the rest is markup
+        name = html[lt + 1 : gt].strip().split(" ", 1)[0].lower()
+        out.append("\n" if name in _LINE_TAGS else " ")
+        i = gt + 1
+    lines = (" ".join(line.split()) for line in "".join(out).split("\n"))
+    return "\n".join(lines).strip()
 
 
 def _best_text(msg: Message) -> str:
@@ -391,17 +434,17 @@ def _best_text(msg: Message) -> str:
             continue
         ctype = _content_type(part)
         if ctype == "text/plain" and plain is None:
-            candidate = _part_text(part)
+            candidate = _part_text(part)[:BODY_TEXT_MAX]
             if candidate.strip():
                 plain = candidate
         elif ctype == "text/html" and html is None:
-            candidate = _part_text(part)
+            candidate = _part_text(part)[:HTML_MAX]
             if candidate.strip():
                 html = candidate
     if plain is not None:
         return plain.replace("\r\n", "\n").replace("\r", "\n").strip()
     if html is not None:
-        return _html_to_text(html)
+        return _html_to_text(html)[:BODY_TEXT_MAX]
     return ""
 
 
@@ -423,15 +466,15 @@ _ORIGINAL_MESSAGE = re.compile(
     re.I,
 )
 _UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
-_HDR_FROM = re.compile(r"^\s*\*?\s*(From|Von|De|Da|Van|Från|Fra|Od)\s*:\s*\*?", re.I)
+_HDR_FROM = re.compile(r"^\s*(?:\*\s*)?(From|Von|De|Da|Van|Från|Fra|Od)\s*:", re.I)
 _HDR_NEXT = re.compile(
-    r"^\s*\*?\s*(Sent|Date|Gesendet|Datum|Envoyé|Enviado|Enviada|Fecha|Inviato|Data|"
+    r"^\s*(?:\*\s*)?(Sent|Date|Gesendet|Datum|Envoyé|Enviado|Enviada|Fecha|Inviato|Data|"
     r"Verzonden|Skickat|Sendt|Wysłano|Wysłane|To|An|À|Para|A|Aan|Subject|Betreff|Objet|Asunto)"
     r"\s*:",
     re.I,
 )
 _HDR_SENT = re.compile(
-    r"^\s*\*?\s*(Sent|Date|Gesendet|Datum|Envoyé|Enviado|Enviada|Fecha|Inviato|Data|"
+    r"^\s*(?:\*\s*)?(Sent|Date|Gesendet|Datum|Envoyé|Enviado|Enviada|Fecha|Inviato|Data|"
     r"Verzonden|Skickat|Sendt|Wysłano|Wysłane)\s*:",
     re.I,
 )
@@ -554,11 +597,15 @@ def _parse_from(msg: Message) -> tuple[str, str]:
         if addr and "@" in addr:
             return addr.strip().lower(), _clean_header(_decode_raw_header(name))
     value = _clean_header(_decode_raw_header(raw_values[0]))
-    match = re.search(r"[^\s<>\"',;:()]+@[^\s<>\"',;:()]+", value)
-    if match:
-        name = value.replace(match.group(0), "").strip(" <>\"'")
-        return match.group(0).lower(), name
+    for token in _FROM_TOKEN_SPLIT.split(value):
+        # An address: something, "@", something (the first token that has both).
+        if "@" in token[1:-1]:
+            name = value.replace(token, "").strip(" <>\"'")
+            return token.lower(), name
     return "", value
+
+
+_FROM_TOKEN_SPLIT = re.compile(r"[\s<>\"',;:()]+")
 
 
 def _parse_date(msg: Message) -> datetime | None:
@@ -617,7 +664,7 @@ def _parse_inbound(raw: bytes) -> Inbound:
         message_id=_first_id(_header(msg, "message-id")),
         from_email=from_email,
         from_name=from_name,
-        subject=re.sub(r"\s+", " ", _header(msg, "subject")).strip(),
+        subject=_SPACE_RUN.sub(" ", _header(msg, "subject")).strip(),
         date=_parse_date(msg),
         in_reply_to=_split_ids(" ".join(_header_values(msg, "in-reply-to"))),
         references=_split_ids(" ".join(_header_values(msg, "references"))),
@@ -625,6 +672,7 @@ def _parse_inbound(raw: bytes) -> Inbound:
         new_text=strip_quoted(text),
         headers=_all_headers(msg),
         raw_size=len(raw),
+        auth_results=tuple(_header_values(msg, "authentication-results")[:AUTH_RESULTS_MAX]),
     )
 
 
@@ -642,13 +690,18 @@ _BOUNCE_SUBJECT = re.compile(
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 _ENHANCED = re.compile(r"(?<![\d.])([45])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 _SMTP_CODE = re.compile(r"(?<![\d.])([45][0-5]\d)(?=[\s-])")
-_ADDR = r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+\.[^\s<>\"'(),;:\[\]]+"
+# Address-shaped tokens are found by splitting on the characters an address cannot hold and
+# checking each token (_address): one pass. A single regex like X+@X+\.X+ (X including "@" and
+# ".") backtracks cubically on "a@a@a@...", and re.search retries it at every start position.
+_ADDR_CHARS = r"[^\s<>\"'(),;:\[\]]"
+_ADDR_SPLIT = re.compile(r"[\s<>\"'(),;:\[\]]+")
 _RCPT_IN_TEXT = [
-    re.compile(rf"<({_ADDR})>\s*:"),  # Postfix / qmail: "<user@x>: host ... said:"
-    re.compile(rf"\bdelivered to\s+<?({_ADDR})>?", re.I),
-    re.compile(rf"following (?:recipients?|address(?:es)?)[^:\n]*:\s*\n?\s*<?({_ADDR})>?", re.I),
+    re.compile(rf"<({_ADDR_CHARS}+)>\s*:"),  # Postfix / qmail: "<user@x>: host ... said:"
+    re.compile(rf"\bdelivered to\s+<?({_ADDR_CHARS}+)", re.I),
+    re.compile(
+        rf"following (?:recipients?|address(?:es)?)[^:\n]{{0,200}}:\s*<?({_ADDR_CHARS}+)", re.I
+    ),
 ]
-_MSGID_LINE = re.compile(r"(?im)^\s*Message-ID\s*:\s*(<[^<>\s]+>|\S+@\S+)")
 
 
 def _localpart(addr: str) -> str:
@@ -713,15 +766,54 @@ def _strip_type(value: str) -> str:
     """``rfc822; user@x`` -> ``user@x``; ``smtp; 550 ...`` -> ``550 ...``."""
     if ";" in value:
         kind, _, rest = value.partition(";")
-        if re.fullmatch(r"\s*[A-Za-z0-9-]+\s*", kind):
+        if _TYPE_PREFIX.fullmatch(kind):
             return rest.strip()
     return value.strip()
 
 
+def _address(token: str) -> str | None:
+    """``token`` (no separators in it) as an address: local@domain.tld, or None."""
+    at = token.find("@", 1)
+    dot = token.rfind(".")
+    if at < 0 or dot < at + 2 or dot >= len(token) - 1:
+        return None
+    return token.strip(".").lower()
+
+
 def _clean_addr(value: str) -> str | None:
     value = _strip_type(value).strip().strip("<>").strip()
-    match = re.search(_ADDR, value)
-    return match.group(0).strip(".").lower() if match else None
+    for token in _ADDR_SPLIT.split(value):
+        found = _address(token)
+        if found:
+            return found
+    return None
+
+
+def _rcpt_in_text(text: str) -> str | None:
+    for pattern in _RCPT_IN_TEXT:
+        for m in pattern.finditer(text):
+            found = _address(m.group(1))
+            if found:
+                return found
+    return None
+
+
+def _msgid_lines(text: str) -> list[str]:
+    """Ids from ``Message-ID:`` lines of a returned message's text, line by line."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        head = line.lstrip()
+        if head[:10].lower() != "message-id":
+            continue
+        rest = head[10:].lstrip()
+        if not rest.startswith(":"):
+            continue
+        words = rest[1:1001].split(None, 1)
+        if words and (words[0].startswith("<") or "@" in words[0]):
+            ident = _first_id(words[0])
+            if ident and ident not in out:
+                out.append(ident)
+    return out
 
 
 def _original_message_id(msg: Message) -> str | None:
@@ -748,11 +840,16 @@ def _original_message_id(msg: Message) -> str | None:
 
 def _all_text(msg: Message) -> str:
     chunks = []
+    size = 0
     for part in _iter_leaves(msg, into_messages=True):
+        if size >= BODY_TEXT_MAX:
+            break
         if _content_type(part).startswith("text/"):
             chunk = _part_text(part)
             if _content_type(part) == "text/html":
-                chunk = _html_to_text(chunk)
+                chunk = _html_to_text(chunk[:HTML_MAX])
+            chunk = chunk[: BODY_TEXT_MAX - size]
+            size += len(chunk)
             chunks.append(chunk)
     return "\n".join(chunks)
 
@@ -781,9 +878,7 @@ def _is_hard(status: str | None, smtp_code: str | None, action: str | None, text
         if smtp_code.startswith("4") or smtp_code == "552":
             return False
         return True
-    if re.search(
-        r"\b(delayed|will (be )?retr(y|ied)|still (trying|being retried)|temporar)", text, re.I
-    ):
+    if _DELAY_WORDS.search(text):
         return False
     return True
 
@@ -857,11 +952,7 @@ def _parse_bounce(raw: bytes) -> Bounce | None:
     if recipient is None and failed_hdr:
         recipient = _clean_addr(failed_hdr)
     if recipient is None:
-        for pattern in _RCPT_IN_TEXT:
-            m = pattern.search(explanation)
-            if m:
-                recipient = m.group(1).strip(".").lower()
-                break
+        recipient = _rcpt_in_text(explanation)
 
     haystack = f"{diagnostic}\n{explanation}"
     if status is None:
@@ -874,13 +965,15 @@ def _parse_bounce(raw: bytes) -> Bounce | None:
         diagnostic = _diagnostic_line(explanation, status, smtp_code)
 
     original = _original_message_id(msg)
-    if original is None:
-        m = _MSGID_LINE.search(_all_text(msg))
-        if m:
-            original = _first_id(m.group(1))
-    if original is None:
+    text_ids = _msgid_lines(_all_text(msg))
+    threaded = _split_ids(" ".join(_header_values(msg, "in-reply-to")))
+    if original is None and text_ids:
+        original = text_ids[0]
+    if original is None and threaded:
         # Gmail and others also thread the DSN onto the original.
-        original = _first_id(_header(msg, "in-reply-to"))
+        original = threaded[0]
+    cited = [original] if original else []
+    cited += text_ids + threaded + _split_ids(" ".join(_header_values(msg, "references")))
 
     hard = _is_hard(status, smtp_code, action, f"{subject}\n{explanation}")
     return Bounce(
@@ -890,6 +983,7 @@ def _parse_bounce(raw: bytes) -> Bounce | None:
         diagnostic=diagnostic,
         hard=hard,
         original_message_id=original,
+        cited_ids=tuple(dict.fromkeys(cited))[:100],
     )
 
 
@@ -1040,18 +1134,18 @@ _SHORT_COMMANDS = frozenset(
 )
 _SHORT_FILLER = frozenset({"please", "pls", "me", "thanks", "thank", "you", "thx", "now"})
 _SUBJECT_PREFIX = re.compile(
-    r"^\s*((re|aw|wg|fw|fwd|sv|vs|antw|r|rif|tr)\s*(\[\d+\])?\s*:\s*)+", re.I
+    r"^\s*(?:(?:re|aw|wg|fw|fwd|sv|vs|antw|r|rif|tr)\s*(?:\[\d+\]\s*)?:\s*)+", re.I
 )
 
 
 def _fold_text(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
-    return re.sub(r"\s+", " ", _fold(text)).strip()
+    return _SPACE_RUN.sub(" ", _fold(text)).strip()
 
 
 def _negated(folded: str, start: int) -> bool:
     before = folded[max(0, start - 40) : start]
-    clause = re.split(r"[.,;:!?\n]", before)[-1]
+    clause = _CLAUSE_END.split(before)[-1]
     words = clause.split()[-3:]
     return bool(_NEGATION.search(" ".join(words)))
 
@@ -1063,16 +1157,16 @@ def _opt_out_phrase(new_text: str, subject: str) -> str | None:
             if negatable and _negated(folded, m.start()):
                 continue
             return m.group(0)
-    words = re.findall(r"[\w'-]+", folded)
+    words = _WORD.findall(folded)
     if 0 < len(words) <= 4:
         joined = " ".join(words)
         rest = [w for w in words if w not in _SHORT_FILLER]
         if " ".join(rest) in _SHORT_COMMANDS:
             return joined
     subj = _fold_text(_SUBJECT_PREFIX.sub("", subject))
-    subj = re.sub(r"[^\w\s'-]+", " ", subj).strip()
+    subj = _NOT_WORD.sub(" ", subj).strip()
     subj_words = [w for w in subj.split() if w not in _SHORT_FILLER]
-    if " ".join(subj_words) in _SHORT_COMMANDS or re.search(r"\bunsubscribe\b", subj):
+    if " ".join(subj_words) in _SHORT_COMMANDS or _UNSUBSCRIBE_WORD.search(subj):
         return f"subject: {subject.strip()[:60]}"
     return None
 

@@ -35,6 +35,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
 from engine.errors import AccountBroken, TryLater
+from engine.inbox.limits import RAW_MAX
 
 SENT_FLAG = b"\\Sent"
 ALL_FLAG = b"\\All"
@@ -205,7 +206,9 @@ class ImapMailbox:
     def fetch(self, uids: Sequence[int], batch: int = 50) -> Iterator[FetchedMessage]:
         """The full raw messages for ``uids``, oldest first, ``batch`` per FETCH.
 
-        Uses ``BODY.PEEK[]`` so nothing gets ``\\Seen``. UIDs that vanished meanwhile are
+        Uses ``BODY.PEEK[]`` so nothing gets ``\\Seen``, and fetches at most the first
+        ``RAW_MAX`` bytes of each message (mail is hostile input: a 1 GB message is not read).
+        UIDs that vanished meanwhile are
         skipped. Counts what it yields in ``fetched_count``.
         """
         if batch < 1:
@@ -214,10 +217,10 @@ class ImapMailbox:
         for start in range(0, len(ordered), batch):
             chunk = ordered[start : start + batch]
             with self._errors():
-                response = self._c.fetch(chunk, [b"BODY.PEEK[]"])
+                response = self._c.fetch(chunk, [f"BODY.PEEK[]<0.{RAW_MAX}>".encode()])
             for uid in chunk:
                 data = response.get(uid)
-                body = data.get(b"BODY[]") if data else None
+                body = (data.get(b"BODY[]<0>") or data.get(b"BODY[]")) if data else None
                 if body is None:
                     continue
                 self.fetched_count += 1

@@ -10,6 +10,7 @@ from engine.context import EngineContext
 from engine.dispatch import run_send_queue
 from engine.inbox.sync import process_message
 from engine.smtp import SmtpMailer
+from tests.hostile import forged_dsn, forged_failed_recipients
 from tests.integration.sendkit import NO_PACING, add_leads, outbound, outbox, smtp_env, start
 from tests.mailshapes import gmail_dsn
 from tests.servers.smtp import SmtpServer
@@ -85,3 +86,18 @@ def test_run_clears_the_alert_once(make_ctx: Ctx, smtp_server: SmtpServer) -> No
 
     assert _state(ctx) == "running"
     assert len(outbox(ctx, "cleared")) == 1
+
+
+def test_forged_bounces_do_not_count(make_ctx: Ctx, smtp_server: SmtpServer) -> None:
+    ctx = make_ctx(**smtp_env(smtp_server, **NO_PACING))
+    start(ctx)
+    _send_all(ctx, 20)
+    _bounce(ctx, 4)
+    rows = [m for m in outbound(ctx) if m.kind == "initial"]
+    for i, row in enumerate(rows[4:9], start=100):
+        forge = forged_dsn if i % 2 else forged_failed_recipients
+        assert process_message(ctx, "INBOX", 1, i, forge(i, row.to_email)) == "other"
+
+    assert _state(ctx) == "running"  # still 4 bounces of 20
+    _bounce(ctx, 1, skip=4)  # a genuine fifth, citing our email: 25 %
+    assert _state(ctx) == "paused"

@@ -210,3 +210,10 @@ def test_it_refuses_a_calendar_link_longer_than_the_limit() -> None:
     (problem,) = problems_of(env(CALENDAR_LINK="https://cal.example.com/" + "a" * 3000))
 
     assert "CALENDAR_LINK" in problem and "the limit is 2000" in problem
+
+
+def test_authserv_id_is_optional_lowercased_and_checked() -> None:
+    assert load_settings(env()).authserv_id == ""
+    assert load_settings(env(AUTHSERV_ID=" MX.Google.com ")).authserv_id == "mx.google.com"
+    [problem] = problems_of(env(AUTHSERV_ID="mx.google.com; dmarc=pass"))
+    assert problem.startswith("AUTHSERV_ID=") and "authserv-id" in problem

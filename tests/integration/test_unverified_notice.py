@@ -1,0 +1,78 @@
+"""The "⚠️ unverified sender" notice through the real bot and the fake Bot API: one line, one
+"Apply anyway" button, which applies the held opt-out exactly once; strangers cannot press it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from bot.notifier import TelegramNotifier
+from engine.inbox.sync import check_inbox
+from engine.models import OutboxItem, Suppression
+from engine.scheduler import deliver_outbox
+from tests import hostile
+from tests.integration import bot_harness
+from tests.integration.bot_harness import ADMIN, STRANGER, RunningBot
+from tests.integration.test_inbox_sync import LEADS, lead, start
+
+running_bot = bot_harness.running_bot
+
+
+async def _answered(fake, text: str, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the bot answered a button press with ``text`` (a toast)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not any(c["params"].get("text") == text for c in fake.calls("answerCallbackQuery")):
+        assert loop.time() < deadline, f"no {text!r} toast"
+        await asyncio.sleep(0.05)
+
+
+SPOOF_AR = "mx.ourdomain.com; spf=fail smtp.mailfrom=epsilon.io; dmarc=fail header.from=epsilon.io"
+
+
+async def test_the_apply_anyway_button_applies_a_held_opt_out_once(
+    running_bot: RunningBot, make_ctx, dovecot, smtp_server
+) -> None:  # type: ignore[no-untyped-def]
+    smtp_server.set_credentials(dovecot.user, dovecot.password)
+    inbox = make_ctx(
+        IMAP_PORT=str(dovecot.port),
+        IMAP_SECURITY="none",
+        EMAIL_ADDRESS=dovecot.user,
+        EMAIL_PASSWORD=dovecot.password,
+        SMTP_PORT=str(smtp_server.port),
+        MIN_DELAY_SECONDS="0",
+        MAX_DELAY_SECONDS="0",
+        PAUSE_EVERY_N_EMAILS="0",
+    )
+    await asyncio.to_thread(start, inbox, ["eve"])
+    dovecot.deliver(hostile.spoofed(LEADS["eve"], "Please unsubscribe me", auth_results=[SPOOF_AR]))
+    assert (await asyncio.to_thread(check_inbox, inbox)).kinds == {"unverified": 1}
+    fake = running_bot.fake
+    mark = fake.mark()
+
+    await deliver_outbox(running_bot.ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
+
+    notice = await fake.wait_for_async("⚠️ unverified sender", chat_id=ADMIN, after=mark)
+    assert "\n" not in notice["text"] and LEADS["eve"] in notice["text"]
+    [[button]] = notice["reply_markup"]["inline_keyboard"]
+    assert button["text"] == "Apply anyway"
+    assert len(button["callback_data"].encode()) <= 64
+    assert lead(inbox, "eve").status == "sent"
+
+    fake.press_button(STRANGER, notice, button["callback_data"], chat_id=ADMIN)
+    await _answered(fake, "Not allowed.")
+    assert lead(inbox, "eve").status == "sent"
+
+    fake.press_button(ADMIN, notice, button["callback_data"])
+    await fake.wait_for_async(
+        "✅ Applied: an opt-out for eve@epsilon.io", chat_id=ADMIN, after=mark
+    )
+    fake.press_button(ADMIN, notice, button["callback_data"])
+    await fake.wait_for_async("Already applied to eve@epsilon.io", chat_id=ADMIN, after=mark)
+
+    assert lead(inbox, "eve").status == "unsubscribed"
+    with inbox.db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Suppression)) == 1
+        kinds = list(session.scalars(select(OutboxItem.kind).order_by(OutboxItem.id)))
+    assert kinds.count("opt_out") == 1
