@@ -375,6 +375,10 @@ class Engine:
         return settled
 
 
+# How often a claimant picks again after others took every row it picked.
+CLAIM_PICKS = 5
+
+
 async def deliver_outbox(
     ctx: EngineContext,
     notifier: Notifier,
@@ -396,26 +400,32 @@ async def deliver_outbox(
             OutboxItem.delivered_at.is_(None),
             or_(OutboxItem.claim_owner.is_(None), OutboxItem.claim_expires_at < now),
         )
-        with ctx.db.transaction() as session:
-            # On PostgreSQL concurrent claimants skip each other's rows instead of racing for
-            # the same ones (SQLite serialises writers anyway).
-            ids = list(
-                session.scalars(
-                    select(OutboxItem.id)
-                    .where(free)
-                    .order_by(OutboxItem.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
+        # On PostgreSQL concurrent claimants skip each other's locked rows. On SQLite two
+        # claimants may pick the same free rows before one of them writes: the loser claims
+        # nothing and picks again, so it takes the next rows instead of giving up.
+        for _ in range(CLAIM_PICKS):
+            with ctx.db.transaction() as session:
+                ids = list(
+                    session.scalars(
+                        select(OutboxItem.id)
+                        .where(free)
+                        .order_by(OutboxItem.id)
+                        .limit(limit)
+                        .with_for_update(skip_locked=True)
+                    )
                 )
-            )
-            if not ids:
-                return []
-            session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id.in_(ids), free)
-                .values(claim_owner=token, claim_expires_at=now + timedelta(seconds=claim_ttl))
-                .execution_options(synchronize_session=False)
-            )
+                if not ids:
+                    return []
+                res = session.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id.in_(ids), free)
+                    .values(claim_owner=token, claim_expires_at=now + timedelta(seconds=claim_ttl))
+                    .execution_options(synchronize_session=False)
+                )
+            if res.rowcount:  # type: ignore[attr-defined]
+                break
+        else:
+            return []
         with ctx.db.transaction() as session:
             rows = session.scalars(
                 select(OutboxItem)
