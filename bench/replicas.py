@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 
 from bench.common import context, fresh_database, machine, table, verdict
 from engine import campaign
-from engine.leads import import_csv
-from engine.models import MSG_SENT, OutboundMessage
+from engine.leads.service import import_csv
+from engine.storage.models import MSG_SENT, OutboundMessage
 from tests.conftest import BASE_ENV
 from tests.e2e.proc import BotProcess, bot_env
 from tests.servers.telegram import FakeTelegram

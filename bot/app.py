@@ -26,15 +26,16 @@ from telegram.ext import Application
 from bot import format as fmt
 from bot.handlers import register
 from bot.notifier import TelegramNotifier
-from engine import imports, leases
 from engine.config import Settings, load_settings
 from engine.context import EngineContext
-from engine.db import Database
-from engine.dispatch import expire_leases
 from engine.errors import ConfigError, DatabaseUnavailable
+from engine.leads import imports
 from engine.license import check_license
 from engine.logs import setup_logging
 from engine.scheduler import Engine
+from engine.sending.dispatch import expire_leases
+from engine.storage import leases
+from engine.storage.db import Database
 
 log = logging.getLogger("bot")
 POLLER_LEASE = "telegram_poller"
@@ -163,7 +164,7 @@ def web_app(state: dict[str, Any]) -> Starlette:
 def _job_health(ctx: EngineContext) -> dict[str, Any]:
     from sqlalchemy import select
 
-    from engine.models import JobRun
+    from engine.storage.models import JobRun
 
     with ctx.db.transaction() as session:
         return {

@@ -6,8 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from engine.campaign import StatusReport
-from engine.leads import ImportReport, LeadView
-from engine.suppressions import Page
+from engine.leads.service import ImportReport, LeadView
+from engine.leads.suppressions import Page
 from engine.templates import Template
 
 COMMANDS: list[tuple[str, str]] = [

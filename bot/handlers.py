@@ -26,10 +26,12 @@ from telegram.ext import (
 
 from bot import format as fmt
 from bot.ratelimit import RefusalLimiter
-from engine import campaign, imports, leads, suppressions
+from engine import campaign
 from engine.context import EngineContext
-from engine.csv_import import MAX_FILE_BYTES
 from engine.errors import OutreachError, SendError, UserInputError
+from engine.leads import imports, suppressions
+from engine.leads import service as leads
+from engine.leads.csv_import import MAX_FILE_BYTES
 from engine.scheduler import SEND, Engine
 
 log = logging.getLogger(__name__)
@@ -252,7 +254,7 @@ async def test_cmd(update: Update, context: Ctx) -> None:
 
 async def uncertain_cmd(update: Update, context: Ctx) -> None:
     """Emails whose delivery is unknown after a crash, with buttons to decide."""
-    from engine import recovery
+    from engine.sending import recovery
 
     rows = await _call(recovery.list_uncertain, _ctx(context))
     if not rows:
@@ -449,7 +451,7 @@ async def button(update: Update, context: Ctx) -> None:
         email = await _call(leads.delete_lead, ctx, ident)
         text = f"🗑 Deleted {email}."
     elif action in ("resend", "wassent"):
-        from engine import recovery
+        from engine.sending import recovery
 
         text = await _call(recovery.operator_decides, ctx, ident, action == "resend")
         engine = _engine(context)

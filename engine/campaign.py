@@ -10,15 +10,23 @@ from datetime import datetime
 
 from sqlalchemy import case, func, select
 
-from engine import store
 from engine.config import TUNABLES, check_overrides, display_value, parse_tunable
 from engine.context import EngineContext
-from engine.csv_import import FORMULA_START
-from engine.dispatch import RECORD_FAILED, count_uncertain, in_flight, send_counts, send_gate
 from engine.errors import UserInputError
-from engine.leads import custom_fields
-from engine.messages import Outgoing, build_message, make_message_id
-from engine.models import (
+from engine.leads.csv_import import FORMULA_START
+from engine.leads.service import custom_fields
+from engine.notify import active_alerts, clear_alert
+from engine.sending.dispatch import (
+    RECORD_FAILED,
+    count_uncertain,
+    in_flight,
+    send_counts,
+    send_gate,
+)
+from engine.sending.messages import Outgoing, build_message, make_message_id
+from engine.sending.pacing import day_start
+from engine.storage import store
+from engine.storage.models import (
     BOUNCED,
     LEAD_STATUSES,
     MSG_SENT,
@@ -34,8 +42,6 @@ from engine.models import (
     OutboundMessage,
     Replica,
 )
-from engine.notify import active_alerts, clear_alert
-from engine.pacing import day_start
 from engine.templates import (
     Template,
     is_template_name,

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import ConfigError
-from engine.pacing import DAY_NAMES
+from engine.sending.pacing import DAY_NAMES
 
 Security = Literal["starttls", "ssl", "none"]
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
-from engine.db import Database
 from engine.inbox.imap import ImapMailbox, ImapSettings
-from engine.smtp import Mailer, SmtpMailer, SmtpSettings
+from engine.sending.smtp import Mailer, SmtpMailer, SmtpSettings
+from engine.storage.db import Database
 
 
 def new_owner_id() -> str:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Alert, OutboxItem
+from engine.storage.models import Alert, OutboxItem
 
 # Notification kinds.
 REPLY, BOUNCE, OPT_OUT, ALERT, CLEARED, SUMMARY, INFO, ERROR = (

@@ -21,11 +21,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine import leases, notify, store
+from engine import notify
 from engine.context import EngineContext
-from engine.dispatch import count_uncertain, expire_leases, run_send_queue
 from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, TryLater
-from engine.models import (
+from engine.notify import Notification, Notifier, NotifierError
+from engine.sending.dispatch import count_uncertain, expire_leases, run_send_queue
+from engine.sending.pacing import day_start
+from engine.storage import leases, store
+from engine.storage.models import (
     BOUNCED,
     MSG_SENT,
     QUEUE_FOLLOWUP,
@@ -36,8 +39,6 @@ from engine.models import (
     OutboundMessage,
     OutboxItem,
 )
-from engine.notify import Notification, Notifier, NotifierError
-from engine.pacing import day_start
 
 log = logging.getLogger(__name__)
 
@@ -358,7 +359,7 @@ class Engine:
 
     def recover(self) -> int:
         """Settle uncertain sends by looking in the Sent folder (one replica at a time)."""
-        from engine.recovery import resolve_uncertain
+        from engine.sending.recovery import resolve_uncertain
 
         with self.ctx.db.transaction() as session:
             if not count_uncertain(session):

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from engine.errors import UserInputError
-from engine.messages import header_safe
+from engine.sending.messages import header_safe
 
 __all__ = [
     "BASE_FIELDS",

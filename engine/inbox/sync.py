@@ -21,16 +21,18 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import notify, store
+from engine import notify
 from engine.config import Settings
 from engine.context import EngineContext
-from engine.dispatch import _lead_values
 from engine.errors import UserInputError
 from engine.inbox import authres, budget
 from engine.inbox.budget import Analyser, Analysis, Unclassifiable
 from engine.inbox.classify import Bounce, Classification, Inbound, Kind, classify, parse_inbound
-from engine.messages import make_message_id, reply_subject
-from engine.models import (
+from engine.sending.bounce_guard import guard_bounce_rate
+from engine.sending.dispatch import _lead_values
+from engine.sending.messages import make_message_id, reply_subject
+from engine.storage import store
+from engine.storage.models import (
     BOUNCED,
     CALENDAR,
     CALENDAR_STEP,
@@ -47,7 +49,6 @@ from engine.models import (
     OutboundMessage,
     OutboxItem,
 )
-from engine.protection import guard_bounce_rate
 from engine.templates import render_template
 
 log = logging.getLogger(__name__)

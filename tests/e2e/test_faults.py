@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.db import Database
-from engine.models import Lead, OutboundMessage
+from engine.storage.db import Database
+from engine.storage.models import Lead, OutboundMessage
 from tests.e2e.proc import ADMIN, BotProcess, bot_env
 
 pytestmark = pytest.mark.e2e

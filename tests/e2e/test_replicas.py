@@ -16,9 +16,9 @@ from sqlalchemy import delete, func, select
 
 from engine import campaign
 from engine.context import EngineContext
-from engine.db import Database
-from engine.leads import import_csv
-from engine.models import DailyRun, OutboxItem
+from engine.leads.service import import_csv
+from engine.storage.db import Database
+from engine.storage.models import DailyRun, OutboxItem
 from tests.conftest import fresh_pg_url, make_settings
 from tests.e2e.proc import ADMIN, ROOT, BotProcess, bot_env
 
@@ -92,7 +92,7 @@ import sys, time
 from datetime import datetime
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.db import Database
+from engine.storage.db import Database
 from engine.scheduler import Engine
 from tests.conftest import make_settings
 db = Database(sys.argv[1])

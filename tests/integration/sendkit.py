@@ -6,11 +6,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import campaign, leads
+from engine import campaign
 from engine.context import EngineContext
-from engine.dispatch import Claimed, claim_next, send_claimed
-from engine.models import Lead, OutboundMessage, OutboxItem
-from engine.pacing import Gate
+from engine.leads import service as leads
+from engine.sending.dispatch import Claimed, claim_next, send_claimed
+from engine.sending.pacing import Gate
+from engine.storage.models import Lead, OutboundMessage, OutboxItem
 from tests.servers.smtp import SmtpServer
 
 # Pacing off: no delay between emails, no batch pause.

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select, text
 
 from bot import format as fmt
-from engine import store
-from engine.dispatch import run_send_queue
-from engine.models import Campaign, Lead, SettingOverride, TemplateRow
+from engine.sending.dispatch import run_send_queue
+from engine.storage import store
+from engine.storage.models import Campaign, Lead, SettingOverride, TemplateRow
 from tests.conftest import BASE_ENV
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, SECRETS, RunningBot

@@ -6,8 +6,8 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from engine.dispatch import run_send_queue
-from engine.models import Lead
+from engine.sending.dispatch import run_send_queue
+from engine.storage.models import Lead
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot
 

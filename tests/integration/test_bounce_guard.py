@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from engine import campaign
 from engine.context import EngineContext
-from engine.dispatch import run_send_queue
 from engine.inbox.sync import process_message
-from engine.smtp import SmtpMailer
+from engine.sending.dispatch import run_send_queue
+from engine.sending.smtp import SmtpMailer
 from tests.hostile import forged_dsn, forged_failed_recipients
 from tests.integration.sendkit import NO_PACING, add_leads, outbound, outbox, smtp_env, start
 from tests.mailshapes import gmail_dsn

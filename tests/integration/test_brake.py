@@ -12,11 +12,12 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select
 
-from engine import campaign, store
+from engine import campaign
 from engine.context import EngineContext
-from engine.dispatch import CLAIM_BATCH, run_send_queue, send_counts
-from engine.models import MSG_SENT, QUEUE_NEW, SENDING, Lead, OutboundMessage
-from engine.smtp import SmtpMailer
+from engine.sending.dispatch import CLAIM_BATCH, run_send_queue, send_counts
+from engine.sending.smtp import SmtpMailer
+from engine.storage import store
+from engine.storage.models import MSG_SENT, QUEUE_NEW, SENDING, Lead, OutboundMessage
 from tests.integration import bot_harness
 from tests.integration.bot_harness import RunningBot
 from tests.integration.sendkit import NO_PACING, add_leads, smtp_env

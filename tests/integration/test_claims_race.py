@@ -20,12 +20,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine import store
 from engine.context import EngineContext
-from engine.db import Database
-from engine.dispatch import Claimed, claim_next
-from engine.models import SENDING, Lead, OutboundMessage
-from engine.pacing import Gate
+from engine.sending.dispatch import Claimed, claim_next
+from engine.sending.pacing import Gate
+from engine.storage import store
+from engine.storage.db import Database
+from engine.storage.models import SENDING, Lead, OutboundMessage
 from tests.conftest import BASE_ENV
 from tests.integration.sendkit import NO_PACING, add_leads, start
 
@@ -106,7 +106,7 @@ import json, os, sys, time
 from pathlib import Path
 from engine.config import load_settings
 from engine.context import EngineContext
-from engine.db import Database
+from engine.storage.db import Database
 from tests.integration.test_claims_race import claim_all
 
 env, url, go = json.loads(sys.argv[1]), sys.argv[2], Path(sys.argv[3])

@@ -9,12 +9,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import campaign, leads, store
+from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.dispatch import claim_next, run_send_queue
-from engine.messages import make_message_id
-from engine.models import (
+from engine.leads import service as leads
+from engine.sending.dispatch import claim_next, run_send_queue
+from engine.sending.messages import make_message_id
+from engine.sending.pacing import Gate
+from engine.storage import store
+from engine.storage.models import (
     BOUNCED,
     CALENDAR,
     CALENDAR_STEP,
@@ -30,7 +33,6 @@ from engine.models import (
     Lead,
     OutboundMessage,
 )
-from engine.pacing import Gate
 from tests.integration.sendkit import (
     add_leads,
     lead,

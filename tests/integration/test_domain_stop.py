@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from engine import store
-from engine.models import PENDING, STOPPED_LEAD, Suppression
+from engine.storage import store
+from engine.storage.models import PENDING, STOPPED_LEAD, Suppression
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot, snapshot
 from tests.integration.test_notifier import reply_notification

@@ -17,7 +17,7 @@ from engine.context import EngineContext
 from engine.errors import TryLater
 from engine.inbox.budget import Analyser
 from engine.inbox.sync import UNCITED_BOUNCE, apply_unverified, check_inbox
-from engine.models import ImapSync, InboundMessage, OutboxItem, Suppression
+from engine.storage.models import ImapSync, InboundMessage, OutboxItem, Suppression
 from tests import hostile, mailshapes
 from tests.integration import test_inbox_sync as inbox_tests
 from tests.integration.test_inbox_sync import LEADS, calendar_rows, count, lead, reply, start

@@ -15,13 +15,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, select
 
-from engine import campaign, leads
+from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.dispatch import run_send_queue
 from engine.inbox.imap import ImapMailbox
 from engine.inbox.sync import check_inbox
-from engine.models import (
+from engine.leads import service as leads
+from engine.sending.dispatch import run_send_queue
+from engine.storage.models import (
     CALENDAR_STEP,
     ImapSync,
     InboundMessage,

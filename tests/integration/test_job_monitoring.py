@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.context import EngineContext
-from engine.models import JobRun
 from engine.scheduler import JOB_ALERT_AFTER, Engine
+from engine.storage.models import JobRun
 from tests.integration.sendkit import outbox
 
 Ctx = Callable[..., EngineContext]

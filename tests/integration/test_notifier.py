@@ -9,8 +9,8 @@ from sqlalchemy import delete, select
 
 from bot.notifier import TelegramNotifier
 from engine import notify
-from engine.models import STOPPED_LEAD, Lead, OutboxItem, Suppression
 from engine.scheduler import deliver_outbox
+from engine.storage.models import STOPPED_LEAD, Lead, OutboxItem, Suppression
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot
 

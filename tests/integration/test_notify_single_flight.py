@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.notifier import TelegramNotifier
-from engine import campaign, leads, notify
+from engine import campaign, notify
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.dispatch import run_send_queue
-from engine.models import Lead, OutboundMessage, OutboxItem
+from engine.leads import service as leads
 from engine.scheduler import Engine, deliver_outbox
+from engine.sending.dispatch import run_send_queue
+from engine.storage.models import Lead, OutboundMessage, OutboxItem
 from tests import mailshapes
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot

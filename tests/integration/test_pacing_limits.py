@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.dispatch import claim_next, run_send_queue
-from engine.pacing import Gate
 from engine.scheduler import Engine
-from engine.smtp import Mailer
+from engine.sending.dispatch import claim_next, run_send_queue
+from engine.sending.pacing import Gate
+from engine.sending.smtp import Mailer
 from tests.integration.sendkit import add_leads, outbox, send_next, start
 from tests.servers.smtp import SmtpServer
 

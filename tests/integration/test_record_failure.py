@@ -14,20 +14,21 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import campaign, store
+from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.db import Database
-from engine.dispatch import (
+from engine.notify import ALERT
+from engine.sending.dispatch import (
     RECORD_FAILED,
     UNRECORDED,
     count_uncertain,
     expire_leases,
     run_send_queue,
 )
-from engine.models import MSG_SENT, PENDING, Alert
-from engine.notify import ALERT
-from engine.smtp import SmtpMailer
+from engine.sending.smtp import SmtpMailer
+from engine.storage import store
+from engine.storage.db import Database
+from engine.storage.models import MSG_SENT, PENDING, Alert
 from tests.conftest import make_settings
 from tests.integration.sendkit import NO_PACING, add_leads, lead, outbound, outbox, smtp_env
 from tests.servers.smtp import SmtpServer
@@ -71,7 +72,7 @@ def test_it_alerts_when_a_delivered_email_cannot_be_recorded(
     add_leads(ctx, *emails)
     campaign.run(ctx)
 
-    with caplog.at_level(logging.ERROR, logger="engine.dispatch"):
+    with caplog.at_level(logging.ERROR, logger="engine.sending.dispatch"):
         events = _send(ctx)
 
     delivered = [r for m in smtp_server.messages for r in m.rcpt_tos]

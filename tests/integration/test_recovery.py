@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.dispatch import run_send_queue
-from engine.models import MSG_SENT, QUEUED, UNCERTAIN
-from engine.recovery import resolve_uncertain
-from engine.smtp import SmtpMailer
+from engine.sending.dispatch import run_send_queue
+from engine.sending.recovery import resolve_uncertain
+from engine.sending.smtp import SmtpMailer
+from engine.storage.models import MSG_SENT, QUEUED, UNCERTAIN
 from tests.integration.sendkit import NO_PACING, add_leads, outbound, outbox, start
 from tests.servers.dovecot import Dovecot
 from tests.servers.smtp import SmtpServer

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from bot.notifier import TelegramNotifier
 from engine.inbox.sync import check_inbox
-from engine.models import OutboxItem, Suppression
 from engine.scheduler import deliver_outbox
+from engine.storage.models import OutboxItem, Suppression
 from tests import hostile
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, STRANGER, RunningBot

@@ -1,11 +1,12 @@
-"""Unit tests for engine.csv_import: one behaviour each."""
+"""Unit tests for engine.leads.csv_import: one behaviour each."""
 
 from __future__ import annotations
 
 import pytest
 
-import engine.csv_import as csv_import
-from engine.csv_import import (
+import engine.leads.csv_import as csv_import
+from engine.errors import UserInputError
+from engine.leads.csv_import import (
     MAX_FILE_BYTES,
     MAX_ROWS,
     InvalidRow,
@@ -13,7 +14,6 @@ from engine.csv_import import (
     normalise_email_key,
     parse_leads_csv,
 )
-from engine.errors import UserInputError
 
 
 def _csv(*lines: str, newline: str = "\n") -> bytes:

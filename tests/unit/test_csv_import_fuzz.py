@@ -1,4 +1,4 @@
-"""Property tests for engine.csv_import: it never crashes, and every row is accounted for."""
+"""Property tests for engine.leads.csv_import: it never crashes, and every row is accounted for."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import engine.csv_import as csv_import
-from engine.csv_import import ParsedFile, _alias_key, _validate, parse_leads_csv
+import engine.leads.csv_import as csv_import
 from engine.errors import UserInputError
+from engine.leads.csv_import import ParsedFile, _alias_key, _validate, parse_leads_csv
 
 # The message of parse_leads_csv's last-resort wrapper: seeing it means an unexpected crash.
 _CRASH_PREFIX = "Couldn't read this file as CSV ("

@@ -1,4 +1,4 @@
-"""engine.messages: RFC 5322 messages, threading headers, and header-injection safety."""
+"""engine.sending.messages: RFC 5322 messages, threading headers, and header-injection safety."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.messages import (
+from engine.sending.messages import (
     Outgoing,
     build_message,
     header_safe,
@@ -334,7 +334,7 @@ def test_it_refuses_to_build_a_message_whose_bytes_would_gain_a_header(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(
-        "engine.messages._mailbox_tokens",
+        "engine.sending.messages._mailbox_tokens",
         lambda mailbox, room: ["x", f"<{mailbox.addr_spec}>\r\nX-Evil: 1"],
     )
     with pytest.raises(ValueError, match="refusing a message"):
@@ -345,7 +345,7 @@ def test_it_refuses_to_build_a_message_whose_to_would_gain_a_recipient(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(
-        "engine.messages._mailbox_tokens",
+        "engine.sending.messages._mailbox_tokens",
         lambda mailbox, room: ["evil@x.com,", f"<{mailbox.addr_spec}>"],
     )
     with pytest.raises(ValueError, match="refusing a message whose From would not be"):

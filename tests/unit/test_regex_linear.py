@@ -23,8 +23,10 @@ from typing import Any
 
 import pytest
 
-from engine import csv_import, messages, smtp, templates
+from engine import templates
 from engine.inbox import authres, classify, limits
+from engine.leads import csv_import
+from engine.sending import messages, smtp
 from tests import hostile
 
 MODULES: list[ModuleType] = [classify, limits, authres, csv_import, templates, messages, smtp]

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 
 from engine.context import EngineContext
 from engine.errors import UserInputError
-from engine.models import Suppression
+from engine.storage.models import Suppression
 
 PER_PAGE = 20
 

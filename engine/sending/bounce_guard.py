@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from engine import notify, store
+from engine import notify
 from engine.config import Settings
-from engine.models import BOUNCED, INITIAL, MSG_FAILED, MSG_SENT, Lead, OutboundMessage
+from engine.storage import store
+from engine.storage.models import BOUNCED, INITIAL, MSG_FAILED, MSG_SENT, Lead, OutboundMessage
 
 BOUNCE_WINDOW = timedelta(days=7)
 MIN_BOUNCES = 5  # below this a rate says nothing yet (1 of 10 is not a trend)
@@ -20,7 +21,7 @@ def recent_bounces(session: Session, now: datetime) -> tuple[int, int]:
     """(hard-bounced leads, first emails attempted) over the last 7 days.
 
     Only verified bounces make a lead ``bounced``: a recipient refused in our own SMTP
-    transaction (engine.dispatch), or a DSN citing a Message-ID we sent to that lead
+    transaction (engine.sending.dispatch), or a DSN citing a Message-ID we sent to that lead
     (engine.inbox.sync). A report naming an address but citing none of our messages changes no
     lead, so anyone who knows the sender's address cannot trip this guard."""
     row = session.execute(

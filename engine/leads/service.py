@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import imports, store
 from engine.context import EngineContext
-from engine.csv_import import InvalidRow, normalise_email_key, parse_leads_csv
 from engine.errors import UserInputError
 from engine.freemail import is_free_mail
-from engine.models import (
+from engine.leads import imports
+from engine.leads.csv_import import InvalidRow, normalise_email_key, parse_leads_csv
+from engine.storage import store
+from engine.storage.models import (
     CANCELLED,
     LEAD_STATUSES,
     PENDING,
@@ -60,7 +61,7 @@ def import_csv(
     import_id: int | None = None,
 ) -> ImportReport:
     """Parse, then store every new valid row in ONE transaction: all or nothing. With
-    ``import_id`` (see ``engine.imports``) that transaction also marks the import finished."""
+    ``import_id`` (see ``engine.leads.imports``) that transaction also marks the import finished."""
     kwargs: dict[str, Any] = {} if max_rows is None else {"max_rows": max_rows}
     parsed = parse_leads_csv(data, **kwargs)
     report = ImportReport(

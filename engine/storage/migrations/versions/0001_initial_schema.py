@@ -7,7 +7,7 @@ Create Date: 2026-11-25 13:25:26.138164
 
 from alembic import op
 import sqlalchemy as sa
-import engine.models
+import engine.storage.models
 
 
 revision = '0001'
@@ -23,15 +23,15 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('detail', sa.Text(), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
-    sa.Column('since', engine.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('since', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('condition')
     )
     op.create_table('campaign',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('changed_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('daily_runs',
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.Column('job', sa.String(length=50), nullable=False),
     sa.Column('day', sa.String(length=10), nullable=False),
     sa.Column('owner', sa.String(length=100), nullable=False),
-    sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('job', 'day', name='uq_daily_runs_job_day')
     )
@@ -47,16 +47,16 @@ def upgrade() -> None:
     sa.Column('folder', sa.String(length=255), nullable=False),
     sa.Column('uidvalidity', sa.Integer(), nullable=False),
     sa.Column('last_uid', sa.Integer(), nullable=False),
-    sa.Column('updated_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('folder')
     )
     op.create_table('job_runs',
     sa.Column('job', sa.String(length=50), nullable=False),
-    sa.Column('last_success_at', engine.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_error_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_success_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('consecutive_failures', sa.Integer(), nullable=False),
-    sa.Column('last_missed_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_missed_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('job')
     )
     op.create_table('leads',
@@ -72,16 +72,16 @@ def upgrade() -> None:
     sa.Column('next_step', sa.Integer(), nullable=False),
     sa.Column('followups_sent', sa.Integer(), nullable=False),
     sa.Column('queue', sa.Integer(), nullable=True),
-    sa.Column('next_send_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_send_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('first_subject', sa.String(length=1000), nullable=True),
-    sa.Column('last_sent_at', engine.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('replied_at', engine.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_inbound_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_sent_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('replied_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_inbound_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_inbound_kind', sa.String(length=20), nullable=True),
     sa.Column('auto_replies', sa.Integer(), nullable=False),
     sa.Column('interest', sa.String(length=20), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('email_key')
     )
@@ -93,20 +93,20 @@ def upgrade() -> None:
     op.create_table('leases',
     sa.Column('name', sa.String(length=50), nullable=False),
     sa.Column('owner', sa.String(length=100), nullable=False),
-    sa.Column('expires_at', engine.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('acquired_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acquired_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
     op.create_table('mailbox_state',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('next_send_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_send_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('batch_count', sa.Integer(), nullable=False),
-    sa.Column('blocked_until', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('blocked_until', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('blocked_reason', sa.Text(), nullable=False),
     sa.Column('retry_failures', sa.Integer(), nullable=False),
     sa.Column('recipient_errors', sa.JSON(), nullable=False),
     sa.Column('sent_copy_check', sa.String(length=20), nullable=False),
-    sa.Column('updated_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('outbox',
@@ -114,8 +114,8 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=30), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('delivered_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id')
@@ -127,14 +127,14 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=100), nullable=False),
     sa.Column('hostname', sa.String(length=255), nullable=False),
     sa.Column('pid', sa.Integer(), nullable=False),
-    sa.Column('started_at', engine.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('heartbeat_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('heartbeat_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('setting_overrides',
     sa.Column('key', sa.String(length=50), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
-    sa.Column('updated_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
     op.create_table('suppressions',
@@ -142,7 +142,7 @@ def upgrade() -> None:
     sa.Column('value', sa.String(length=320), nullable=False),
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('reason', sa.String(length=200), nullable=False),
-    sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('value')
     )
@@ -150,7 +150,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=50), nullable=False),
     sa.Column('subject', sa.Text(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('updated_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
     op.create_table('inbound_messages',
@@ -164,8 +164,8 @@ def upgrade() -> None:
     sa.Column('snippet', sa.Text(), nullable=False),
     sa.Column('folder', sa.String(length=255), nullable=False),
     sa.Column('uid', sa.Integer(), nullable=False),
-    sa.Column('received_at', engine.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('seen_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('seen_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('message_id')
@@ -186,14 +186,14 @@ def upgrade() -> None:
     sa.Column('in_reply_to', sa.String(length=255), nullable=True),
     sa.Column('references', sa.Text(), nullable=True),
     sa.Column('state', sa.String(length=20), nullable=False),
-    sa.Column('not_before', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('not_before', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('lease_owner', sa.String(length=100), nullable=True),
-    sa.Column('lease_expires_at', engine.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('attempted_at', engine.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_expires_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attempted_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', engine.storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('lead_id', 'step', name='uq_outbound_lead_step'),

@@ -14,11 +14,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import notify, store
+from engine import notify
 from engine.context import EngineContext
-from engine.dispatch import mark_message_sent
 from engine.errors import UserInputError
-from engine.models import MSG_SENT, QUEUED, UNCERTAIN, OutboundMessage
+from engine.sending.dispatch import mark_message_sent
+from engine.storage import store
+from engine.storage.models import MSG_SENT, QUEUED, UNCERTAIN, OutboundMessage
 
 log = logging.getLogger(__name__)
 AVAILABLE, NONE, UNKNOWN = "available", "none", "unknown"

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.config import Settings, apply_overrides
-from engine.models import Campaign, MailboxState, SettingOverride, Suppression, TemplateRow
+from engine.storage.models import Campaign, MailboxState, SettingOverride, Suppression, TemplateRow
 from engine.templates import Template, default_template
 
 RUNNING, PAUSED, STOPPED = "running", "paused", "stopped"

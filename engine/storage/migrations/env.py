@@ -1,8 +1,8 @@
-"""Alembic environment: runs on the connection ``engine.db.Database.migrate`` hands it."""
+"""Alembic environment: runs on the connection ``engine.storage.db.Database.migrate`` hands it."""
 
 from alembic import context
 
-from engine.models import Base
+from engine.storage.models import Base
 
 connection = context.config.attributes.get("connection")
 context.configure(

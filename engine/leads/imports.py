@@ -11,9 +11,9 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import leases
 from engine.context import EngineContext
-from engine.models import ImportRun, Replica
+from engine.storage import leases
+from engine.storage.models import ImportRun, Replica
 
 DONE, FAILED, INTERRUPTED = "done", "failed", "interrupted"
 # A replica whose heartbeat is older than this is taken for gone (it beats every 15 s).

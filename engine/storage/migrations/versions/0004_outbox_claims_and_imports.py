@@ -12,7 +12,7 @@ Revises: 0003
 import sqlalchemy as sa
 from alembic import op
 
-from engine.models import UTCDateTime
+from engine.storage.models import UTCDateTime
 
 revision = "0004"
 down_revision = "0003"

@@ -2,7 +2,7 @@
 
 A claim commits the outbound message as ``sending`` (Message-ID already generated, lease set,
 pacing slot reserved) BEFORE the SMTP transaction starts. The outcome is written after. What a
-failure means was decided by ``engine.smtp.classify_smtp_error``; what to do about it is decided
+failure means was decided by ``engine.sending.smtp.classify_smtp_error``; what to do about it is decided
 here, in ``_record_failure``.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from engine import notify, store
+from engine import notify
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.errors import (
@@ -32,15 +32,30 @@ from engine.errors import (
     TooManyLogins,
     Uncertain,
 )
-from engine.leases import owner_is_gone
-from engine.messages import (
+from engine.sending.bounce_guard import guard_bounce_rate
+from engine.sending.messages import (
     Outgoing,
     build_message,
     make_message_id,
     normalise_address,
     reply_subject,
 )
-from engine.models import (
+from engine.sending.pacing import (
+    ROLLING_WINDOW,
+    Gate,
+    PacingRules,
+    PacingState,
+    SendCounts,
+    SendWindow,
+    after_send,
+    day_start,
+    gate,
+    retry_backoff,
+)
+from engine.sending.smtp import Mailer
+from engine.storage import store
+from engine.storage.leases import owner_is_gone
+from engine.storage.models import (
     BOUNCED,
     CALENDAR,
     CANCELLED,
@@ -66,20 +81,6 @@ from engine.models import (
     OutboundMessage,
     Suppression,
 )
-from engine.pacing import (
-    ROLLING_WINDOW,
-    Gate,
-    PacingRules,
-    PacingState,
-    SendCounts,
-    SendWindow,
-    after_send,
-    day_start,
-    gate,
-    retry_backoff,
-)
-from engine.protection import guard_bounce_rate
-from engine.smtp import Mailer
 from engine.templates import render_template
 
 log = logging.getLogger(__name__)

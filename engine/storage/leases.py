@@ -11,7 +11,7 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.context import EngineContext
-from engine.models import Lease, Replica
+from engine.storage.models import Lease, Replica
 
 
 def try_acquire(ctx: EngineContext, name: str, ttl: float) -> bool:
