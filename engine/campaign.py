@@ -173,7 +173,7 @@ def status(ctx: EngineContext) -> StatusReport:
         }
         today = day_start(now, s.tz)
         # One pass over the leads for every count: four separate scans took ~0.5 s at 1M leads.
-        counts = {st: 0 for st in LEAD_STATUSES}
+        counts: dict[str, int] = {str(st): 0 for st in LEAD_STATUSES}
         replies_today = replies_total = sent_leads = 0
         for st, n, replied, sent, replied_today in session.execute(
             select(

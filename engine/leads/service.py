@@ -178,7 +178,7 @@ def custom_fields(session: Session, sample: int = 200) -> set[str]:
 
 def counts_by_status(session: Session) -> dict[str, int]:
     rows = session.execute(select(Lead.status, func.count()).group_by(Lead.status)).all()
-    counts = {s: 0 for s in LEAD_STATUSES}
+    counts: dict[str, int] = {str(s): 0 for s in LEAD_STATUSES}
     for status, n in rows:
         counts[status] = int(n)
     return counts

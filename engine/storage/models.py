@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from engine.states import LeadStatus, MessageKind, OutboundState
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in, timezone-aware UTC out, on SQLite (which drops zones) as well."""
@@ -52,33 +54,37 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
 
 
-# Lead statuses.
+# Transitional aliases of the enums in engine.states (use the enums in new code).
 PENDING, SENT, REPLIED, BOUNCED, FAILED, UNSUBSCRIBED, COMPLETED = (
-    "pending",
-    "sent",
-    "replied",
-    "bounced",
-    "failed",
-    "unsubscribed",
-    "completed",
+    LeadStatus.PENDING,
+    LeadStatus.SENT,
+    LeadStatus.REPLIED,
+    LeadStatus.BOUNCED,
+    LeadStatus.FAILED,
+    LeadStatus.UNSUBSCRIBED,
+    LeadStatus.COMPLETED,
 )
 LEAD_STATUSES = (PENDING, SENT, REPLIED, BOUNCED, FAILED, UNSUBSCRIBED, COMPLETED)
-STOPPED_LEAD = "stopped"  # stopped by the operator; nothing more is sent
+STOPPED_LEAD = LeadStatus.STOPPED
 
 # Lead queues: which line a due lead waits in. Follow-ups go before new leads.
 QUEUE_FOLLOWUP, QUEUE_NEW = 1, 2
 
-# Outbound message states: queued → sending → sent | failed | cancelled; sending → uncertain.
 QUEUED, SENDING, MSG_SENT, MSG_FAILED, CANCELLED, UNCERTAIN = (
-    "queued",
-    "sending",
-    "sent",
-    "failed",
-    "cancelled",
-    "uncertain",
+    OutboundState.QUEUED,
+    OutboundState.SENDING,
+    OutboundState.SENT,
+    OutboundState.FAILED,
+    OutboundState.CANCELLED,
+    OutboundState.UNCERTAIN,
 )
 # Outbound kinds and their step numbers: 0 initial, 1..N follow-ups, CALENDAR_STEP the answer.
-INITIAL, FOLLOWUP, CALENDAR, TEST = "initial", "followup", "calendar", "test"
+INITIAL, FOLLOWUP, CALENDAR, TEST = (
+    MessageKind.INITIAL,
+    MessageKind.FOLLOWUP,
+    MessageKind.CALENDAR,
+    MessageKind.TEST,
+)
 CALENDAR_STEP = 100
 
 

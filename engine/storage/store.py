@@ -13,10 +13,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.config import Settings, apply_overrides
+from engine.states import CampaignState
 from engine.storage.models import Campaign, MailboxState, SettingOverride, Suppression, TemplateRow
 from engine.templates import Template, default_template
 
-RUNNING, PAUSED, STOPPED = "running", "paused", "stopped"
+RUNNING, PAUSED, STOPPED = (
+    CampaignState.RUNNING,
+    CampaignState.PAUSED,
+    CampaignState.STOPPED,
+)  # aliases
 
 
 def _create_once(session: Session, model: type[Any], values: dict[str, Any]) -> None:
