@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup
 
 from engine.notify import Notification
+from engine.states import NoticeKind
 
 
 @dataclass(frozen=True)
@@ -55,5 +56,18 @@ def render(n: Notification) -> Rendered:
     fn = _RENDERERS.get(n.kind)
     if fn is not None and not n.text:
         return fn(n)
+    return _stored(n)
+
+
+def _stored(n: Notification) -> Rendered:
+    """A row with the text an older release wrote: shown as stored, with today's buttons."""
+    from bot.messages.buttons import apply_anyway_button, reply_buttons
+
     text = n.text or f"({n.kind})"
+    if n.kind == NoticeKind.REPLY:
+        lead_id = n.payload.get("lead_id")
+        buttons = reply_buttons(int(lead_id)) if lead_id is not None else None
+        return Rendered(text, text.split("\n\n")[0], buttons, standalone=True)
+    if n.kind == NoticeKind.UNVERIFIED:
+        return Rendered(text, text.split("\n", 1)[0], apply_anyway_button(n.id), standalone=True)
     return Rendered(text=text, line=text.split("\n", 1)[0])

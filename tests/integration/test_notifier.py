@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from bot.notifier import TelegramNotifier
 from engine import notify
 from engine.scheduler import deliver_outbox
+from engine.states import AlertCondition
 from engine.storage.models import STOPPED_LEAD, Lead, OutboxItem, Suppression
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot
@@ -153,3 +154,61 @@ async def test_it_answers_clearly_when_a_buttons_lead_was_deleted(running_bot: R
     answer = await running_bot.fake.wait_for_async(lambda r: True, chat_id=ADMIN, after=mark)
     assert answer["text"] == "❌ That lead no longer exists."
     assert len(running_bot.fake.calls("answerCallbackQuery")) == 1
+
+
+# --- events, not words: the engine stores a condition and a payload, the bot words it ----------
+async def test_it_words_a_structured_alert_and_shows_it_in_status(running_bot: RunningBot) -> None:
+    ctx = running_bot.ctx
+    with ctx.db.transaction() as session:
+        notify.raise_alert(
+            session, ctx.clock.now(), AlertCondition.IMAP, {"failures": 3, "error": "EOF"}
+        )
+    words = (
+        "📭 The reply check failed 3 times in a row (EOF). "
+        "Replies are not being read; it keeps retrying."
+    )
+
+    assert await deliver(running_bot) == 1
+    record = await running_bot.fake.wait_for_async("reply check failed", chat_id=ADMIN)
+    assert record["text"] == words
+    status = await running_bot.say("/status", expect="📊")
+    assert f"🔔 {words}" in status["text"].splitlines()
+
+
+async def test_it_still_shows_an_alert_stored_as_text_by_an_older_release(
+    running_bot: RunningBot,
+) -> None:
+    ctx = running_bot.ctx
+    with ctx.db.transaction() as session:
+        notify.raise_alert(session, ctx.clock.now(), "quota", "⛔ Sending quota used up.\nmore")
+
+    assert await deliver(running_bot) == 1
+    await running_bot.fake.wait_for_async("⛔ Sending quota used up.\nmore", chat_id=ADMIN)
+    status = await running_bot.say("/status", expect="📊")
+    assert "🔔 ⛔ Sending quota used up." in status["text"].splitlines()
+
+
+async def test_it_groups_a_burst_of_replies_but_keeps_an_unverified_notice_apart(
+    running_bot: RunningBot,
+) -> None:
+    ids = running_bot.add_leads(*(f"lead{i}@acme.io" for i in range(6)))
+    for i, lead_id in enumerate(ids):
+        enqueue(
+            running_bot,
+            notify.REPLY,
+            f"💬 lead{i}@acme.io replied\n\nbody {i}",
+            {"lead_id": lead_id},
+        )
+    enqueue(running_bot, notify.UNVERIFIED, "⚠️ unverified sender x@evil.io\n\ndetails")
+    mark = running_bot.fake.mark()
+
+    assert await deliver(running_bot) == 7
+
+    messages = running_bot.fake.sent(ADMIN)[mark:]
+    assert len(messages) == 2
+    held, group = messages
+    assert held["text"] == "⚠️ unverified sender x@evil.io\n\ndetails"
+    (button,) = [b for row in held["reply_markup"]["inline_keyboard"] for b in row]
+    assert button["callback_data"].startswith("apply:")
+    assert group["text"] == "\n\n".join(f"💬 lead{i}@acme.io replied" for i in range(6))
+    assert group.get("reply_markup") is None
