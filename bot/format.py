@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.messages.system import alert_text
+from engine import notify
 from engine.campaign import StatusReport
+from engine.config import Settings
 from engine.leads.service import ImportReport, LeadView
 from engine.leads.suppressions import Page
+from engine.storage.models import Alert
 from engine.templates import Template
 
 COMMANDS: list[tuple[str, str]] = [
@@ -112,8 +116,7 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
             "ℹ️ This mail server keeps no Sent copy, so after a crash an email that may have "
             "gone out is NOT resent without your word (/uncertain)."
         )
-    for a in r.alerts:
-        lines.append(f"🔔 {a.splitlines()[0]}")
+    lines += [f"🔔 {alert_line(a)}" for a in r.alerts]
     if r.jobs:
         parts = []
         for j in r.jobs:
@@ -124,6 +127,27 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
         lines.append(f"Replicas alive: {len(r.replicas)} — " + ", ".join(x for x, _ in r.replicas))
         if r.leases:
             lines.append("Leases: " + ", ".join(f"{n} → {o}" for n, o, _ in r.leases))
+    return "\n".join(lines)
+
+
+def alert_line(alert: Alert) -> str:
+    """A standing alert's first line: its words from the condition's table
+    (bot/messages/system.py), or the text an older release stored with it."""
+    payload = notify.alert_payload(alert)
+    text = (alert.detail or "") if payload is None else alert_text(alert.condition, payload)
+    return (text.splitlines() or [""])[0]
+
+
+def settings_text(rows: list[tuple[str, str, bool]], s: Settings) -> str:
+    """/settings: each chat-tunable setting (key, effective value, changed from the chat?), then
+    the job intervals, which only the environment sets."""
+    lines = ["⚙️ Settings (✎ = changed from the chat):"]
+    lines += [f"{k}: {v}{' ✎' if o else ''}" for k, v, o in rows]
+    lines.append(
+        f"send_interval: {s.send_interval}s, reply_check_interval: {s.reply_check_interval}s"
+        " (environment only)"
+    )
+    lines.append("Change one with /settings KEY VALUE, e.g. /settings daily_limit 50")
     return "\n".join(lines)
 
 

@@ -35,6 +35,7 @@ from engine.storage.models import (
     QUEUED,
     TEST,
     UNSUBSCRIBED,
+    Alert,
     InboundMessage,
     JobRun,
     Lead,
@@ -127,7 +128,7 @@ class StatusReport:
     waiting_reason: str
     uncertain: int
     sent_copy_check: str
-    alerts: list[str] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
     jobs: list[JobInfo] = field(default_factory=list)
     replicas: list[tuple[str, datetime]] = field(default_factory=list)
     leases: list[tuple[str, str, datetime]] = field(default_factory=list)
@@ -221,7 +222,7 @@ def status(ctx: EngineContext) -> StatusReport:
             waiting_reason=reason,
             uncertain=count_uncertain(session),
             sent_copy_check=mb.sent_copy_check,
-            alerts=[a.detail for a in active_alerts(session)],
+            alerts=active_alerts(session),
             jobs=jobs,
             replicas=replicas,
             leases=leases,

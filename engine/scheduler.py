@@ -27,12 +27,10 @@ from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, Try
 from engine.notify import Notification, Notifier, NotifierError
 from engine.sending.dispatch import count_uncertain, expire_leases, run_send_queue
 from engine.sending.pacing import day_start
+from engine.states import AlertCondition, LeadStatus, NoticeKind, OutboundState
 from engine.storage import leases, store
 from engine.storage.models import (
-    BOUNCED,
-    MSG_SENT,
     QUEUE_FOLLOWUP,
-    UNSUBSCRIBED,
     DailyRun,
     JobRun,
     Lead,
@@ -176,22 +174,20 @@ class Engine:
                         notify.raise_alert(
                             session,
                             now,
-                            "imap",
-                            f"📭 The reply check failed {IMAP_ALERT_AFTER} times in a row "
-                            f"({error}). Replies are not being read; it keeps retrying.",
+                            AlertCondition.IMAP,
+                            {"failures": IMAP_ALERT_AFTER, "error": error},
                         )
                     elif job != REPLIES and row.consecutive_failures == JOB_ALERT_AFTER:
                         notify.raise_alert(
                             session,
                             now,
-                            f"job:{job}",
-                            f"⚙️ The {job} job failed {JOB_ALERT_AFTER} times in a row "
-                            f"({error}). It keeps retrying; see /status.",
+                            AlertCondition.for_job(job),
+                            {"job": job, "failures": JOB_ALERT_AFTER, "error": error},
                         )
                 if error is None and job == REPLIES:
-                    notify.clear_alert(session, now, "imap", "📬 The reply check works again.")
+                    notify.clear_alert(session, now, AlertCondition.IMAP, {})
                 elif error is None:
-                    notify.clear_alert(session, now, f"job:{job}", f"⚙️ The {job} job works again.")
+                    notify.clear_alert(session, now, AlertCondition.for_job(job), {"job": job})
         except OutreachError:
             pass
 
@@ -291,7 +287,7 @@ class Engine:
                     select(func.count())
                     .select_from(OutboundMessage)
                     .where(
-                        OutboundMessage.state == MSG_SENT,
+                        OutboundMessage.state == OutboundState.SENT,
                         OutboundMessage.sent_at >= start,
                         OutboundMessage.sent_at < end,
                     )
@@ -302,19 +298,25 @@ class Engine:
                     .where(Lead.replied_at >= start, Lead.replied_at < end)
                 )
                 bounced = session.scalar(
-                    select(func.count()).select_from(Lead).where(Lead.status == BOUNCED)
+                    select(func.count()).select_from(Lead).where(Lead.status == LeadStatus.BOUNCED)
                 )
                 optouts = session.scalar(
-                    select(func.count()).select_from(Lead).where(Lead.status == UNSUBSCRIBED)
+                    select(func.count())
+                    .select_from(Lead)
+                    .where(Lead.status == LeadStatus.UNSUBSCRIBED)
                 )
                 camp = store.campaign(session, now)
-                notify.enqueue(
+                notify.emit(
                     session,
                     now,
-                    notify.SUMMARY,
-                    f"🌙 Yesterday: {sent or 0} sent, {replies or 0} replies; "
-                    f"{bounced or 0} bounced and {optouts or 0} opted out in total. "
-                    f"Daily counter reset; campaign is {camp.state}.",
+                    NoticeKind.SUMMARY,
+                    {
+                        "sent": sent or 0,
+                        "replies": replies or 0,
+                        "bounced": bounced or 0,
+                        "opted_out": optouts or 0,
+                        "campaign": str(camp.state),
+                    },
                 )
             return True
         except IntegrityError:

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from bot.messages import render
 from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
+from engine.notify import Notification
 from engine.scheduler import Engine
-from tests.integration.sendkit import outbox
+from tests.integration.sendkit import add_leads, outbox, set_status
 
 Ctx = Callable[..., EngineContext]
 
@@ -49,3 +51,28 @@ def test_it_follows_a_timezone_changed_from_the_chat(make_ctx: Ctx, clock: FakeC
     assert engine.midnight_missed() is True
     assert engine.midnight_reset() is True
     assert engine.midnight_missed() is False
+
+
+def test_it_posts_the_summary_as_counts_the_bot_words(make_ctx: Ctx, clock: FakeClock) -> None:
+    ctx = make_ctx()
+    clock.set(datetime(2026, 3, 2, 0, 0, 5, tzinfo=UTC))
+    add_leads(ctx, "ana@acme.io", "bob@acme.io", "cleo@beta.io")
+    set_status(ctx, "ana@acme.io", "bounced")
+    set_status(ctx, "bob@acme.io", "unsubscribed")
+
+    assert Engine(ctx).midnight_reset() is True
+
+    (summary,) = outbox(ctx, "summary")
+    assert summary.text == ""  # the engine wrote no words
+    assert summary.payload == {
+        "sent": 0,
+        "replies": 0,
+        "bounced": 1,
+        "opted_out": 1,
+        "campaign": "stopped",
+    }
+    shown = render(Notification(summary.id, summary.kind, summary.text, summary.payload))
+    assert shown.text == (
+        "🌙 Yesterday: 0 sent, 0 replies; 1 bounced and 1 opted out in total. "
+        "Daily counter reset; campaign is stopped."
+    )

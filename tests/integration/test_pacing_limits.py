@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from bot.messages import render
 from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
+from engine.notify import Notification
 from engine.scheduler import Engine
 from engine.sending.dispatch import claim_next, run_send_queue
 from engine.sending.pacing import Gate
@@ -167,7 +169,10 @@ def test_it_posts_one_summary_of_yesterday_at_midnight(
     Engine(ctx).midnight_reset()
 
     (summary,) = outbox(ctx, "summary")
-    assert "2 sent" in summary.text
+    assert (
+        "2 sent"
+        in render(Notification(summary.id, summary.kind, summary.text, summary.payload)).text
+    )
 
 
 def test_it_starts_a_fresh_batch_after_the_midnight_reset(
