@@ -193,14 +193,7 @@ async def settings_cmd(update: Update, context: Ctx) -> None:
         )
         return
     rows = await _call(campaign.settings_view, ctx)
-    lines = ["⚙️ Settings (✎ = changed from the chat):"]
-    lines += [f"{k}: {v}{' ✎' if o else ''}" for k, v, o in rows]
-    s = ctx.settings
-    lines.append(
-        f"send_interval: {s.send_interval}s, reply_check_interval: {s.reply_check_interval}s (environment only)"
-    )
-    lines.append("Change one with /settings KEY VALUE, e.g. /settings daily_limit 50")
-    await _reply(update, "\n".join(lines))
+    await _reply(update, fmt.settings_text(rows, ctx.settings))
 
 
 async def export_cmd(update: Update, context: Ctx) -> None:
