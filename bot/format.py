@@ -11,6 +11,7 @@ from engine.campaign import StatusReport
 from engine.config import Settings
 from engine.leads.service import ImportReport, LeadView
 from engine.leads.suppressions import Page
+from engine.states import CampaignState, LeadStatus
 from engine.storage.models import Alert
 from engine.templates import Template
 
@@ -87,13 +88,13 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
         f"Sent today: {r.sent_today}/{r.daily_limit} (last 24 h: {r.sent_last_24h})",
         f"Replies: {r.replies_total} total, {r.replies_today} today — reply rate "
         f"{r.reply_rate:.1%}",
-        f"Pending: {c.get('pending', 0)} · In sequence: {c.get('sent', 0)} · "
-        f"Completed: {c.get('completed', 0)}",
-        f"Failed: {c.get('failed', 0)} · Bounced: {r.bounces} · Opt-outs: {r.opt_outs} · "
+        f"Pending: {c.get(LeadStatus.PENDING, 0)} · In sequence: {c.get(LeadStatus.SENT, 0)} · "
+        f"Completed: {c.get(LeadStatus.COMPLETED, 0)}",
+        f"Failed: {c.get(LeadStatus.FAILED, 0)} · Bounced: {r.bounces} · Opt-outs: {r.opt_outs} · "
         f"Auto-replies seen: {r.auto_replies}",
         f"Leads: {r.total_leads}",
     ]
-    if r.state == "running":
+    if r.state == CampaignState.RUNNING:
         if r.next_send_at is not None and r.waiting_reason in (
             "due now",
             "next email is scheduled",

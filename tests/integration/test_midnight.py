@@ -12,6 +12,7 @@ from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.notify import Notification
 from engine.scheduler import Engine
+from engine.states import CampaignState, LeadStatus
 from tests.integration.sendkit import add_leads, outbox, set_status
 
 Ctx = Callable[..., EngineContext]
@@ -57,8 +58,8 @@ def test_it_posts_the_summary_as_counts_the_bot_words(make_ctx: Ctx, clock: Fake
     ctx = make_ctx()
     clock.set(datetime(2026, 3, 2, 0, 0, 5, tzinfo=UTC))
     add_leads(ctx, "ana@acme.io", "bob@acme.io", "cleo@beta.io")
-    set_status(ctx, "ana@acme.io", "bounced")
-    set_status(ctx, "bob@acme.io", "unsubscribed")
+    set_status(ctx, "ana@acme.io", LeadStatus.BOUNCED)
+    set_status(ctx, "bob@acme.io", LeadStatus.UNSUBSCRIBED)
 
     assert Engine(ctx).midnight_reset() is True
 
@@ -69,7 +70,7 @@ def test_it_posts_the_summary_as_counts_the_bot_words(make_ctx: Ctx, clock: Fake
         "replies": 0,
         "bounced": 1,
         "opted_out": 1,
-        "campaign": "stopped",
+        "campaign": CampaignState.STOPPED,
     }
     shown = render(Notification(summary.id, summary.kind, summary.text, summary.payload))
     assert shown.text == (

@@ -10,8 +10,8 @@ from sqlalchemy import delete, select
 from bot.notifier import TelegramNotifier
 from engine import notify
 from engine.scheduler import deliver_outbox
-from engine.states import AlertCondition
-from engine.storage.models import STOPPED_LEAD, Lead, OutboxItem, Suppression
+from engine.states import AlertCondition, LeadStatus, NoticeKind
+from engine.storage.models import Lead, OutboxItem, Suppression
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot
 
@@ -43,13 +43,13 @@ async def reply_notification(bot: RunningBot, email: str) -> dict:
     """A stored lead replied: the admins get the notification; returns the Telegram record."""
     lead = bot.lead(email)
     assert lead is not None
-    enqueue(bot, notify.REPLY, f"💬 {email} replied\n\nThanks!", {"lead_id": lead.id})
+    enqueue(bot, NoticeKind.REPLY, f"💬 {email} replied\n\nThanks!", {"lead_id": lead.id})
     assert await deliver(bot) == 1
     return await bot.fake.wait_for_async(f"{email} replied", chat_id=ADMIN)
 
 
 async def test_it_delivers_a_queued_notification_to_the_admin(running_bot: RunningBot) -> None:
-    enqueue(running_bot, notify.INFO, "hello operator")
+    enqueue(running_bot, NoticeKind.INFO, "hello operator")
     assert await deliver(running_bot) == 1
     await running_bot.fake.wait_for_async("hello operator", chat_id=ADMIN)
     assert undelivered(running_bot) == []
@@ -58,8 +58,8 @@ async def test_it_delivers_a_queued_notification_to_the_admin(running_bot: Runni
 async def test_it_keeps_notifications_while_telegram_is_unreachable(
     running_bot: RunningBot,
 ) -> None:
-    enqueue(running_bot, notify.ALERT, "the account is broken")
-    enqueue(running_bot, notify.BOUNCE, "ana@acme.io bounced")
+    enqueue(running_bot, NoticeKind.ALERT, "the account is broken")
+    enqueue(running_bot, NoticeKind.BOUNCE, "ana@acme.io bounced")
     running_bot.fake.set_unreachable(True)
     try:
         assert await deliver(running_bot) == 0
@@ -73,7 +73,7 @@ async def test_it_keeps_notifications_while_telegram_is_unreachable(
 async def test_it_delivers_kept_notifications_once_telegram_is_back(
     running_bot: RunningBot,
 ) -> None:
-    enqueue(running_bot, notify.ALERT, "the account is broken")
+    enqueue(running_bot, NoticeKind.ALERT, "the account is broken")
     running_bot.fake.set_unreachable(True)
     try:
         assert await deliver(running_bot) == 0
@@ -86,7 +86,7 @@ async def test_it_delivers_kept_notifications_once_telegram_is_back(
 
 async def test_it_groups_a_burst_of_bounces_into_one_message(running_bot: RunningBot) -> None:
     for i in range(10):
-        enqueue(running_bot, notify.BOUNCE, f"📭 lead{i}@acme.io bounced")
+        enqueue(running_bot, NoticeKind.BOUNCE, f"📭 lead{i}@acme.io bounced")
     mark = running_bot.fake.mark()
     assert await deliver(running_bot) == 10
     await asyncio.sleep(0.2)
@@ -110,7 +110,7 @@ async def test_it_stops_a_lead_from_its_reply_notification(running_bot: RunningB
     await running_bot.fake.wait_for_async("Nothing more will be sent to ana@acme.io", after=mark)
     lead = running_bot.lead("ana@acme.io")
     assert lead is not None
-    assert (lead.status, lead.queue, lead.next_send_at) == (STOPPED_LEAD, None, None)
+    assert (lead.status, lead.queue, lead.next_send_at) == (LeadStatus.STOPPED, None, None)
 
 
 async def test_it_marks_interest_from_a_reply_notification(running_bot: RunningBot) -> None:
@@ -135,8 +135,8 @@ async def test_it_stops_a_whole_domain_from_a_reply_notification(
     ask = await running_bot.fake.wait_for_async("Stop everyone at acme.io?", after=mark)
     running_bot.fake.press_button(ADMIN, ask, f"domyes:{ana}")
     await running_bot.fake.wait_for_async("anyone at acme.io (2 lead(s))", after=mark)
-    assert running_bot.lead("bob@acme.io").status == STOPPED_LEAD  # type: ignore[union-attr]
-    assert running_bot.lead("cleo@beta.io").status == "pending"  # type: ignore[union-attr]
+    assert running_bot.lead("bob@acme.io").status == LeadStatus.STOPPED  # type: ignore[union-attr]
+    assert running_bot.lead("cleo@beta.io").status == LeadStatus.PENDING  # type: ignore[union-attr]
     with running_bot.ctx.db.transaction() as session:
         values = set(session.scalars(select(Suppression.value)))
     assert "acme.io" in values
@@ -195,11 +195,11 @@ async def test_it_groups_a_burst_of_replies_but_keeps_an_unverified_notice_apart
     for i, lead_id in enumerate(ids):
         enqueue(
             running_bot,
-            notify.REPLY,
+            NoticeKind.REPLY,
             f"💬 lead{i}@acme.io replied\n\nbody {i}",
             {"lead_id": lead_id},
         )
-    enqueue(running_bot, notify.UNVERIFIED, "⚠️ unverified sender x@evil.io\n\ndetails")
+    enqueue(running_bot, NoticeKind.UNVERIFIED, "⚠️ unverified sender x@evil.io\n\ndetails")
     mark = running_bot.fake.mark()
 
     assert await deliver(running_bot) == 7
