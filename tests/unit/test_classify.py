@@ -8,16 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.inbox.classify import (
-    Inbound,
-    Kind,
-    classify,
-    is_auto_reply,
-    is_opt_out,
-    parse_bounce,
-    parse_inbound,
-    strip_quoted,
-)
+from engine.inbox.autoreply import is_auto_reply
+from engine.inbox.bounces import parse_bounce
+from engine.inbox.classify import Inbound, Kind, classify, parse_inbound
+from engine.inbox.optout import is_opt_out
+from engine.inbox.quotes import strip_quoted
 from tests import mailshapes as ms
 
 ORIG = "<cold-1.1705312920@ourdomain.com>"
@@ -122,11 +117,12 @@ def test_it_treats_a_4_2_2_delay_as_a_soft_bounce() -> None:
 
 
 @pytest.mark.parametrize("builder", [ms.gmail_dsn, ms.postfix_bounce])
-def test_it_treats_5_2_2_mailbox_full_as_soft(builder: Callable[..., bytes]) -> None:
+def test_it_treats_5_2_2_mailbox_full_as_hard(builder: Callable[..., bytes]) -> None:
+    # Issue 9 decided 5.2.2 once (engine/delivery_status.py): hard, as at RCPT. Was soft here.
     bounce = parse_bounce(builder(DEAD, ORIG, "5.2.2"))
     assert bounce is not None
     assert bounce.status == "5.2.2"
-    assert bounce.hard is False
+    assert bounce.hard is True
 
 
 def test_it_reads_a_postfix_dsn_preferring_original_recipient() -> None:
@@ -161,7 +157,21 @@ def test_it_falls_back_to_the_smtp_code_without_an_enhanced_status() -> None:
     bounce = parse_bounce(raw)
     assert bounce is not None
     assert bounce.status is None
-    assert bounce.hard is False  # 552 without an enhanced code reads as mailbox full
+    assert bounce.hard is True  # 552 without an enhanced code: mailbox full, hard (as 5.2.2)
+
+
+def test_it_falls_back_to_a_4xx_smtp_code_as_soft() -> None:
+    raw = (
+        b"From: Mail Delivery System <Mailer-Daemon@mx.example.net>\r\n"
+        b"To: sam@ourdomain.com\r\nSubject: Mail delivery failed: returning message to sender\r\n"
+        b"\r\nA message that you sent could not be delivered.\r\n\r\n"
+        b"  nobody@acme.example\r\n    SMTP error from remote mail server after RCPT TO:\r\n"
+        b"    452 mailbox over quota\r\n"
+    )
+    bounce = parse_bounce(raw)
+    assert bounce is not None
+    assert bounce.status is None
+    assert bounce.hard is False
 
 
 def test_it_ignores_a_positive_delivery_notification() -> None:
