@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from engine.notify import REPLY, UNVERIFIED, Notification, NotifierError
+from bot.messages import render
+from bot.messages.inbox import apply_anyway_button, reply_buttons
+from engine.notify import Notification, NotifierError
+from engine.states import NoticeKind
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4000
@@ -16,48 +19,25 @@ MAX_TEXT = 4000
 CHAT_GAP_SECONDS = 1.0
 
 
-def reply_buttons(lead_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("🛑 Stop this lead", callback_data=f"stop:{lead_id}"),
-                InlineKeyboardButton("🌐 Stop whole domain", callback_data=f"dom:{lead_id}"),
-            ],
-            [
-                InlineKeyboardButton("👍 Interested", callback_data=f"int:{lead_id}"),
-                InlineKeyboardButton("👎 Not interested", callback_data=f"notint:{lead_id}"),
-            ],
-        ]
-    )
-
-
-def apply_anyway_button(notification_id: int) -> InlineKeyboardMarkup:
-    """The button under an "⚠️ unverified sender" notice (callback data well within 64 bytes)."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Apply anyway", callback_data=f"apply:{notification_id}")]]
-    )
-
-
 def compose(batch: list[Notification]) -> list[tuple[str, InlineKeyboardMarkup | None]]:
     """Replies get a message each (with buttons) unless there is a burst; everything else is
     grouped into one message."""
-    replies = [n for n in batch if n.kind == REPLY]
-    held = [n for n in batch if n.kind == UNVERIFIED]
-    others = [n for n in batch if n.kind not in (REPLY, UNVERIFIED)]
+    shown = [(n, render(n)) for n in batch]
+    replies = [(n, r) for n, r in shown if n.kind == NoticeKind.REPLY]
+    held = [(n, r) for n, r in shown if n.kind == NoticeKind.UNVERIFIED]
+    others = [(n, r) for n, r in shown if n.kind not in (NoticeKind.REPLY, NoticeKind.UNVERIFIED)]
     messages: list[tuple[str, InlineKeyboardMarkup | None]] = [
-        (n.text[:MAX_TEXT], apply_anyway_button(n.id)) for n in held
+        (r.text[:MAX_TEXT], r.buttons or apply_anyway_button(n.id)) for n, r in held
     ]
     if len(replies) <= 5:
-        for n in replies:
-            lead_id = n.payload.get("lead_id")
-            markup = reply_buttons(int(lead_id)) if lead_id is not None else None
-            messages.append((n.text[:MAX_TEXT], markup))
+        for n, r in replies:
+            messages.append((r.text[:MAX_TEXT], r.buttons or _lead_buttons(n)))
     else:
         others = replies + others
     if others:
         chunk = ""
-        for n in others:
-            line = n.text if n.kind != REPLY else n.text.split("\n\n")[0]
+        for n, r in others:
+            line = _grouped_line(n, r.line) if n.kind == NoticeKind.REPLY else r.text
             if chunk and len(chunk) + len(line) + 2 > MAX_TEXT:
                 messages.append((chunk, None))
                 chunk = ""
@@ -65,6 +45,18 @@ def compose(batch: list[Notification]) -> list[tuple[str, InlineKeyboardMarkup |
         if chunk:
             messages.append((chunk[:MAX_TEXT], None))
     return messages
+
+
+def _lead_buttons(n: Notification) -> InlineKeyboardMarkup | None:
+    """The reply buttons of a reply row stored with text by an older release."""
+    lead_id = n.payload.get("lead_id")
+    return reply_buttons(int(lead_id)) if lead_id is not None else None
+
+
+def _grouped_line(n: Notification, line: str) -> str:
+    """A reply in a grouped message: its first paragraph (for rows stored with text by an
+    older release) or its rendered line."""
+    return n.text.split("\n\n")[0] if n.text else line
 
 
 class TelegramNotifier:
