@@ -1,9 +1,13 @@
 """Pure classification of one inbound email: bounce, auto-reply, opt-out or human.
 
-No IMAP, no database: bytes in, dataclasses out. Everything here must survive
-whatever lands in an inbox, so :func:`parse_inbound`, :func:`parse_bounce` and
-:func:`classify` never raise on malformed input; unreadable pieces degrade to
-empty strings / ``None``.
+No IMAP, no database: bytes in, dataclasses out. This module holds the types (:class:`Inbound`,
+:class:`Classification`) and the order of decision; each concern has its module: reading the
+message (:mod:`~engine.inbox.mime`, :mod:`~engine.inbox.html_text`), the new part of a reply
+(:mod:`~engine.inbox.quotes`), bounce reports (:mod:`~engine.inbox.bounces`), auto-replies
+(:mod:`~engine.inbox.autoreply`) and opt-outs (:mod:`~engine.inbox.optout`). Everything must
+survive whatever lands in an inbox, so :func:`parse_inbound` and :func:`classify` never raise on
+malformed input; unreadable pieces degrade to empty strings / ``None``. The classifier child
+(:mod:`~engine.inbox.budget`) imports only these modules: keep them free of SQLAlchemy and bot.
 
 Order of decision in :func:`classify`: bounce -> auto-reply -> opt-out -> human.
 Bounces come first because a DSN usually also carries ``Auto-Submitted`` and an
@@ -39,10 +43,7 @@ from engine.inbox.quotes import strip_quoted
 from engine.message_ids import first_id, parse_ids
 from engine.states import InboundKind
 
-__all__ = ["Bounce", "Classification", "Inbound", "Kind", "classify", "parse_inbound"]
-
-# The classifier's verdict is one of InboundKind's BOUNCE, AUTO_REPLY, OPT_OUT and HUMAN.
-Kind = InboundKind
+__all__ = ["Classification", "Inbound", "classify", "parse_inbound"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Classification:
-    kind: InboundKind
+    kind: InboundKind  # BOUNCE, AUTO_REPLY, OPT_OUT or HUMAN
     bounce: Bounce | None
     reason: str
 

@@ -31,6 +31,7 @@ from engine.inbox import authres, budget
 from engine.inbox.bounces import Bounce
 from engine.inbox.budget import Analyser, Analysis, Unclassifiable
 from engine.inbox.classify import Classification, Inbound, classify, parse_inbound
+from engine.inbox.imap import ImapMailbox
 from engine.leads import lifecycle
 from engine.message_ids import reply_headers
 from engine.sending.bounce_guard import guard_bounce_rate
@@ -118,7 +119,7 @@ def record_unclassified(
 
 
 def _mark(
-    ctx: EngineContext, folder: str, uidvalidity: int, mailbox: object, report: SyncReport
+    ctx: EngineContext, folder: str, uidvalidity: int, mailbox: ImapMailbox, report: SyncReport
 ) -> int:
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
@@ -129,7 +130,7 @@ def _mark(
             sent_any = session.scalar(select(OutboundMessage.id).limit(1)) is not None
             start = 0
             if not sent_any:
-                uids = mailbox.new_uids(0)  # type: ignore[attr-defined]
+                uids = mailbox.new_uids(0)
                 start = uids[-1] if uids else 0
             session.add(
                 ImapSync(folder=folder, uidvalidity=uidvalidity, last_uid=start, updated_at=now)

@@ -21,8 +21,8 @@ from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.inbox.imap import ImapMailbox
 from engine.inbox.sync import check_inbox
-from engine.notify import Notification
 from engine.leads import service as leads
+from engine.notify import Notification
 from engine.sending.dispatch import run_send_queue
 from engine.storage.models import (
     CALENDAR_STEP,

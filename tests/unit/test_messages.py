@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.message_ids import ThreadHeaders, reply_headers
+from engine.message_ids import parse_ids as parse_message_ids
 from engine.sending.messages import (
     Outgoing,
     build_message,
@@ -19,8 +21,6 @@ from engine.sending.messages import (
     normalise_address,
     reply_subject,
 )
-from engine.message_ids import parse_ids as parse_message_ids
-from engine.message_ids import ThreadHeaders, reply_headers
 
 SENDER = "founder@acme.io"
 DATE = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
