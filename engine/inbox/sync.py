@@ -27,27 +27,20 @@ from engine import notify
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.errors import UserInputError
-from engine.inbox import authres, budget
+from engine.inbox import actions, authres, budget
 from engine.inbox.bounces import Bounce
 from engine.inbox.budget import Analyser, Analysis, Unclassifiable
 from engine.inbox.classify import Classification, Inbound, classify, parse_inbound
 from engine.inbox.imap import ImapMailbox
-from engine.leads import lifecycle
-from engine.message_ids import reply_headers
-from engine.sending.bounce_guard import guard_bounce_rate
-from engine.sending.dispatch import _lead_values
-from engine.sending.messages import make_message_id, reply_subject
-from engine.states import InboundKind, LeadStatus, MessageKind, NoticeKind, OutboundState
+from engine.states import InboundKind, NoticeKind
 from engine.storage import store
 from engine.storage.models import (
-    CALENDAR_STEP,
     ImapSync,
     InboundMessage,
     Lead,
     OutboundMessage,
     OutboxItem,
 )
-from engine.templates import render_template
 
 log = logging.getLogger(__name__)
 INBOX = "INBOX"
@@ -179,22 +172,12 @@ def process_message(
         )
         cls: Classification | None = None
         lead: Lead | None = None
-        kind = InboundKind.OWN
-        reason = "sent by this mailbox"
         held: authres.Verdict | None = None
-        if not ours:
+        if ours:
+            kind, reason = InboundKind.OWN, "sent by this mailbox"
+        else:
             cls = analysis.classification if analysis is not None else classify(raw, inb)
-            lead = _match(session, inb, cls)
-            kind, reason = cls.kind, cls.reason
-            if lead is None:
-                uncited = cls.kind == InboundKind.BOUNCE
-                kind = InboundKind.OTHER
-                reason = UNCITED_BOUNCE if uncited else f"{cls.kind}: no matching lead"
-            else:
-                verdict = authres.verdict(inb.auth_results, inb.from_email, s.authserv_id)
-                if verdict is not None and verdict.failed:
-                    held = verdict
-                    kind, reason = InboundKind.UNVERIFIED, f"would be {cls.kind}: {verdict.summary}"
+            lead, kind, reason, held = _decide(session, s, inb, cls)
         row = InboundMessage(
             message_id=message_id[:512],
             lead_id=lead.id if lead else None,
@@ -202,7 +185,7 @@ def process_message(
             reason=reason[:500],
             from_email=inb.from_email[:320],
             subject=inb.subject[:1000],
-            snippet=_snippet(inb.new_text or inb.text, 600),
+            snippet=actions.snippet(inb.new_text or inb.text, 600),
             folder=folder,
             uid=uid,
             received_at=inb.date,
@@ -213,8 +196,24 @@ def process_message(
             session.flush()
             _hold(session, now, row, lead, inb, message_id, cls, held)
         elif lead is not None and cls is not None:
-            _act(session, s, now, lead, inb, message_id, cls)
+            actions.act(session, s, now, lead, inb, message_id, cls)
         return kind
+
+
+def _decide(
+    session: Session, s: Settings, inb: Inbound, cls: Classification
+) -> tuple[Lead | None, InboundKind, str, authres.Verdict | None]:
+    """(lead, recorded kind, reason, held verdict) of a message not from us: ``other`` without
+    a matching lead, ``unverified`` (held) when the sender failed DMARC, else the verdict."""
+    lead = _match(session, inb, cls)
+    if lead is None:
+        uncited = cls.kind == InboundKind.BOUNCE
+        reason = UNCITED_BOUNCE if uncited else f"{cls.kind}: no matching lead"
+        return None, InboundKind.OTHER, reason, None
+    verdict = authres.verdict(inb.auth_results, inb.from_email, s.authserv_id)
+    if verdict is not None and verdict.failed:
+        return lead, InboundKind.UNVERIFIED, f"would be {cls.kind}: {verdict.summary}", verdict
+    return lead, cls.kind, cls.reason, None
 
 
 def _match(session: Session, inb: Inbound, cls: Classification) -> Lead | None:
@@ -247,40 +246,6 @@ def _lead_by_ids(session: Session, ids: list[str]) -> Lead | None:
     return None
 
 
-def _snippet(text: str, limit: int) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    out = "\n".join(lines[:8])
-    return out[:limit]
-
-
-def _cancel_queued(session: Session, lead: Lead, why: str) -> None:
-    lead.queue = None
-    lead.next_send_at = None
-    session.execute(
-        update(OutboundMessage)
-        .where(
-            OutboundMessage.lead_id == lead.id,
-            OutboundMessage.state == OutboundState.QUEUED,
-            OutboundMessage.kind != MessageKind.CALENDAR,
-        )
-        .values(state=OutboundState.CANCELLED, error=why)
-    )
-
-
-def _lead_fields(lead: Lead) -> dict[str, Any]:
-    """Who the lead is, for the admins' words: id, address, name, company."""
-    name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
-    return {"lead_id": lead.id, "email": lead.email, "name": name, "company": lead.company or ""}
-
-
-def _third_party(lead: Lead, inb: Inbound) -> str | None:
-    """The writer's address when someone other than the lead answered in the lead's thread
-    (the lead is still the one acted on), else None."""
-    if inb.from_email and inb.from_email != (lead.email_key or lead.email.lower()):
-        return inb.from_email
-    return None
-
-
 def _hold(
     session: Session,
     now: datetime,
@@ -298,7 +263,7 @@ def _hold(
         now,
         NoticeKind.UNVERIFIED,
         {
-            **_lead_fields(lead),
+            **actions.lead_fields(lead),
             "inbound_id": row.id,
             "would_be": str(cls.kind),
             "verdict": verdict.summary[:300],
@@ -309,7 +274,7 @@ def _hold(
             "date": inb.date.isoformat() if inb.date else None,
             "in_reply_to": list(inb.in_reply_to)[:5],
             "references": list(inb.references)[-20:],
-            "text": _snippet(inb.new_text or inb.text, 500),
+            "text": actions.snippet(inb.new_text or inb.text, 500),
             "bounce": (
                 {"status": b.status, "diagnostic": b.diagnostic[:300], "hard": b.hard}
                 if b is not None
@@ -361,7 +326,7 @@ def apply_unverified(ctx: EngineContext, notification_id: int) -> ApplyOutcome:
         cls = Classification(
             kind=would_be, bounce=_held_bounce(p, lead), reason=str(p.get("reason") or "")
         )
-        _act(session, s, now, lead, inb, inb.message_id or "", cls)
+        actions.act(session, s, now, lead, inb, inb.message_id or "", cls)
         return ApplyOutcome(ApplyResult.APPLIED, would_be, lead.email)
 
 
@@ -395,107 +360,3 @@ def _held_bounce(p: dict[str, Any], lead: Lead) -> Bounce | None:
         hard=bool(bp.get("hard")),
         original_message_id=None,
     )
-
-
-def _act(
-    session: Session,
-    s: Settings,
-    now: datetime,
-    lead: Lead,
-    inb: Inbound,
-    message_id: str,
-    cls: Classification,
-) -> None:
-    lead.last_inbound_at = inb.date or now
-    lead.last_inbound_kind = str(cls.kind)
-    if cls.kind == InboundKind.BOUNCE:
-        _act_on_bounce(session, s, now, lead, cls.bounce)
-    elif cls.kind == InboundKind.AUTO_REPLY:
-        lead.auto_replies = (lead.auto_replies or 0) + 1
-    elif cls.kind == InboundKind.OPT_OUT:
-        lifecycle.opted_out(lead)
-        _cancel_queued(session, lead, "opted out")
-        store.suppress(session, now, lead.email_key, "email", "asked to be removed")
-        notify.emit(
-            session,
-            now,
-            NoticeKind.OPT_OUT,
-            {**_lead_fields(lead), "writer": _third_party(lead, inb)},
-        )
-    else:
-        _act_on_reply(session, s, now, lead, inb, message_id)
-
-
-def _act_on_bounce(
-    session: Session, s: Settings, now: datetime, lead: Lead, b: Bounce | None
-) -> None:
-    status_code = (b.status if b else None) or "?"
-    fields = {"lead_id": lead.id, "email": lead.email, "status": status_code}
-    if b is not None and not b.hard:
-        lead.last_error = f"soft bounce {status_code}: {b.diagnostic[:200]}"
-        notify.emit(session, now, NoticeKind.BOUNCE, {**fields, "hard": False})
-        return
-    lifecycle.bounced(lead)
-    lead.last_error = f"bounced {status_code}: {(b.diagnostic if b else '')[:200]}"
-    _cancel_queued(session, lead, "bounced")
-    session.flush()
-    guard_bounce_rate(session, s, now)
-    notify.emit(session, now, NoticeKind.BOUNCE, {**fields, "hard": True})
-
-
-def _act_on_reply(
-    session: Session, s: Settings, now: datetime, lead: Lead, inb: Inbound, message_id: str
-) -> None:
-    """A human reply: the sequence stops; on the first one, the calendar answer is queued."""
-    first = lifecycle.replied(lead, now)
-    _cancel_queued(session, lead, "the lead replied")
-    calendar_queued = False
-    if first and s.calendar_link and lead.status == LeadStatus.REPLIED:
-        calendar_queued = _queue_calendar(session, s, now, lead, inb, message_id)
-    notify.emit(
-        session,
-        now,
-        NoticeKind.REPLY,
-        {
-            **_lead_fields(lead),
-            "domain": lead.domain,
-            "first": first,
-            "writer": _third_party(lead, inb),
-            "subject": inb.subject[:300],
-            "snippet": _snippet(inb.new_text or inb.text, 500),
-            "calendar_queued": calendar_queued,
-            "calendar_link_set": bool(s.calendar_link),
-        },
-    )
-
-
-def _queue_calendar(
-    session: Session, s: Settings, now: datetime, lead: Lead, inb: Inbound, message_id: str
-) -> bool:
-    """The calendar answer, in the lead's thread, at most once per lead (unique lead+step)."""
-    exists = session.scalar(
-        select(OutboundMessage.id).where(
-            OutboundMessage.lead_id == lead.id, OutboundMessage.step == CALENDAR_STEP
-        )
-    )
-    if exists:
-        return False
-    subject, body = render_template(store.template(session, "calendar"), _lead_values(lead, s))
-    thread = reply_headers([*inb.references, message_id])
-    session.add(
-        OutboundMessage(
-            lead_id=lead.id,
-            kind=MessageKind.CALENDAR,
-            step=CALENDAR_STEP,
-            message_id=make_message_id(s.email_address),
-            to_email=lead.email,
-            subject=reply_subject(inb.subject or lead.first_subject or subject),
-            body=body,
-            in_reply_to=thread.in_reply_to,
-            references=" ".join(thread.references),
-            state=OutboundState.QUEUED,
-            attempts=0,
-            created_at=now,
-        )
-    )
-    return True

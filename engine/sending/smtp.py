@@ -197,6 +197,11 @@ def classify_smtp_error(exc: BaseException, *, stage: str) -> SendError:
             return AccountBroken(f"cannot log in: {exc}")
         return _connection_failure(f"SMTP error: {exc}", stage)
 
+    return _network_failure(exc, stage)
+
+
+def _network_failure(exc: BaseException, stage: str) -> SendError:
+    """TLS, socket and anything unforeseen (no answer from the server to judge)."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         # Wrong host name or an intercepting proxy: will not fix itself, tell the operator.
         return AccountBroken(
@@ -272,7 +277,23 @@ def _classify_reply(code: int, text: str, stage: str) -> SendError:
     if transient:
         return make(TryLater)
 
-    # From here on: a permanent (5xx) answer.
+    return _classify_permanent(code, text, stage, status, basic)
+
+
+def _classify_permanent(
+    code: int,
+    text: str,
+    stage: str,
+    status: DeliveryStatus | None,
+    basic: DeliveryStatus | None,
+) -> SendError:
+    """A permanent (5xx) answer ``code text`` at ``stage`` that is not about quota or login."""
+    full = f"{code} {text}".strip()
+    enhanced = status.code if status is not None else None
+    low = text.lower()
+
+    def make(cls: type[SendError]) -> SendError:
+        return cls(full, code, enhanced)
 
     # 5. Relay denied / From not ours / account disabled: the mailbox cannot send as
     #    configured. That is the account's problem, not the lead's (a "5.7.1 Relaying
