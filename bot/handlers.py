@@ -494,6 +494,7 @@ async def _drop_buttons(q: Any, text: str | None = None) -> None:
 
 async def apply_button(update: Update, context: Ctx) -> None:
     """ "Apply anyway" on an unverified-sender notice: the held action, applied once."""
+    from bot.messages.inbox import applied
     from engine.inbox.sync import apply_unverified
 
     q = update.callback_query
@@ -504,7 +505,7 @@ async def apply_button(update: Update, context: Ctx) -> None:
     except ValueError:
         await q.answer("Unknown button.")
         return
-    text = await _call(apply_unverified, _ctx(context), ident)
+    text = applied(await _call(apply_unverified, _ctx(context), ident))
     await q.answer(text[:190])
     if q.message is not None:
         await context.bot.send_message(q.message.chat.id, text)

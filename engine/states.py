@@ -88,3 +88,17 @@ class NoticeKind(StrEnum):
     SUMMARY = "summary"
     INFO = "info"
     ERROR = "error"
+
+
+class InboundKind(StrEnum):
+    """What an inbound message was recorded as (``inbound_messages.kind``). The classifier's
+    verdict is one of the first four; the rest are the reply check's own."""
+
+    BOUNCE = "bounce"
+    AUTO_REPLY = "auto_reply"
+    OPT_OUT = "opt_out"
+    HUMAN = "human"
+    OTHER = "other"  # no matching lead, an uncited bounce, or not classifiable in time
+    OWN = "own"  # sent by this mailbox
+    UNVERIFIED = "unverified"  # the sender failed DMARC: held until an admin applies it
+    DUPLICATE = "duplicate"  # seen before (never stored: the reply check's count only)

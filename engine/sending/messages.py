@@ -17,11 +17,10 @@ from __future__ import annotations
 import base64
 import re
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.errors import MessageError
-from email.header import Header, decode_header, make_header
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -37,9 +36,7 @@ __all__ = [
     "header_safe",
     "make_message_id",
     "normalise_address",
-    "parse_message_ids",
     "reply_subject",
-    "thread_headers",
 ]
 
 # Runs of whitespace and control characters (C0, DEL, C1, Unicode line/paragraph separators).
@@ -357,47 +354,3 @@ def reply_subject(first_subject: str) -> str:
             break
         subject = stripped
     return f"Re: {subject}" if subject else "Re:"
-
-
-def thread_headers(previous_message_ids: Sequence[str]) -> tuple[str | None, tuple[str, ...]]:
-    """(In-Reply-To, References) for a reply to a thread whose ids are given oldest first."""
-    ids = tuple(i.strip() for i in previous_message_ids if i and i.strip())
-    if not ids:
-        return None, ()
-    return ids[-1], ids
-
-
-_ID_OR_WORD_RE = re.compile(r"<([^<>]*)>|([^\s,;<>]+)")
-
-
-def parse_message_ids(value: str | None) -> list[str]:
-    """The ``<...>`` ids in an In-Reply-To / References value, in order, without duplicates.
-
-    Ids may be separated by whitespace (folded or not), commas or semicolons. A bare token that
-    contains ``@`` is taken as an id missing its brackets; other bare words (old-style
-    "Alice's message of ...") are ignored. Case is preserved: Message-IDs are case-sensitive.
-    """
-    if not value:
-        return []
-    if "=?" in value:  # some clients RFC 2047-encode long ids; undo it
-        try:
-            value = str(make_header(decode_header(value)))
-        except Exception:  # a broken encoded word: keep the raw value
-            pass
-    ids: list[str] = []
-    seen: set[str] = set()
-    for match in _ID_OR_WORD_RE.finditer(value):
-        bracketed, bare = match.group(1), match.group(2)
-        if bracketed is not None:
-            token = "".join(bracketed.split())
-        elif bare is not None and "@" in bare:
-            token = bare.strip("\"'()[]")
-        else:
-            continue
-        if not token:
-            continue
-        msg_id = f"<{token}>"
-        if msg_id not in seen:
-            seen.add(msg_id)
-            ids.append(msg_id)
-    return ids

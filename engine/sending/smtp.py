@@ -39,6 +39,8 @@ from email.generator import BytesGenerator
 from functools import lru_cache
 from typing import Literal, NoReturn, Protocol
 
+from engine import delivery_status
+from engine.delivery_status import DeliveryStatus, Meaning
 from engine.errors import (
     AccountBroken,
     ContentBlocked,
@@ -82,8 +84,6 @@ class Mailer(Protocol):
 # --------------------------------------------------------------------------------------------
 # Classification
 # --------------------------------------------------------------------------------------------
-
-_ENHANCED_RE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 
 # 4xx "back off this account": too many logins / sessions / connections (Gmail's 454 4.7.0
 # "Too many login attempts", Exchange's "concurrent connections ... exceeded").
@@ -136,11 +136,6 @@ _RECIPIENT_RE = re.compile(
     r"|mailbox is full|over quota"
 )
 
-# Sender-side enhanced codes (X.1.7 bad sender mailbox syntax, X.1.8 bad sender domain).
-_SENDER_ENHANCED = {"5.1.7", "5.1.8"}
-# Recipient mailbox status: 5.2.1 disabled, 5.2.2 full. (Not 5.2.0: Exchange uses it for its
-# own submission failures, and 5.2.252 is SendAsDenied.)
-_RECIPIENT_MAILBOX_ENHANCED = {"5.2.1", "5.2.2"}
 # Permanent errors that tell us our TLS setting cannot work with this server.
 _TLS_CONFIG_REASONS = {
     "WRONG_VERSION_NUMBER",
@@ -154,11 +149,6 @@ _TLS_CONFIG_REASONS = {
 def _decode(raw: bytes | str) -> str:
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     return " ".join(text.split())  # multi-line replies become one line
-
-
-def _enhanced(text: str) -> str | None:
-    match = _ENHANCED_RE.search(text)
-    return ".".join(match.groups()) if match else None
 
 
 def classify_smtp_error(exc: BaseException, *, stage: str) -> SendError:
@@ -207,6 +197,11 @@ def classify_smtp_error(exc: BaseException, *, stage: str) -> SendError:
             return AccountBroken(f"cannot log in: {exc}")
         return _connection_failure(f"SMTP error: {exc}", stage)
 
+    return _network_failure(exc, stage)
+
+
+def _network_failure(exc: BaseException, stage: str) -> SendError:
+    """TLS, socket and anything unforeseen (no answer from the server to judge)."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         # Wrong host name or an intercepting proxy: will not fix itself, tell the operator.
         return AccountBroken(
@@ -243,7 +238,9 @@ def _connection_failure(text: str, stage: str) -> SendError:
 def _classify_reply(code: int, text: str, stage: str) -> SendError:
     """Classify a server answer ``code text`` received at ``stage``."""
     full = f"{code} {text}".strip()
-    enhanced = _enhanced(text)
+    enhanced = delivery_status.find_enhanced(text)
+    status = delivery_status.of(enhanced)
+    basic = delivery_status.of(code)
     low = text.lower()
     transient = 400 <= code < 500
 
@@ -260,8 +257,8 @@ def _classify_reply(code: int, text: str, stage: str) -> SendError:
     #    mail ... temporarily rate limited") is also QuotaExceeded: retrying soon would only
     #    make it worse, stopping until the window rolls is right. A *permanent* "unusual rate
     #    of unsolicited mail ... blocked" (550 5.7.28) is a reputation block: ContentBlocked.
-    if enhanced in ("5.4.5", "4.7.28") or _QUOTA_RE.search(low):
-        if not transient and enhanced is not None and enhanced.startswith("5.7."):
+    if (status is not None and status.meaning is Meaning.QUOTA) or _QUOTA_RE.search(low):
+        if not transient and _policy(status):
             if _SPAM_RE.search(low):
                 return make(ContentBlocked)
         return make(QuotaExceeded)
@@ -272,7 +269,7 @@ def _classify_reply(code: int, text: str, stage: str) -> SendError:
     #    MAIL means the session is not logged in). 4xx at AUTH: a temporary problem.
     if stage == "auth":
         return make(TryLater if transient else AccountBroken)
-    if code in (530, 534, 535):
+    if basic is not None and basic.meaning is Meaning.AUTH:
         return make(AccountBroken)
 
     # 4. Anything else temporary (421, 450, 451, 452 4.2.2 mailbox full, 4.7.0 greylisting,
@@ -280,12 +277,28 @@ def _classify_reply(code: int, text: str, stage: str) -> SendError:
     if transient:
         return make(TryLater)
 
-    # From here on: a permanent (5xx) answer.
+    return _classify_permanent(code, text, stage, status, basic)
+
+
+def _classify_permanent(
+    code: int,
+    text: str,
+    stage: str,
+    status: DeliveryStatus | None,
+    basic: DeliveryStatus | None,
+) -> SendError:
+    """A permanent (5xx) answer ``code text`` at ``stage`` that is not about quota or login."""
+    full = f"{code} {text}".strip()
+    enhanced = status.code if status is not None else None
+    low = text.lower()
+
+    def make(cls: type[SendError]) -> SendError:
+        return cls(full, code, enhanced)
 
     # 5. Relay denied / From not ours / account disabled: the mailbox cannot send as
     #    configured. That is the account's problem, not the lead's (a "5.7.1 Relaying
     #    denied" at RCPT means we are not authenticated as far as the server knows).
-    if _ACCOUNT_RE.search(low) and not _recipient_said(enhanced, low):
+    if _ACCOUNT_RE.search(low) and not _recipient_said(status, low):
         return make(AccountBroken)
 
     if stage == "connect":
@@ -297,7 +310,7 @@ def _classify_reply(code: int, text: str, stage: str) -> SendError:
         # MAIL FROM judges our sender. Size (5.3.4) or spam/policy words: our content or
         # standing. Otherwise (5.1.7/5.1.8 bad sender, "sender rejected") the account's
         # configuration is wrong.
-        if (enhanced or "").startswith("5.3.") or _SPAM_RE.search(low):
+        if (status is not None and status.hard and status.subject == "3") or _SPAM_RE.search(low):
             return make(ContentBlocked)
         return make(AccountBroken)
 
@@ -305,9 +318,9 @@ def _classify_reply(code: int, text: str, stage: str) -> SendError:
         # 550 5.1.1 unknown user, 553 5.1.3 bad address, 551, 5.1.10 null MX, 5.2.1 mailbox
         # disabled, 552 5.2.2 over quota (persistent): the lead bounces. A 5.7.x policy
         # answer (block lists, DMARC) or a bare 554 is about us, not the lead: pause & tell.
-        if _recipient_said(enhanced, low):
+        if _recipient_said(status, low):
             return make(RecipientRejected)
-        if (enhanced or "").startswith("5.7.") or code == 554:
+        if _policy(status) or (basic is not None and basic.meaning is Meaning.POLICY):
             return make(ContentBlocked)
         return make(RecipientRejected)
 
@@ -316,18 +329,25 @@ def _classify_reply(code: int, text: str, stage: str) -> SendError:
     # servers do) bounces the lead. Everything else permanent - 5.7.1 spam/policy,
     # 5.7.26 DMARC/unauthenticated, 554, 552 5.3.4 size, unknown 5xx - is ContentBlocked:
     # pausing and showing the operator the server's words is safer than failing leads.
-    if _recipient_said(enhanced, low) and "sender" not in low:
+    if _recipient_said(status, low) and "sender" not in low:
         return make(RecipientRejected)
     return make(ContentBlocked)
 
 
-def _recipient_said(enhanced: str | None, low: str) -> bool:
-    if enhanced is not None:
-        if enhanced in _SENDER_ENHANCED:
+def _recipient_said(status: DeliveryStatus | None, low: str) -> bool:
+    """The answer is about the recipient: a permanent recipient code from the table (5.1.x,
+    5.2.1, 5.2.2, not the sender's 5.1.7/5.1.8), else recipient words in the text."""
+    if status is not None and status.hard:
+        if status.meaning is Meaning.BAD_SENDER:
             return False
-        if enhanced.startswith("5.1.") or enhanced in _RECIPIENT_MAILBOX_ENHANCED:
+        if status.recipient:
             return True
     return bool(_RECIPIENT_RE.search(low))
+
+
+def _policy(status: DeliveryStatus | None) -> bool:
+    """A permanent security/policy code (5.7.x)."""
+    return status is not None and status.hard and status.subject == "7"
 
 
 # --------------------------------------------------------------------------------------------

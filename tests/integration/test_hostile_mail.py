@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from bot.messages.inbox import applied
 from engine import campaign
 from engine.context import EngineContext
 from engine.errors import TryLater
@@ -20,7 +21,15 @@ from engine.inbox.sync import UNCITED_BOUNCE, apply_unverified, check_inbox
 from engine.storage.models import ImapSync, InboundMessage, OutboxItem, Suppression
 from tests import hostile, mailshapes
 from tests.integration import test_inbox_sync as inbox_tests
-from tests.integration.test_inbox_sync import LEADS, calendar_rows, count, lead, reply, start
+from tests.integration.test_inbox_sync import (
+    LEADS,
+    calendar_rows,
+    count,
+    lead,
+    reply,
+    start,
+    words,
+)
 
 ctx = inbox_tests.ctx  # the fixture: an engine on Dovecot + aiosmtpd, on both databases
 
@@ -172,12 +181,12 @@ def test_a_spoofed_opt_out_changes_nothing_until_applied_once(ctx, dovecot) -> N
     [row] = inbound(ctx)
     assert row.reason == "would be opt_out: dmarc=fail (mx.ourdomain.com)"
     [notice] = outbox(ctx, "unverified")
-    assert notice.text.startswith("⚠️ unverified sender: eve@epsilon.io")
-    assert "\n" not in notice.text
+    assert words(notice).startswith("⚠️ unverified sender: eve@epsilon.io")
+    assert "\n" not in words(notice)
     assert outbox(ctx, "opt_out") == []
 
-    first = apply_unverified(ctx, notice.id)
-    again = apply_unverified(ctx, notice.id)
+    first = applied(apply_unverified(ctx, notice.id))
+    again = applied(apply_unverified(ctx, notice.id))
 
     assert first.startswith("✅ Applied") and again.startswith("Already applied")
     assert lead(ctx, "eve").status == "unsubscribed"
@@ -344,9 +353,9 @@ def test_a_third_party_in_the_leads_thread_is_named_as_the_writer(ctx, dovecot) 
     assert check_inbox(ctx).kinds == {"opt_out": 1, "human": 1}
 
     [opt_out] = outbox(ctx, "opt_out")
-    assert "frank@acme.io wrote in the thread with Ana <ana@acme.io>" in opt_out.text
+    assert "frank@acme.io wrote in the thread with Ana <ana@acme.io>" in words(opt_out)
     assert lead(ctx, "ana").status == "unsubscribed"  # the matching stays as it is
     [push] = outbox(ctx, "reply")
-    assert push.text.startswith(
+    assert words(push).startswith(
         "💬 Reply from carol@beta.io, who wrote in the thread with Bob <bob@beta.io>"
     )

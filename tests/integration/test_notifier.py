@@ -212,3 +212,50 @@ async def test_it_groups_a_burst_of_replies_but_keeps_an_unverified_notice_apart
     assert button["callback_data"].startswith("apply:")
     assert group["text"] == "\n\n".join(f"💬 lead{i}@acme.io replied" for i in range(6))
     assert group.get("reply_markup") is None
+
+
+def emit_reply(bot: RunningBot, lead_id: int, email: str, snippet: str) -> None:
+    with bot.ctx.db.transaction() as session:
+        notify.emit(
+            session,
+            bot.ctx.clock.now(),
+            NoticeKind.REPLY,
+            {
+                "lead_id": lead_id,
+                "email": email,
+                "name": "",
+                "company": "",
+                "domain": email.split("@")[1],
+                "first": False,
+                "writer": None,
+                "subject": "Re: Quick question",
+                "snippet": snippet,
+                "calendar_queued": False,
+                "calendar_link_set": True,
+            },
+        )
+
+
+async def test_it_words_a_structured_reply_and_puts_its_buttons_on_it(
+    running_bot: RunningBot,
+) -> None:
+    (lead_id,) = running_bot.add_leads("ana@acme.io")
+    emit_reply(running_bot, lead_id, "ana@acme.io", "Sounds good")
+    assert await deliver(running_bot) == 1
+    record = await running_bot.fake.wait_for_async("Sounds good", chat_id=ADMIN)
+    assert record["text"] == "💬 Reply from ana@acme.io\nSubject: Re: Quick question\n\nSounds good"
+    buttons = {b["callback_data"] for row in record["reply_markup"]["inline_keyboard"] for b in row}
+    assert buttons == {f"stop:{lead_id}", f"dom:{lead_id}", f"int:{lead_id}", f"notint:{lead_id}"}
+
+
+async def test_a_burst_of_structured_replies_is_grouped_by_their_first_lines(
+    running_bot: RunningBot,
+) -> None:
+    emails = [f"lead{i}@acme.io" for i in range(6)]
+    ids = running_bot.add_leads(*emails)
+    for lead_id, email in zip(ids, emails, strict=True):
+        emit_reply(running_bot, lead_id, email, f"snippet of {email}")
+    assert await deliver(running_bot) == 6
+    record = await running_bot.fake.wait_for_async("lead5@acme.io", chat_id=ADMIN)
+    assert all(f"💬 Reply from {e}\nSubject: Re: Quick question" in record["text"] for e in emails)
+    assert "snippet of" not in record["text"]

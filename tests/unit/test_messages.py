@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.message_ids import ThreadHeaders, reply_headers
+from engine.message_ids import parse_ids as parse_message_ids
 from engine.sending.messages import (
     Outgoing,
     build_message,
     header_safe,
     make_message_id,
     normalise_address,
-    parse_message_ids,
     reply_subject,
-    thread_headers,
 )
 
 SENDER = "founder@acme.io"
@@ -95,7 +95,8 @@ def test_it_makes_message_ids_with_the_sender_domain_in_angle_brackets() -> None
 def test_it_makes_a_32_hex_random_token_by_default() -> None:
     token = make_message_id(SENDER)[1:].split("@")[0]
     assert len(token) == 32
-    assert int(token, 16) >= 0
+    assert set(token) <= set("0123456789abcdef")
+    assert make_message_id(SENDER) != make_message_id(SENDER)
 
 
 def test_it_makes_a_different_message_id_every_time() -> None:
@@ -213,7 +214,8 @@ def test_it_drops_nul_and_other_control_characters_from_the_body() -> None:
 
 
 def test_it_builds_follow_ups_with_in_reply_to_and_references() -> None:
-    in_reply_to, references = thread_headers([FIRST_ID, SECOND_ID])
+    thread = reply_headers([FIRST_ID, SECOND_ID])
+    in_reply_to, references = thread.in_reply_to, thread.references
     o = outgoing(
         message_id="<3333cccc@acme.io>",
         subject=reply_subject("Quick question for Example"),
@@ -247,11 +249,21 @@ def test_it_refuses_a_malformed_reference() -> None:
 
 
 def test_it_gives_no_thread_headers_for_no_previous_ids() -> None:
-    assert thread_headers([]) == (None, ())
+    assert reply_headers([]) == ThreadHeaders(None, ())
+    assert reply_headers([" ", ""]) == ThreadHeaders(None, ())
 
 
 def test_it_threads_on_the_last_id_and_references_all_in_order() -> None:
-    assert thread_headers(["<a@x>", "<b@x>", "<c@x>"]) == ("<c@x>", ("<a@x>", "<b@x>", "<c@x>"))
+    assert reply_headers(["<a@x>", "<b@x>", "<c@x>"]) == ThreadHeaders(
+        "<c@x>", ("<a@x>", "<b@x>", "<c@x>")
+    )
+
+
+def test_it_answers_the_last_id_and_references_each_id_once() -> None:
+    thread = reply_headers(["<a@x>", "<b@x>", "<a@x>", " <c@x> "])
+    assert thread == ThreadHeaders("<c@x>", ("<a@x>", "<b@x>", "<c@x>"))
+    assert thread.references_value == "<a@x> <b@x> <c@x>"
+    assert reply_headers([]).references_value is None
 
 
 # --------------------------------------------------------------------------- reply subject
@@ -546,3 +558,8 @@ def test_it_round_trips_references_it_wrote() -> None:
     ids = [make_message_id(SENDER) for _ in range(12)]
     parsed = reparse(build(outgoing(in_reply_to=ids[-1], references=tuple(ids))))
     assert parse_message_ids(parsed["References"]) == ids
+
+
+def test_it_drops_comments_and_quotes_around_ids() -> None:
+    assert parse_message_ids("<a@x> (Jane's message, sent to b@y)") == ["<a@x>"]
+    assert parse_message_ids('"<b@x>" "c@x"') == ["<b@x>", "<c@x>"]

@@ -13,6 +13,7 @@ ENUMS = [
     states.CampaignState,
     states.AlertCondition,
     states.NoticeKind,
+    states.InboundKind,
 ]
 # Values two columns share because they name the same idea in each.
 SHARED_ON_PURPOSE = {
@@ -21,6 +22,8 @@ SHARED_ON_PURPOSE = {
     ("OutboundState", "AlertCondition"): {"uncertain"},
     ("LeadStatus", "NoticeKind"): set(),
     ("AlertCondition", "NoticeKind"): set(),
+    # An inbound message recorded as a bounce / opt-out / unverified is what the notice is about.
+    ("NoticeKind", "InboundKind"): {"bounce", "opt_out", "unverified"},
 }
 
 
