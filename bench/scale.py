@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from bench.common import context, fresh_database, machine, median, p95, samples, table, verdict
 from engine import campaign
-from engine.sending.dispatch import claim_next
+from engine.sending.claims import claim_next
 from engine.storage.db import Database
 
 CLAIMS, STATUSES = 200, 40

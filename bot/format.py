@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from engine.campaign import StatusReport
+from engine.campaign import ActiveAlert, StatusReport
 from engine.leads.service import ImportReport, LeadView
 from engine.leads.suppressions import Page
+from engine.sending.recovery import Settled
 from engine.templates import Template
 
 COMMANDS: list[tuple[str, str]] = [
@@ -113,7 +114,7 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
             "gone out is NOT resent without your word (/uncertain)."
         )
     for a in r.alerts:
-        lines.append(f"🔔 {a.splitlines()[0]}")
+        lines.append(f"🔔 {_alert_words(a).splitlines()[0]}")
     if r.jobs:
         parts = []
         for j in r.jobs:
@@ -125,6 +126,23 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
         if r.leases:
             lines.append("Leases: " + ", ".join(f"{n} → {o}" for n, o, _ in r.leases))
     return "\n".join(lines)
+
+
+def settled_text(d: Settled) -> str:
+    if d.resend:
+        return f"📨 {d.to_email} will get that email again (same Message-ID)."
+    return f"✔️ Recorded as sent to {d.to_email}."
+
+
+def _alert_words(a: ActiveAlert) -> str:
+    """An active alert in the words it was announced with."""
+    from bot.messages import inbox, sending, system
+
+    for module in (inbox, sending, system):
+        words = getattr(module, "ALERTS", {}).get(a.condition)
+        if words is not None and a.payload is not None:
+            return str(words(a.payload))
+    return a.detail
 
 
 def leads_text(counts: dict[str, int]) -> str:

@@ -8,6 +8,7 @@ import logging
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.messages import render
 from engine.notify import REPLY, UNVERIFIED, Notification, NotifierError
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def compose(batch: list[Notification]) -> list[tuple[str, InlineKeyboardMarkup |
     if others:
         chunk = ""
         for n in others:
-            line = n.text if n.kind != REPLY else n.text.split("\n\n")[0]
+            line = n.text or render(n).line if n.kind != REPLY else n.text.split("\n\n")[0]
             if chunk and len(chunk) + len(line) + 2 > MAX_TEXT:
                 messages.append((chunk, None))
                 chunk = ""

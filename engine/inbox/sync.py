@@ -29,7 +29,7 @@ from engine.inbox import authres, budget
 from engine.inbox.budget import Analyser, Analysis, Unclassifiable
 from engine.inbox.classify import Bounce, Classification, Inbound, Kind, classify, parse_inbound
 from engine.sending.bounce_guard import guard_bounce_rate
-from engine.sending.dispatch import _lead_values
+from engine.sending.compose import lead_values
 from engine.sending.messages import make_message_id, reply_subject
 from engine.storage import store
 from engine.storage.models import (
@@ -484,7 +484,7 @@ def _queue_calendar(
     )
     if exists:
         return False
-    subject, body = render_template(store.template(session, "calendar"), _lead_values(lead, s))
+    subject, body = render_template(store.template(session, "calendar"), lead_values(lead, s))
     refs = [r for r in inb.references if r] + [message_id]
     session.add(
         OutboundMessage(

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from engine import campaign
 from engine.context import EngineContext
-from engine.sending.dispatch import CLAIM_BATCH, run_send_queue, send_counts
+from engine.sending.gate import send_counts
+from engine.sending.queue import CLAIM_BATCH, run_send_queue
 from engine.sending.smtp import SmtpMailer
 from engine.storage import store
 from engine.storage.models import MSG_SENT, QUEUE_NEW, SENDING, Lead, OutboundMessage

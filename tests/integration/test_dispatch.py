@@ -13,9 +13,10 @@ from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.leads import service as leads
-from engine.sending.dispatch import claim_next, run_send_queue
+from engine.sending.claims import claim_next
 from engine.sending.messages import make_message_id
 from engine.sending.pacing import Gate
+from engine.sending.queue import run_send_queue
 from engine.storage import store
 from engine.storage.models import (
     BOUNCED,
@@ -41,6 +42,7 @@ from tests.integration.sendkit import (
     send_next,
     set_status,
     start,
+    words,
 )
 from tests.servers.smtp import Received, SmtpServer
 
@@ -311,7 +313,7 @@ def test_it_pauses_with_the_server_text_when_content_is_blocked(
 
     assert campaign.status(ctx).state == store.PAUSED
     (alert,) = outbox(ctx, "alert")
-    assert "Message rejected due to content" in alert.text
+    assert "Message rejected due to content" in words(alert)
     assert lead(ctx, "ann@a.example").status == PENDING
     assert smtp_server.messages == []
 

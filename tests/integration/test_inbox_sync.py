@@ -21,7 +21,7 @@ from engine.context import EngineContext
 from engine.inbox.imap import ImapMailbox
 from engine.inbox.sync import check_inbox
 from engine.leads import service as leads
-from engine.sending.dispatch import run_send_queue
+from engine.sending.queue import run_send_queue
 from engine.storage.models import (
     CALENDAR_STEP,
     ImapSync,

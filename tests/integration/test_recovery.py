@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.sending.dispatch import run_send_queue
+from engine.sending.queue import run_send_queue
 from engine.sending.recovery import resolve_uncertain
 from engine.sending.smtp import SmtpMailer
 from engine.storage.models import MSG_SENT, QUEUED, UNCERTAIN
-from tests.integration.sendkit import NO_PACING, add_leads, outbound, outbox, start
+from tests.integration.sendkit import NO_PACING, add_leads, outbound, outbox, start, words
 from tests.servers.dovecot import Dovecot
 from tests.servers.smtp import SmtpServer
 
@@ -101,5 +101,5 @@ def test_it_asks_the_operator_when_it_cannot_tell(
 
     assert [m.state for m in outbound(ctx)] == [UNCERTAIN]
     alerts = outbox(ctx, "alert")
-    assert len(alerts) == 1 and "/uncertain" in alerts[0].text
+    assert len(alerts) == 1 and "/uncertain" in words(alerts[0])
     assert len(smtp_server.messages) == 1  # never resent on its own
