@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
 from engine.config import TUNABLES, check_overrides, display_value, parse_tunable
 from engine.context import EngineContext
@@ -20,7 +21,7 @@ from engine.notify import active_alerts, alert_payload, clear_alert
 from engine.sending.claims import count_uncertain, in_flight
 from engine.sending.gate import send_counts, send_gate
 from engine.sending.messages import Outgoing, build_message, make_message_id
-from engine.sending.pacing import day_start
+from engine.sending.pacing import Gate, day_start
 from engine.states import AlertCondition, CampaignState, LeadStatus, MessageKind, OutboundState
 from engine.storage import store
 from engine.storage.models import (
@@ -144,6 +145,47 @@ class StatusReport:
         return self.replies_total / self.sent_leads if self.sent_leads else 0.0
 
 
+def _next_send(session: Session, g: Gate, now: datetime) -> tuple[datetime | None, str]:
+    """When the next email goes, and why then (the gate's reason when it is closed)."""
+    if not g.allowed:
+        return g.wait_until, g.reason
+    due = [
+        session.scalar(select(func.min(Lead.next_send_at)).where(Lead.queue == q))
+        for q in (QUEUE_FOLLOWUP, QUEUE_NEW)
+    ]
+    queued = session.scalar(
+        select(func.min(func.coalesce(OutboundMessage.not_before, now))).where(
+            OutboundMessage.state == OutboundState.QUEUED
+        )
+    )
+    candidates = [d for d in [*due, queued] if d is not None]
+    if not candidates:
+        return None, "nothing is due (no pending leads or follow-ups)"
+    next_at = max(min(candidates), now)
+    return next_at, "due now" if next_at <= now else "next email is scheduled"
+
+
+def _lead_counts(session: Session, today: datetime) -> tuple[dict[str, int], int, int, int]:
+    """Leads per status, replies today, replies in all, leads emailed at least once."""
+    # One pass over the leads for every count: four separate scans took ~0.5 s at 1M leads.
+    counts: dict[str, int] = {str(st): 0 for st in LeadStatus if st is not LeadStatus.STOPPED}
+    replies_today = replies_total = sent_leads = 0
+    for st, n, replied, sent, replied_today in session.execute(
+        select(
+            Lead.status,
+            func.count(),
+            func.count(Lead.replied_at),
+            func.count(Lead.last_sent_at),
+            func.coalesce(func.sum(case((Lead.replied_at >= today, 1), else_=0)), 0),
+        ).group_by(Lead.status)
+    ):
+        counts[st] = int(n)
+        replies_total += int(replied)
+        sent_leads += int(sent)
+        replies_today += int(replied_today)
+    return counts, replies_today, replies_total, sent_leads
+
+
 def status(ctx: EngineContext) -> StatusReport:
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
@@ -152,26 +194,7 @@ def status(ctx: EngineContext) -> StatusReport:
         mb = store.mailbox(session, now)
         sc = send_counts(session, now, s)
         g = send_gate(session, ctx, now, lock=False)
-        next_at: datetime | None = None
-        reason = ""
-        if g.allowed:
-            due = [
-                session.scalar(select(func.min(Lead.next_send_at)).where(Lead.queue == q))
-                for q in (QUEUE_FOLLOWUP, QUEUE_NEW)
-            ]
-            queued = session.scalar(
-                select(func.min(func.coalesce(OutboundMessage.not_before, now))).where(
-                    OutboundMessage.state == OutboundState.QUEUED
-                )
-            )
-            candidates = [d for d in [*due, queued] if d is not None]
-            if candidates:
-                next_at = max(min(candidates), now)
-                reason = "due now" if next_at <= now else "next email is scheduled"
-            else:
-                reason = "nothing is due (no pending leads or follow-ups)"
-        else:
-            next_at, reason = g.wait_until, g.reason
+        next_at, reason = _next_send(session, g, now)
         kinds: dict[str, int] = {
             str(k): int(n)
             for k, n in session.execute(
@@ -179,22 +202,7 @@ def status(ctx: EngineContext) -> StatusReport:
             ).all()
         }
         today = day_start(now, s.tz)
-        # One pass over the leads for every count: four separate scans took ~0.5 s at 1M leads.
-        counts: dict[str, int] = {str(st): 0 for st in LeadStatus if st is not LeadStatus.STOPPED}
-        replies_today = replies_total = sent_leads = 0
-        for st, n, replied, sent, replied_today in session.execute(
-            select(
-                Lead.status,
-                func.count(),
-                func.count(Lead.replied_at),
-                func.count(Lead.last_sent_at),
-                func.coalesce(func.sum(case((Lead.replied_at >= today, 1), else_=0)), 0),
-            ).group_by(Lead.status)
-        ):
-            counts[st] = int(n)
-            replies_total += int(replied)
-            sent_leads += int(sent)
-            replies_today += int(replied_today)
+        counts, replies_today, replies_total, sent_leads = _lead_counts(session, today)
         jobs = [
             JobInfo(j.job, j.last_success_at, j.last_error, j.consecutive_failures)
             for j in session.scalars(select(JobRun).order_by(JobRun.job))

@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
@@ -16,7 +17,7 @@ from engine.context import EngineContext
 from engine.errors import UserInputError
 from engine.freemail import is_free_mail
 from engine.leads import imports, lifecycle
-from engine.leads.csv_import import InvalidRow, normalise_email_key, parse_leads_csv
+from engine.leads.csv_import import InvalidRow, LeadRow, normalise_email_key, parse_leads_csv
 from engine.states import LeadStatus, OutboundState
 from engine.storage import store
 from engine.storage.models import (
@@ -45,6 +46,26 @@ class ImportReport:
     @property
     def duplicates(self) -> int:
         return len(self.duplicates_in_file) + len(self.already_stored)
+
+
+def _new_lead(row: LeadRow, key: str, now: datetime) -> dict[str, Any]:
+    """A lead as imported: pending, its first email due now."""
+    return {
+        "email": row.email,
+        "email_key": key,
+        "domain": store.email_domain(key),
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "company": row.company,
+        "custom": dict(row.custom),
+        "status": LeadStatus.PENDING,
+        "next_step": 0,
+        "followups_sent": 0,
+        "queue": QUEUE_NEW,
+        "next_send_at": now,
+        "auto_replies": 0,
+        "created_at": now,
+    }
 
 
 def import_csv(
@@ -85,24 +106,7 @@ def import_csv(
                 report.suppressed.append(row.line)
                 continue
             existing.add(key)
-            batch.append(
-                {
-                    "email": row.email,
-                    "email_key": key,
-                    "domain": store.email_domain(key),
-                    "first_name": row.first_name,
-                    "last_name": row.last_name,
-                    "company": row.company,
-                    "custom": dict(row.custom),
-                    "status": LeadStatus.PENDING,
-                    "next_step": 0,
-                    "followups_sent": 0,
-                    "queue": QUEUE_NEW,
-                    "next_send_at": now,
-                    "auto_replies": 0,
-                    "created_at": now,
-                }
-            )
+            batch.append(_new_lead(row, key, now))
             if len(batch) >= CHUNK:
                 _insert_leads(session, batch)
                 report.imported += len(batch)

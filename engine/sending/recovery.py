@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -72,6 +72,21 @@ def resolve_uncertain(ctx: EngineContext) -> int:
     """Settle what can be settled by looking at the Sent folder. Returns how many were settled."""
     now = ctx.clock.now()
     grace = timedelta(seconds=ctx.settings.sent_copy_grace_seconds)
+    pending, check, probe_id = _pending(ctx, now, grace)
+    if not pending:
+        return 0
+    check, found = _look_in_sent(ctx, pending, check, probe_id)
+    return _settle(ctx, now, grace, pending, check, found)
+
+
+Pending = list[tuple[int, str, datetime | None]]  # (outbound id, Message-ID, attempted at)
+
+
+def _pending(
+    ctx: EngineContext, now: datetime, grace: timedelta
+) -> tuple[Pending, str, str | None]:
+    """The uncertain rows, what we know of the server's Sent copies, and a message sent long
+    enough ago to probe for them."""
     with ctx.db.transaction() as session:
         pending = list(
             session.scalars(
@@ -90,10 +105,13 @@ def resolve_uncertain(ctx: EngineContext) -> int:
             .limit(1)
         ).first()
         pending_ids = [(r.id, r.message_id, r.attempted_at) for r in pending]
-        probe_id = probe.message_id if probe is not None else None
-    if not pending_ids:
-        return 0
-    settled = 0
+        return pending_ids, check, probe.message_id if probe is not None else None
+
+
+def _look_in_sent(
+    ctx: EngineContext, pending: Pending, check: str, probe_id: str | None
+) -> tuple[str, dict[int, bool]]:
+    """One IMAP session: does the server keep Sent copies, and which pending ones are there?"""
     with ctx.new_mailbox() as mailbox:
         folder = mailbox.sent_folder()
         if folder is None:
@@ -102,13 +120,25 @@ def resolve_uncertain(ctx: EngineContext) -> int:
             check = AVAILABLE if mailbox.has_message_id(folder, probe_id) else NONE
         found = {}
         if folder is not None:
-            for oid, mid, _ in pending_ids:
+            for oid, mid, _ in pending:
                 found[oid] = mailbox.has_message_id(folder, mid)
+    return check, found
+
+
+def _settle(
+    ctx: EngineContext,
+    now: datetime,
+    grace: timedelta,
+    pending: Pending,
+    check: str,
+    found: dict[int, bool],
+) -> int:
+    settled = 0
     with ctx.db.transaction() as session:
         s = store.effective_settings(session, ctx.settings)
         mb = store.mailbox(session, now, lock=True)
         mb.sent_copy_check = check
-        for oid, _, attempted in pending_ids:
+        for oid, _, attempted in pending:
             row = session.get(OutboundMessage, oid, with_for_update=True)
             if row is None or row.state != OutboundState.UNCERTAIN:
                 continue
@@ -124,19 +154,15 @@ def resolve_uncertain(ctx: EngineContext) -> int:
                 settled += 1
         waiting = [
             attempted
-            for oid, _, attempted in pending_ids
+            for oid, _, attempted in pending
             if not found.get(oid)
             and (check == NONE or (attempted is not None and now - attempted > grace))
         ]
         if check != AVAILABLE and waiting:
             # No Sent copy to check (or no way yet to tell whether the server keeps one, e.g.
             # the very first email was the uncertain one): at-most-once, ask the operator.
-            notify.raise_alert(
-                session,
-                now,
-                AlertCondition.UNCERTAIN,
-                {"sent_copies": "none" if check == NONE else "unknown"},
-            )
+            sent_copies = NONE if check == NONE else UNKNOWN
+            notify.raise_alert(session, now, AlertCondition.UNCERTAIN, {"sent_copies": sent_copies})
         if not session.scalar(
             select(OutboundMessage.id)
             .where(OutboundMessage.state == OutboundState.UNCERTAIN)

@@ -21,10 +21,10 @@ from engine.notify import ALERT
 from engine.sending.claims import count_uncertain, expire_leases
 from engine.sending.queue import UNRECORDED, run_send_queue
 from engine.sending.smtp import SmtpMailer
-from engine.states import AlertCondition
+from engine.states import AlertCondition, CampaignState, LeadStatus, OutboundState
 from engine.storage import store
 from engine.storage.db import Database
-from engine.storage.models import MSG_SENT, PENDING, Alert
+from engine.storage.models import Alert
 from tests.conftest import make_settings
 from tests.integration.sendkit import NO_PACING, add_leads, lead, outbound, outbox, smtp_env, words
 from tests.servers.smtp import SmtpServer
@@ -89,13 +89,13 @@ def test_it_alerts_when_a_delivered_email_cannot_be_recorded(
 
     # Each delivered email is recorded as sent (not left `sending`), its lead untouched.
     rows = outbound(ctx)
-    assert [(r.to_email, r.state) for r in rows] == [(e, MSG_SENT) for e in delivered]
+    assert [(r.to_email, r.state) for r in rows] == [(e, OutboundState.SENT) for e in delivered]
     assert all("recording failed" in (r.error or "") for r in rows)
-    assert all(lead(ctx, e).status == PENDING for e in delivered)
+    assert all(lead(ctx, e).status == LeadStatus.PENDING for e in delivered)
 
     # The campaign is paused, so nothing more goes out unrecorded.
     with ctx.db.transaction() as session:
-        assert store.campaign(session, clock.now()).state == store.PAUSED
+        assert store.campaign(session, clock.now()).state == CampaignState.PAUSED
     assert "could not be recorded" in campaign.status(ctx).reason
     assert _send(ctx) == []
 
