@@ -1,5 +1,5 @@
 """Scale in leads: with 10,000 and with 1,000,000 leads stored, the time to pick the next due
-email (``engine.sending.dispatch.claim_next``) and to answer ``/status`` (``engine.campaign.status``).
+email (``engine.sending.claims.claim_next``) and to answer ``/status`` (``engine.campaign.status``).
 
     python -m bench.scale --db both [--sizes 10000,1000000]
 
