@@ -65,7 +65,7 @@ def engine_loop(kind: str, port: int, n: int) -> float:
         campaign.run(ctx)
         mailer = SmtpMailer(ctx.smtp_settings())
         t = time.perf_counter()
-        from engine.sending.dispatch import run_send_queue
+        from engine.sending.queue import run_send_queue
 
         report = run_send_queue(ctx, mailer, max_sends=n + 1)
         elapsed = time.perf_counter() - t

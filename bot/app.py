@@ -33,7 +33,7 @@ from engine.leads import imports
 from engine.license import check_license
 from engine.logs import setup_logging
 from engine.scheduler import Engine
-from engine.sending.dispatch import expire_leases
+from engine.sending.claims import expire_leases
 from engine.storage import leases
 from engine.storage.db import Database
 

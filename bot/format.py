@@ -6,13 +6,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.messages.system import alert_text
-from engine import notify
-from engine.campaign import StatusReport
+from engine.campaign import ActiveAlert, StatusReport
 from engine.config import Settings
 from engine.leads.service import ImportReport, LeadView
 from engine.leads.suppressions import Page
+from engine.sending.recovery import Settled
 from engine.states import CampaignState, LeadStatus
-from engine.storage.models import Alert
 from engine.templates import Template
 
 COMMANDS: list[tuple[str, str]] = [
@@ -131,11 +130,10 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def alert_line(alert: Alert) -> str:
+def alert_line(alert: ActiveAlert) -> str:
     """A standing alert's first line: its words from the condition's table
     (bot/messages/system.py), or the text an older release stored with it."""
-    payload = notify.alert_payload(alert)
-    text = (alert.detail or "") if payload is None else alert_text(alert.condition, payload)
+    text = alert.detail if alert.payload is None else alert_text(alert.condition, alert.payload)
     return (text.splitlines() or [""])[0]
 
 
@@ -150,6 +148,12 @@ def settings_text(rows: list[tuple[str, str, bool]], s: Settings) -> str:
     )
     lines.append("Change one with /settings KEY VALUE, e.g. /settings daily_limit 50")
     return "\n".join(lines)
+
+
+def settled_text(d: Settled) -> str:
+    if d.resend:
+        return f"📨 {d.to_email} will get that email again (same Message-ID)."
+    return f"✔️ Recorded as sent to {d.to_email}."
 
 
 def leads_text(counts: dict[str, int]) -> str:

@@ -446,7 +446,9 @@ async def button(update: Update, context: Ctx) -> None:
     elif action in ("resend", "wassent"):
         from engine.sending import recovery
 
-        text = await _call(recovery.operator_decides, ctx, ident, action == "resend")
+        text = fmt.settled_text(
+            await _call(recovery.operator_decides, ctx, ident, action == "resend")
+        )
         engine = _engine(context)
         if engine is not None:
             engine.wake(SEND)

@@ -25,8 +25,9 @@ from engine import notify
 from engine.context import EngineContext
 from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, TryLater
 from engine.notify import Notification, Notifier, NotifierError
-from engine.sending.dispatch import count_uncertain, expire_leases, run_send_queue
+from engine.sending.claims import count_uncertain, expire_leases
 from engine.sending.pacing import day_start
+from engine.sending.queue import run_send_queue
 from engine.states import AlertCondition, LeadStatus, NoticeKind, OutboundState
 from engine.storage import leases, store
 from engine.storage.models import (

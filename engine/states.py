@@ -82,6 +82,7 @@ class NoticeKind(StrEnum):
     OPT_OUT = "opt_out"
     UNVERIFIED = "unverified"
     # --- sending
+    BAD_ADDRESS = "bad_address"  # a lead's stored address cannot go on an envelope
     # --- system
     ALERT = "alert"
     CLEARED = "cleared"

@@ -21,7 +21,7 @@ from engine.inbox.classify import Classification, Inbound
 from engine.leads import lifecycle
 from engine.message_ids import reply_headers
 from engine.sending.bounce_guard import guard_bounce_rate
-from engine.sending.dispatch import _lead_values
+from engine.sending.compose import lead_values
 from engine.sending.messages import make_message_id, reply_subject
 from engine.states import InboundKind, LeadStatus, MessageKind, NoticeKind, OutboundState
 from engine.storage import store
@@ -146,7 +146,7 @@ def _queue_calendar(
     )
     if exists:
         return False
-    subject, body = render_template(store.template(session, "calendar"), _lead_values(lead, s))
+    subject, body = render_template(store.template(session, "calendar"), lead_values(lead, s))
     thread = reply_headers([*inb.references, message_id])
     session.add(
         OutboundMessage(

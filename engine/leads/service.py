@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
@@ -15,17 +16,12 @@ from sqlalchemy.orm import Session
 from engine.context import EngineContext
 from engine.errors import UserInputError
 from engine.freemail import is_free_mail
-from engine.leads import imports
-from engine.leads.csv_import import InvalidRow, normalise_email_key, parse_leads_csv
+from engine.leads import imports, lifecycle
+from engine.leads.csv_import import InvalidRow, LeadRow, normalise_email_key, parse_leads_csv
+from engine.states import LeadStatus, OutboundState
 from engine.storage import store
 from engine.storage.models import (
-    CANCELLED,
-    LEAD_STATUSES,
-    PENDING,
     QUEUE_NEW,
-    QUEUED,
-    SENT,
-    STOPPED_LEAD,
     InboundMessage,
     Lead,
     OutboundMessage,
@@ -50,6 +46,26 @@ class ImportReport:
     @property
     def duplicates(self) -> int:
         return len(self.duplicates_in_file) + len(self.already_stored)
+
+
+def _new_lead(row: LeadRow, key: str, now: datetime) -> dict[str, Any]:
+    """A lead as imported: pending, its first email due now."""
+    return {
+        "email": row.email,
+        "email_key": key,
+        "domain": store.email_domain(key),
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "company": row.company,
+        "custom": dict(row.custom),
+        "status": LeadStatus.PENDING,
+        "next_step": 0,
+        "followups_sent": 0,
+        "queue": QUEUE_NEW,
+        "next_send_at": now,
+        "auto_replies": 0,
+        "created_at": now,
+    }
 
 
 def import_csv(
@@ -90,24 +106,7 @@ def import_csv(
                 report.suppressed.append(row.line)
                 continue
             existing.add(key)
-            batch.append(
-                {
-                    "email": row.email,
-                    "email_key": key,
-                    "domain": store.email_domain(key),
-                    "first_name": row.first_name,
-                    "last_name": row.last_name,
-                    "company": row.company,
-                    "custom": dict(row.custom),
-                    "status": PENDING,
-                    "next_step": 0,
-                    "followups_sent": 0,
-                    "queue": QUEUE_NEW,
-                    "next_send_at": now,
-                    "auto_replies": 0,
-                    "created_at": now,
-                }
-            )
+            batch.append(_new_lead(row, key, now))
             if len(batch) >= CHUNK:
                 _insert_leads(session, batch)
                 report.imported += len(batch)
@@ -178,7 +177,7 @@ def custom_fields(session: Session, sample: int = 200) -> set[str]:
 
 def counts_by_status(session: Session) -> dict[str, int]:
     rows = session.execute(select(Lead.status, func.count()).group_by(Lead.status)).all()
-    counts: dict[str, int] = {str(s): 0 for s in LEAD_STATUSES}
+    counts: dict[str, int] = {str(s): 0 for s in LeadStatus if s is not LeadStatus.STOPPED}
     for status, n in rows:
         counts[status] = int(n)
     return counts
@@ -220,8 +219,8 @@ def find_lead(ctx: EngineContext, address: str) -> LeadView:
 def _cancel_pending(session: Session, lead_id: int, why: str) -> None:
     session.execute(
         update(OutboundMessage)
-        .where(OutboundMessage.lead_id == lead_id, OutboundMessage.state == QUEUED)
-        .values(state=CANCELLED, error=why)
+        .where(OutboundMessage.lead_id == lead_id, OutboundMessage.state == OutboundState.QUEUED)
+        .values(state=OutboundState.CANCELLED, error=why)
     )
 
 
@@ -232,10 +231,7 @@ def stop_lead(ctx: EngineContext, lead_id: int) -> Lead:
         lead = session.get(Lead, lead_id, with_for_update=True)
         if lead is None:
             raise UserInputError("That lead no longer exists.")
-        lead.queue = None
-        lead.next_send_at = None
-        if lead.status in (PENDING, SENT):
-            lead.status = STOPPED_LEAD
+        lifecycle.stopped(lead)
         _cancel_pending(session, lead.id, "stopped by the operator")
         store.suppress(session, now, lead.email_key, "email", "stopped by the operator")
         return lead
@@ -297,20 +293,13 @@ def stop_domain(ctx: EngineContext, lead_id: int) -> tuple[str, int]:
             )
         store.suppress(session, now, domain, "domain", f"domain stopped after {lead.email}")
         ids = list(session.scalars(select(Lead.id).where(Lead.domain == domain)))
-        session.execute(
-            update(Lead)
-            .where(Lead.domain == domain, Lead.status.in_((PENDING, SENT)))
-            .values(status=STOPPED_LEAD, queue=None, next_send_at=None)
-        )
-        session.execute(
-            update(Lead).where(Lead.domain == domain).values(queue=None, next_send_at=None)
-        )
+        lifecycle.stop_domain(session, domain)
         session.execute(
             update(OutboundMessage)
             .where(
                 OutboundMessage.lead_id.in_(ids),
-                or_(OutboundMessage.state == QUEUED),
+                or_(OutboundMessage.state == OutboundState.QUEUED),
             )
-            .values(state=CANCELLED, error="domain stopped by the operator")
+            .values(state=OutboundState.CANCELLED, error="domain stopped by the operator")
         )
         return domain, len(ids)

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from engine import notify
 from engine.config import Settings
+from engine.states import AlertCondition, CampaignState, LeadStatus, MessageKind, OutboundState
 from engine.storage import store
-from engine.storage.models import BOUNCED, INITIAL, MSG_FAILED, MSG_SENT, Lead, OutboundMessage
+from engine.storage.models import Lead, OutboundMessage
 
 BOUNCE_WINDOW = timedelta(days=7)
 MIN_BOUNCES = 5  # below this a rate says nothing yet (1 of 10 is not a trend)
@@ -21,20 +22,20 @@ def recent_bounces(session: Session, now: datetime) -> tuple[int, int]:
     """(hard-bounced leads, first emails attempted) over the last 7 days.
 
     Only verified bounces make a lead ``bounced``: a recipient refused in our own SMTP
-    transaction (engine.sending.dispatch), or a DSN citing a Message-ID we sent to that lead
+    transaction (engine.sending.outcomes), or a DSN citing a Message-ID we sent to that lead
     (engine.inbox.sync). A report naming an address but citing none of our messages changes no
     lead, so anyone who knows the sender's address cannot trip this guard."""
     row = session.execute(
         select(
             func.count(),
-            func.coalesce(func.sum(case((Lead.status == BOUNCED, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Lead.status == LeadStatus.BOUNCED, 1), else_=0)), 0),
         )
         .select_from(OutboundMessage)
         .join(Lead, Lead.id == OutboundMessage.lead_id)
         .where(
-            OutboundMessage.kind == INITIAL,
+            OutboundMessage.kind == MessageKind.INITIAL,
             OutboundMessage.attempted_at >= now - BOUNCE_WINDOW,
-            OutboundMessage.state.in_((MSG_SENT, MSG_FAILED)),
+            OutboundMessage.state.in_((OutboundState.SENT, OutboundState.FAILED)),
         )
     ).one()
     return int(row[1]), int(row[0])
@@ -49,17 +50,14 @@ def guard_bounce_rate(session: Session, s: Settings, now: datetime) -> bool:
     if bounced < MIN_BOUNCES or not sent or bounced * 100 < s.max_bounce_rate * sent:
         return False
     camp = store.campaign(session, now, lock=True)
-    if camp.state != store.RUNNING:
+    if camp.state != CampaignState.RUNNING:
         return False
     rate = 100 * bounced / sent
-    store.set_campaign_state(session, now, store.PAUSED, f"bounce rate {rate:.1f}%")
+    store.set_campaign_state(session, now, CampaignState.PAUSED, f"bounce rate {rate:.1f}%")
     notify.raise_alert(
         session,
         now,
-        "bounce_rate",
-        f"🛡 {bounced} of the last {sent} first emails bounced ({rate:.1f}%, limit "
-        f"{s.max_bounce_rate:g}%). The campaign is paused to protect your mailbox's reputation. "
-        "Clean the list (verify the addresses), then /run. /settings max_bounce_rate changes "
-        "the limit.",
+        AlertCondition.BOUNCE_RATE,
+        {"bounced": bounced, "sent": sent, "rate": rate, "limit": s.max_bounce_rate},
     )
     return True

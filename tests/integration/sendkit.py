@@ -9,8 +9,9 @@ from sqlalchemy import select
 from engine import campaign
 from engine.context import EngineContext
 from engine.leads import service as leads
-from engine.sending.dispatch import Claimed, claim_next, send_claimed
+from engine.sending.claims import Claimed, claim_next
 from engine.sending.pacing import Gate
+from engine.sending.queue import send_claimed
 from engine.storage.models import Lead, OutboundMessage, OutboxItem
 from tests.servers.smtp import SmtpServer
 
@@ -66,6 +67,14 @@ def outbox(ctx: EngineContext, kind: str | None = None) -> list[OutboxItem]:
         rows = list(session.scalars(stmt))
         session.expunge_all()
         return rows
+
+
+def words(item: OutboxItem) -> str:
+    """What the admins read for an outbox row: the bot's words for its kind and payload."""
+    from bot.messages import render
+    from engine.notify import Notification
+
+    return render(Notification(item.id, item.kind, item.text, dict(item.payload or {}))).text
 
 
 def set_status(ctx: EngineContext, email: str, status: str) -> None:

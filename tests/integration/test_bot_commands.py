@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot import format as fmt
-from engine.sending.dispatch import run_send_queue
+from engine.sending.queue import run_send_queue
 from engine.storage import store
 from engine.storage.models import Campaign, Lead, SettingOverride, TemplateRow
 from tests.conftest import BASE_ENV

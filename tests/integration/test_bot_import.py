@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from engine.sending.dispatch import run_send_queue
+from engine.sending.queue import run_send_queue
 from engine.storage.models import Lead
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot

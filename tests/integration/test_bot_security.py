@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import format as fmt
 from engine import campaign
 from engine.clock import FakeClock
-from engine.sending.dispatch import run_send_queue
+from engine.sending.queue import run_send_queue
 from engine.storage.models import OutboundMessage
 from tests.integration import bot_harness
 from tests.integration.bot_harness import (

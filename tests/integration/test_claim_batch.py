@@ -8,8 +8,9 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from engine.context import EngineContext
-from engine.sending.dispatch import claim_batch, run_send_queue
+from engine.sending.claims import claim_batch
 from engine.sending.pacing import Gate
+from engine.sending.queue import run_send_queue
 from engine.sending.smtp import SmtpMailer
 from engine.storage.models import Lead, OutboundMessage
 from tests.integration.sendkit import NO_PACING, add_leads, smtp_env, start

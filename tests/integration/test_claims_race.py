@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from engine.context import EngineContext
-from engine.sending.dispatch import Claimed, claim_next
+from engine.sending.claims import Claimed, claim_next
 from engine.sending.pacing import Gate
 from engine.storage import store
 from engine.storage.db import Database

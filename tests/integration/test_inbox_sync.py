@@ -23,7 +23,7 @@ from engine.inbox.imap import ImapMailbox
 from engine.inbox.sync import check_inbox
 from engine.leads import service as leads
 from engine.notify import Notification
-from engine.sending.dispatch import run_send_queue
+from engine.sending.queue import run_send_queue
 from engine.storage.models import (
     CALENDAR_STEP,
     ImapSync,

@@ -16,7 +16,7 @@ from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.leads import service as leads
 from engine.scheduler import Engine, deliver_outbox
-from engine.sending.dispatch import run_send_queue
+from engine.sending.queue import run_send_queue
 from engine.storage.models import Lead, OutboundMessage, OutboxItem
 from tests import mailshapes
 from tests.integration import bot_harness

@@ -13,8 +13,9 @@ from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.notify import Notification
 from engine.scheduler import Engine
-from engine.sending.dispatch import claim_next, run_send_queue
+from engine.sending.claims import claim_next
 from engine.sending.pacing import Gate
+from engine.sending.queue import run_send_queue
 from engine.sending.smtp import Mailer
 from tests.integration.sendkit import add_leads, outbox, send_next, start
 from tests.servers.smtp import SmtpServer

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.sending.dispatch import claim_next
+from engine.sending.claims import claim_next
 from engine.sending.pacing import Gate
 from tests.integration.sendkit import NO_PACING, add_leads, start
 
