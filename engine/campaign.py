@@ -27,6 +27,7 @@ from engine.storage import store
 from engine.storage.models import (
     QUEUE_FOLLOWUP,
     QUEUE_NEW,
+    Alert,
     InboundMessage,
     JobRun,
     Lead,
@@ -105,6 +106,10 @@ class ActiveAlert:
     condition: str
     payload: dict[str, Any] | None
     detail: str
+
+    @classmethod
+    def of(cls, alert: Alert) -> ActiveAlert:
+        return cls(alert.condition, alert_payload(alert), alert.detail or "")
 
 
 @dataclass
@@ -236,10 +241,7 @@ def status(ctx: EngineContext) -> StatusReport:
             waiting_reason=reason,
             uncertain=count_uncertain(session),
             sent_copy_check=mb.sent_copy_check,
-            alerts=[
-                ActiveAlert(a.condition, alert_payload(a), a.detail or "")
-                for a in active_alerts(session)
-            ],
+            alerts=[ActiveAlert.of(a) for a in active_alerts(session)],
             jobs=jobs,
             replicas=replicas,
             leases=leases,

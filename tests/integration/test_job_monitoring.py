@@ -9,6 +9,7 @@ from collections.abc import Callable
 from bot.format import alert_line
 from bot.messages import render
 from engine import notify
+from engine.campaign import ActiveAlert
 from engine.context import EngineContext
 from engine.notify import Notification
 from engine.scheduler import IMAP_ALERT_AFTER, JOB_ALERT_AFTER, MAINTENANCE, REPLIES, Engine
@@ -84,7 +85,7 @@ async def test_it_words_a_failing_reply_check_as_today(make_ctx: Ctx) -> None:
     )
     with ctx.db.transaction() as session:
         (active,) = notify.active_alerts(session)
-        assert alert_line(active) == words(alert)  # /status shows the same words
+        assert alert_line(ActiveAlert.of(active)) == words(alert)  # /status shows the same words
     failing[0] = False
     await run()
     (cleared,) = outbox(ctx, "cleared")

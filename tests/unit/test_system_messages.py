@@ -11,9 +11,9 @@ from bot.format import alert_line
 from bot.messages import inbox, render, sending
 from bot.messages.system import alert_text, cleared_text
 from bot.notifier import compose
+from engine.campaign import ActiveAlert
 from engine.notify import Notification
 from engine.states import AlertCondition, NoticeKind
-from engine.storage.models import Alert
 
 
 def event(kind: str, payload: dict[str, Any] | None = None, *, id: int = 1) -> Notification:
@@ -87,8 +87,8 @@ def test_it_has_words_for_every_condition_the_scheduler_raises(condition: AlertC
 
 
 def test_it_shows_a_status_line_from_the_payload_or_the_stored_text() -> None:
-    structured = Alert(condition="imap", detail='{"error": "E", "failures": 3}', active=True)
-    legacy = Alert(condition="quota", detail="⛔ Quota used up.\nsecond line", active=True)
+    structured = ActiveAlert("imap", {"error": "E", "failures": 3}, '{"error": "E", "failures": 3}')
+    legacy = ActiveAlert("quota", None, "⛔ Quota used up.\nsecond line")
 
     assert alert_line(structured).startswith("📭 The reply check failed 3 times in a row (E).")
     assert alert_line(legacy) == "⛔ Quota used up."
