@@ -36,7 +36,7 @@ from engine.inbox import (
     quotes,
 )
 from engine.leads import csv_import
-from engine.sending import messages, smtp
+from engine.sending import messages, smtp, smtp_errors
 from tests import hostile
 
 MODULES: list[ModuleType] = [
@@ -55,6 +55,7 @@ MODULES: list[ModuleType] = [
     templates,
     messages,
     smtp,
+    smtp_errors,
 ]
 SIZES = (1024, 4 * 1024, 16 * 1024, 64 * 1024)
 BOUND = 8.0
