@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from engine.config import TUNABLES, check_overrides, display_value, parse_tunable
 from engine.context import EngineContext
 from engine.errors import UserInputError
-from engine.leads.csv_import import FORMULA_START
+from engine.leads.lead_file.rows import FORMULA_START
 from engine.leads.service import custom_fields
 from engine.notify import active_alerts, alert_payload, clear_alert
 from engine.sending.claims import count_uncertain, in_flight

@@ -1,7 +1,7 @@
 """What a delivery status code means: the one table both paths read.
 
 A server says why mail did not go through in two places: in its answer to our own SMTP
-transaction (``engine.sending.smtp.classify_smtp_error``) and in a delivery status notification
+transaction (``engine.sending.smtp_errors.classify_smtp_error``) and in a delivery status notification
 that lands in the inbox later (``engine.inbox.bounces``). Both look the code up here, so the same
 code means the same thing whichever way it arrives. Only :data:`ENHANCED` parses enhanced codes.
 

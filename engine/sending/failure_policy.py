@@ -1,5 +1,5 @@
 """What to do about a failed send: a table from what the failure means (the ``SendError``
-types of ``engine.errors``, decided by ``engine.sending.smtp``) to an action. Pure: deciding
+types of ``engine.errors``, decided by ``engine.sending.smtp_errors``) to an action. Pure: deciding
 here, writing in ``engine.sending.outcomes.apply_failure``.
 """
 

@@ -2,7 +2,7 @@
 
 A claim (``engine.sending.claims``) commits the outbound message as ``sending`` BEFORE the SMTP
 transaction starts; the outcome is written after (``engine.sending.outcomes``). What a failure
-means was decided by ``engine.sending.smtp``; what to do about it by
+means was decided by ``engine.sending.smtp_errors``; what to do about it by
 ``engine.sending.failure_policy``.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import engine.leads.csv_import as csv_import
+import engine.leads.lead_file.rows as lead_rows
 from engine.errors import UserInputError
 from engine.leads.csv_import import (
     MAX_FILE_BYTES,
@@ -383,13 +383,13 @@ def test_it_deduplicates_case_insensitively_keeping_the_first() -> None:
 
 def test_it_passes_check_deliverability_to_email_validator(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[bool] = []
-    real = csv_import.validate_email
+    real = lead_rows.validate_email
 
     def spy(value: str, *, check_deliverability: bool) -> object:
         seen.append(check_deliverability)
         return real(value, check_deliverability=False)
 
-    monkeypatch.setattr(csv_import, "validate_email", spy)
+    monkeypatch.setattr(lead_rows, "validate_email", spy)
     parse_leads_csv(_csv("email", "ann@example.com"), check_deliverability=True)
     assert seen == [True]
 

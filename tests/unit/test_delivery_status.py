@@ -10,7 +10,7 @@ from engine import delivery_status
 from engine.delivery_status import Meaning
 from engine.errors import ContentBlocked, RecipientRejected, TryLater
 from engine.inbox.bounces import parse_bounce
-from engine.sending.smtp import classify_smtp_error
+from engine.sending.smtp_errors import classify_smtp_error
 from tests import mailshapes as ms
 
 ORIG = "<cold-1.1705312920@ourdomain.com>"
