@@ -8,9 +8,11 @@ import io
 
 import pytest
 from sqlalchemy import select, text
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import format as fmt
 from engine.sending.queue import run_send_queue
+from engine.states import LeadStatus
 from engine.storage import store
 from engine.storage.models import Campaign, Lead, SettingOverride, TemplateRow
 from tests.conftest import BASE_ENV
@@ -304,3 +306,26 @@ async def test_it_keeps_answering_after_an_unexpected_error(running_bot: Running
     await running_bot.say("/status", expect="Something went wrong")
     answer = await running_bot.say("/leads")
     assert "0 leads" in answer["text"]
+
+
+async def test_it_answers_an_unknown_or_malformed_button_and_changes_nothing(
+    running_bot: RunningBot,
+) -> None:
+    (lead_id,) = running_bot.add_leads("ana@acme.io")
+    fake = running_bot.fake
+    data = ["nope:1", f"stop:{lead_id}x", "stop", f"apply:{lead_id}x"]
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(d, callback_data=d)] for d in data])
+    await running_bot.app.bot.send_message(ADMIN, "forged", reply_markup=markup)
+    record = await fake.wait_for_async("forged")
+    mark = fake.mark()
+    for d in data:
+        fake.press_button(ADMIN, record, d)
+    deadline = asyncio.get_running_loop().time() + 10
+    while len(fake.calls("answerCallbackQuery")) < len(data):
+        assert asyncio.get_running_loop().time() < deadline, "not every press was answered"
+        await asyncio.sleep(0.02)
+    answers = fake.calls("answerCallbackQuery")
+    assert [a["params"].get("text") for a in answers] == ["Unknown button."] * len(data)
+    assert fake.sent()[mark:] == []
+    lead = running_bot.lead("ana@acme.io")
+    assert lead is not None and lead.status == LeadStatus.PENDING
