@@ -32,7 +32,7 @@ from engine.errors import OutreachError, SendError, UserInputError
 from engine.leads import imports, suppressions
 from engine.leads import service as leads
 from engine.leads.csv_import import MAX_FILE_BYTES
-from engine.scheduler import SEND, Engine
+from engine.scheduler import SEND, Scheduler
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,7 +44,7 @@ def _ctx(context: Ctx) -> EngineContext:
     return ctx
 
 
-def _engine(context: Ctx) -> Engine | None:
+def _engine(context: Ctx) -> Scheduler | None:
     return context.application.bot_data.get("engine")
 
 

@@ -47,7 +47,7 @@ from engine.storage.models import (
     InboundMessage,
     Lead,
     OutboundMessage,
-    OutboxItem,
+    PendingNotification,
 )
 from engine.templates import render_template
 
@@ -341,7 +341,7 @@ def apply_unverified(ctx: EngineContext, notification_id: int) -> str:
     in one transaction, exactly once (a compare-and-set on the inbound row's kind)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        item = session.get(OutboxItem, notification_id)
+        item = session.get(PendingNotification, notification_id)
         if item is None or item.kind != notify.UNVERIFIED:
             raise UserInputError("That notice is no longer known; nothing was changed.")
         p = dict(item.payload or {})

@@ -18,7 +18,7 @@ from engine import campaign
 from engine.context import EngineContext
 from engine.leads.service import import_csv
 from engine.storage.db import Database
-from engine.storage.models import DailyRun, OutboxItem
+from engine.storage.models import DailyRun, PendingNotification
 from tests.conftest import fresh_pg_url, make_settings
 from tests.e2e.proc import ADMIN, ROOT, BotProcess, bot_env
 
@@ -93,11 +93,11 @@ from datetime import datetime
 from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.storage.db import Database
-from engine.scheduler import Engine
+from engine.scheduler import Scheduler
 from tests.conftest import make_settings
 db = Database(sys.argv[1])
 clock = FakeClock(datetime.fromisoformat(sys.argv[3]))
-engine = Engine(EngineContext(db=db, settings=make_settings(), clock=clock))
+engine = Scheduler(EngineContext(db=db, settings=make_settings(), clock=clock))
 while time.time() < float(sys.argv[2]):
     time.sleep(0.001)
 print("RESET" if engine.midnight_reset() else "SKIPPED")
@@ -109,7 +109,9 @@ def _midnight_runs(pg_url: str, day: str) -> tuple[int, int]:
     with db.transaction() as session:
         runs = session.scalar(select(func.count()).select_from(DailyRun).where(DailyRun.day == day))
         summaries = session.scalar(
-            select(func.count()).select_from(OutboxItem).where(OutboxItem.kind == "summary")
+            select(func.count())
+            .select_from(PendingNotification)
+            .where(PendingNotification.kind == "summary")
         )
     db.dispose()
     return int(runs or 0), int(summaries or 0)

@@ -11,7 +11,7 @@ from engine.context import EngineContext
 from engine.leads import service as leads
 from engine.sending.dispatch import Claimed, claim_next, send_claimed
 from engine.sending.pacing import Gate
-from engine.storage.models import Lead, OutboundMessage, OutboxItem
+from engine.storage.models import Lead, OutboundMessage, PendingNotification
 from tests.servers.smtp import SmtpServer
 
 # Pacing off: no delay between emails, no batch pause.
@@ -58,11 +58,11 @@ def outbound(ctx: EngineContext, email: str | None = None) -> list[OutboundMessa
         return rows
 
 
-def outbox(ctx: EngineContext, kind: str | None = None) -> list[OutboxItem]:
+def outbox(ctx: EngineContext, kind: str | None = None) -> list[PendingNotification]:
     with ctx.db.transaction() as session:
-        stmt = select(OutboxItem).order_by(OutboxItem.id)
+        stmt = select(PendingNotification).order_by(PendingNotification.id)
         if kind is not None:
-            stmt = stmt.where(OutboxItem.kind == kind)
+            stmt = stmt.where(PendingNotification.kind == kind)
         rows = list(session.scalars(stmt))
         session.expunge_all()
         return rows

@@ -17,7 +17,7 @@ from engine.context import EngineContext
 from engine.errors import TryLater
 from engine.inbox.budget import Analyser
 from engine.inbox.sync import UNCITED_BOUNCE, apply_unverified, check_inbox
-from engine.storage.models import ImapSync, InboundMessage, OutboxItem, Suppression
+from engine.storage.models import ImapSync, InboundMessage, PendingNotification, Suppression
 from tests import hostile, mailshapes
 from tests.integration import test_inbox_sync as inbox_tests
 from tests.integration.test_inbox_sync import LEADS, calendar_rows, count, lead, reply, start
@@ -39,9 +39,11 @@ def inbound(ctx: EngineContext) -> list[InboundMessage]:
         return rows
 
 
-def outbox(ctx: EngineContext, kind: str) -> list[OutboxItem]:
+def outbox(ctx: EngineContext, kind: str) -> list[PendingNotification]:
     with ctx.db.transaction() as session:
-        rows = list(session.scalars(select(OutboxItem).where(OutboxItem.kind == kind)))
+        rows = list(
+            session.scalars(select(PendingNotification).where(PendingNotification.kind == kind))
+        )
         session.expunge_all()
         return rows
 

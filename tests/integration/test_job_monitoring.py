@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.context import EngineContext
-from engine.scheduler import JOB_ALERT_AFTER, Engine
+from engine.scheduler import JOB_ALERT_AFTER, Scheduler
 from engine.storage.models import JobRun
 from tests.integration.sendkit import outbox
 
@@ -15,7 +15,7 @@ Ctx = Callable[..., EngineContext]
 
 async def test_it_alerts_once_after_repeated_failures_and_clears_once(make_ctx: Ctx) -> None:
     ctx = make_ctx()
-    engine = Engine(ctx)
+    engine = Scheduler(ctx)
     failing = [True]
 
     async def flaky() -> None:

@@ -9,8 +9,8 @@ from sqlalchemy import delete, select
 
 from bot.notifier import TelegramNotifier
 from engine import notify
-from engine.scheduler import deliver_outbox
-from engine.storage.models import STOPPED_LEAD, Lead, OutboxItem, Suppression
+from engine.scheduler import deliver_notifications
+from engine.storage.models import STOPPED_LEAD, Lead, PendingNotification, Suppression
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot
 
@@ -23,9 +23,13 @@ def enqueue(bot: RunningBot, kind: str, text: str, payload: dict | None = None) 
         notify.enqueue(session, ctx.clock.now(), kind, text, payload)
 
 
-def undelivered(bot: RunningBot) -> list[OutboxItem]:
+def undelivered(bot: RunningBot) -> list[PendingNotification]:
     with bot.ctx.db.transaction() as session:
-        rows = list(session.scalars(select(OutboxItem).where(OutboxItem.delivered_at.is_(None))))
+        rows = list(
+            session.scalars(
+                select(PendingNotification).where(PendingNotification.delivered_at.is_(None))
+            )
+        )
         session.expunge_all()
         return rows
 
@@ -35,7 +39,7 @@ def notifier(bot: RunningBot) -> TelegramNotifier:
 
 
 async def deliver(bot: RunningBot) -> int:
-    return await deliver_outbox(bot.ctx, notifier(bot))
+    return await deliver_notifications(bot.ctx, notifier(bot))
 
 
 async def reply_notification(bot: RunningBot, email: str) -> dict:

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from bot.notifier import TelegramNotifier
 from engine.inbox.sync import check_inbox
-from engine.scheduler import deliver_outbox
-from engine.storage.models import OutboxItem, Suppression
+from engine.scheduler import deliver_notifications
+from engine.storage.models import PendingNotification, Suppression
 from tests import hostile
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, STRANGER, RunningBot
@@ -51,7 +51,7 @@ async def test_the_apply_anyway_button_applies_a_held_opt_out_once(
     fake = running_bot.fake
     mark = fake.mark()
 
-    await deliver_outbox(running_bot.ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
+    await deliver_notifications(running_bot.ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
 
     notice = await fake.wait_for_async("⚠️ unverified sender", chat_id=ADMIN, after=mark)
     assert "\n" not in notice["text"] and LEADS["eve"] in notice["text"]
@@ -74,5 +74,7 @@ async def test_the_apply_anyway_button_applies_a_held_opt_out_once(
     assert lead(inbox, "eve").status == "unsubscribed"
     with inbox.db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Suppression)) == 1
-        kinds = list(session.scalars(select(OutboxItem.kind).order_by(OutboxItem.id)))
+        kinds = list(
+            session.scalars(select(PendingNotification.kind).order_by(PendingNotification.id))
+        )
     assert kinds.count("opt_out") == 1
