@@ -12,7 +12,6 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,19 +20,20 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.e2e.proc import BotProcess, bot_env, free_port
+from tests.e2e.proc import BotProcess, bot_env, free_port, wait_ticks
 from tests.e2e.test_faults import (
     deliveries,
     import_leads,
     message_states,
     recipients,
     run_campaign,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
 LEADS = 8
+SEND_DOWN = "send: database unavailable"  # the send job's log line for a tick that failed
 
 
 def _pg_bin() -> str | None:
@@ -134,7 +134,8 @@ def test_it_survives_postgresql_stopping_mid_campaign_without_losing_or_doubling
         cluster.stop()
         wait_until(lambda: _health(bot) == 503, 20, "/health to turn 503")
         assert bot.health().json()["database"] == "unreachable"
-        time.sleep(3)  # several send ticks fail while it is down
+        down = bot.logs().count(SEND_DOWN)
+        wait_until(lambda: bot.logs().count(SEND_DOWN) >= down + 3, 20, "send ticks to fail")
         assert bot.proc is not None and bot.proc.poll() is None, "the process died"
 
         cluster.start()
@@ -145,7 +146,7 @@ def test_it_survives_postgresql_stopping_mid_campaign_without_losing_or_doubling
             30,
             "every send recorded",
         )
-        time.sleep(2)
+        wait_ticks(cluster.url, "send", 3)  # a duplicate would go out on one of these
         assert bot.proc.poll() is None, "the process died"
     finally:
         bot.stop()
