@@ -136,12 +136,12 @@ async def test_it_shows_progress_by_editing_one_message(running_bot: RunningBot)
 
 
 async def test_it_sends_to_leads_added_while_the_campaign_runs(
-    running_bot: RunningBot, smtp_server
+    running_bot: RunningBot, smtp_server, mailers
 ) -> None:  # type: ignore[no-untyped-def]
     await running_bot.say("/run", expect="Campaign")
     await running_bot.upload("leads.csv", b"email\nana@acme.io\n", expect=FINISHED)
     ctx = running_bot.ctx
-    report = await asyncio.to_thread(run_send_queue, ctx, ctx.new_mailer(), max_sends=1)
+    report = await asyncio.to_thread(run_send_queue, ctx, mailers(ctx), max_sends=1)
     assert report.events == ["sent"]
     assert smtp_server.messages[-1].rcpt_tos == ["ana@acme.io"]
 

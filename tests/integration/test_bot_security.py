@@ -68,12 +68,12 @@ def stranger_commands() -> list[str]:
 
 
 @pytest.fixture
-async def with_data(running_bot: RunningBot) -> tuple[int, int]:
+async def with_data(running_bot: RunningBot, mailers) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """Two leads, one of them sent to: (lead id, outbound message id)."""
     lead_id, _ = running_bot.add_leads("ana@acme.io", "bob@acme.io")
     ctx = running_bot.ctx
     await asyncio.to_thread(campaign.run, ctx)
-    report = await asyncio.to_thread(run_send_queue, ctx, ctx.new_mailer(), max_sends=1)
+    report = await asyncio.to_thread(run_send_queue, ctx, mailers(ctx), max_sends=1)
     assert report.events == ["sent"]
     with ctx.db.transaction() as session:
         outbound_id = session.scalars(select(OutboundMessage.id)).one()
