@@ -38,3 +38,9 @@ async def wait_until_async(
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(poll)
     return value
+
+
+def handlers_idle(application: Any) -> bool:
+    """A PTB Application has no update waiting and no handler running."""
+    queue_empty = application.update_queue.empty()
+    return bool(queue_empty and application.update_processor.current_concurrent_updates == 0)

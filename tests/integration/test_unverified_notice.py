@@ -15,17 +15,18 @@ from tests import hostile
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, STRANGER, RunningBot
 from tests.integration.test_inbox_sync import LEADS, lead, start
+from tests.waiting import wait_until_async
 
 running_bot = bot_harness.running_bot
 
 
 async def _answered(fake, text: str, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     """Wait until the bot answered a button press with ``text`` (a toast)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not any(c["params"].get("text") == text for c in fake.calls("answerCallbackQuery")):
-        assert loop.time() < deadline, f"no {text!r} toast"
-        await asyncio.sleep(0.05)
+    await wait_until_async(
+        lambda: any(c["params"].get("text") == text for c in fake.calls("answerCallbackQuery")),
+        timeout,
+        f"a {text!r} toast",
+    )
 
 
 SPOOF_AR = "mx.ourdomain.com; spf=fail smtp.mailfrom=epsilon.io; dmarc=fail header.from=epsilon.io"
