@@ -7,7 +7,7 @@ from sqlalchemy import delete, select
 
 from bot.notifier import TelegramNotifier
 from engine import notify
-from engine.scheduler import deliver_notifications
+from engine.delivery import deliver_notifications
 from engine.storage.models import STOPPED_LEAD, Lead, PendingNotification, Suppression
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot

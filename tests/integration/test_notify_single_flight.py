@@ -14,8 +14,9 @@ from bot.notifier import TelegramNotifier
 from engine import campaign, notify
 from engine.clock import FakeClock
 from engine.context import EngineContext
+from engine.delivery import deliver_notifications
 from engine.leads import service as leads
-from engine.scheduler import Scheduler, deliver_notifications
+from engine.scheduler import Scheduler
 from engine.sending.dispatch import run_send_queue
 from engine.storage.models import Lead, OutboundMessage, PendingNotification
 from tests import mailshapes

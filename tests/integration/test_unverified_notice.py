@@ -8,8 +8,8 @@ import asyncio
 from sqlalchemy import func, select
 
 from bot.notifier import TelegramNotifier
+from engine.delivery import deliver_notifications
 from engine.inbox.sync import check_inbox
-from engine.scheduler import deliver_notifications
 from engine.storage.models import PendingNotification, Suppression
 from tests import hostile
 from tests.integration import bot_harness
