@@ -8,6 +8,7 @@ lead state until an admin applies the message anyway — exactly once.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -111,7 +112,8 @@ def test_the_classifier_child_imports_no_database_or_telegram_code() -> None:
     analyser = Analyser(entry="tests.analysers:modules")
     try:
         modules = set(analyser.analyse(hostile.poison_long_from(10)).inbound.text.split())
-        rss_kb = int(open(f"/proc/{analyser.pid}/status").read().split("VmRSS:")[1].split()[0])
+        status = Path(f"/proc/{analyser.pid}/status").read_text()
+        rss_kb = int(status.split("VmRSS:")[1].split()[0])
     finally:
         analyser.close()
     assert "engine.inbox.classify" in modules
