@@ -159,7 +159,8 @@ class Scheduler:
                 return
             await asyncio.to_thread(self._record, name, None)
 
-        run.__name__ = f"job_{name}"
+        # APScheduler names a job (in its log lines) after the function's qualified name.
+        run.__name__ = run.__qualname__ = f"job_{name}"
         return run
 
     def _record(self, job: str, error: str | None) -> None:
