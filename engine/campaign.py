@@ -215,7 +215,7 @@ def status(ctx: EngineContext) -> StatusReport:
         replicas = [
             (r.id, r.heartbeat_at)
             for r in session.scalars(select(Replica).order_by(Replica.started_at))
-            if (now - r.heartbeat_at).total_seconds() < 90
+            if (now - r.heartbeat_at).total_seconds() < ctx.intervals.replica_live
         ]
         leases = [
             (le.name, le.owner, le.expires_at)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.states import AlertCondition, NoticeKind
-from engine.storage.models import Alert, OutboxItem
+from engine.storage.models import Alert, PendingNotification
 
 # Notification kinds.
 REPLY, BOUNCE, OPT_OUT, ALERT, CLEARED, SUMMARY, INFO, ERROR = (
@@ -41,11 +41,7 @@ class Notification:
 
 
 class NotifierError(Exception):
-    """Delivery failed. ``permanent`` means retrying the same notification cannot help."""
-
-    def __init__(self, text: str, *, permanent: bool = False) -> None:
-        super().__init__(text)
-        self.permanent = permanent
+    """Delivery failed; the notifications are released and tried again later."""
 
 
 class Notifier(Protocol):
@@ -60,14 +56,16 @@ def emit(
 ) -> None:
     """Queue a notification inside the caller's transaction: a kind and a JSON-able payload.
     The words are the bot's (``bot/messages``); the engine writes none."""
-    session.add(OutboxItem(kind=str(kind), text="", payload=dict(payload or {}), created_at=now))
+    session.add(
+        PendingNotification(kind=str(kind), text="", payload=dict(payload or {}), created_at=now)
+    )
 
 
 def enqueue(
     session: Session, now: datetime, kind: str, text: str, payload: dict[str, Any] | None = None
 ) -> None:
     """TRANSITIONAL: a notification with engine-written text. Use :func:`emit`."""
-    session.add(OutboxItem(kind=kind, text=text, payload=payload or {}, created_at=now))
+    session.add(PendingNotification(kind=kind, text=text, payload=payload or {}, created_at=now))
 
 
 def raise_alert(

@@ -11,7 +11,7 @@ from telegram import CallbackQuery, Update
 from telegram.ext import ContextTypes
 
 from engine.context import EngineContext
-from engine.scheduler import Engine
+from engine.scheduler import Scheduler
 
 T = TypeVar("T")
 Ctx = ContextTypes.DEFAULT_TYPE
@@ -27,7 +27,7 @@ def ctx_of(context: Ctx) -> EngineContext:
     return ctx
 
 
-def engine_of(context: Ctx) -> Engine | None:
+def engine_of(context: Ctx) -> Scheduler | None:
     """The running scheduler, if there is one (tests may run the bot without it)."""
     return context.application.bot_data.get("engine")
 

@@ -39,7 +39,7 @@ from engine.storage.models import (
     InboundMessage,
     Lead,
     OutboundMessage,
-    OutboxItem,
+    PendingNotification,
 )
 
 log = logging.getLogger(__name__)
@@ -303,7 +303,7 @@ def apply_unverified(ctx: EngineContext, notification_id: int) -> ApplyOutcome:
     in one transaction, exactly once (a compare-and-set on the inbound row's kind)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        item = session.get(OutboxItem, notification_id)
+        item = session.get(PendingNotification, notification_id)
         if item is None or item.kind != NoticeKind.UNVERIFIED:
             raise UserInputError("That notice is no longer known; nothing was changed.")
         p = dict(item.payload or {})

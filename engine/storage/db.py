@@ -66,13 +66,6 @@ class Database:
                 raise DatabaseUnavailable(_short(e)) from e
             raise
 
-    def ping(self) -> None:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except DBAPIError as e:
-            raise DatabaseUnavailable(_short(e)) from e
-
     def migrate(self) -> None:
         """Create or upgrade the schema with Alembic; safe to run from several replicas at once."""
         from alembic import command

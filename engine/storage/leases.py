@@ -1,5 +1,6 @@
 """Leases: singleton work (the reply check, the midnight reset, notification delivery, Telegram
-polling) runs on one replica at a time. A compare-and-set UPDATE decides; no coordinator."""
+polling) runs on one replica at a time. A compare-and-set UPDATE decides; no coordinator.
+Every TTL is the caller's parameter (their values: engine/intervals.py)."""
 
 from __future__ import annotations
 
@@ -44,11 +45,6 @@ def try_acquire(ctx: EngineContext, name: str, ttl: float) -> bool:
         return True
     except IntegrityError:
         return False  # another replica inserted it first
-
-
-def release(ctx: EngineContext, name: str) -> None:
-    with ctx.db.transaction() as session:
-        session.execute(delete(Lease).where(Lease.name == name, Lease.owner == ctx.owner))
 
 
 def heartbeat(ctx: EngineContext, started_at: datetime) -> None:

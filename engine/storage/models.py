@@ -237,8 +237,12 @@ class ImapSync(Base):
     updated_at: Mapped[datetime]
 
 
-class OutboxItem(Base):
-    """A notification for the admins, written in the same transaction as the event it reports."""
+class PendingNotification(Base):
+    """A notification for the admins, written in the same transaction as the event it reports,
+    waiting to be delivered to the chat (it has nothing to do with outgoing email).
+
+    The table keeps its historical name ``outbox``: renaming it would need a migration for no
+    change in behaviour."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "delivered_at", "id"),)

@@ -12,7 +12,7 @@ from engine.leads import service as leads
 from engine.sending.claims import Claimed, claim_next
 from engine.sending.pacing import Gate
 from engine.sending.queue import send_claimed
-from engine.storage.models import Lead, OutboundMessage, OutboxItem
+from engine.storage.models import Lead, OutboundMessage, PendingNotification
 from tests.servers.smtp import SmtpServer
 
 # Pacing off: no delay between emails, no batch pause.
@@ -59,17 +59,17 @@ def outbound(ctx: EngineContext, email: str | None = None) -> list[OutboundMessa
         return rows
 
 
-def outbox(ctx: EngineContext, kind: str | None = None) -> list[OutboxItem]:
+def outbox(ctx: EngineContext, kind: str | None = None) -> list[PendingNotification]:
     with ctx.db.transaction() as session:
-        stmt = select(OutboxItem).order_by(OutboxItem.id)
+        stmt = select(PendingNotification).order_by(PendingNotification.id)
         if kind is not None:
-            stmt = stmt.where(OutboxItem.kind == kind)
+            stmt = stmt.where(PendingNotification.kind == kind)
         rows = list(session.scalars(stmt))
         session.expunge_all()
         return rows
 
 
-def words(item: OutboxItem) -> str:
+def words(item: PendingNotification) -> str:
     """What the admins read for an outbox row: the bot's words for its kind and payload."""
     from bot.messages import render
     from engine.notify import Notification

@@ -83,12 +83,12 @@ async def test_it_counts_leads_by_status(running_bot: RunningBot) -> None:
 
 
 async def test_it_shows_one_lead_with_history_and_stop_and_delete_buttons(
-    running_bot: RunningBot,
-) -> None:
+    running_bot: RunningBot, mailers
+) -> None:  # type: ignore[no-untyped-def]
     (lead_id,) = running_bot.add_leads("ana@acme.io", first_name="Ana", company="Acme")
     await running_bot.say("/run", expect="Campaign")
     report = await asyncio.to_thread(
-        run_send_queue, running_bot.ctx, running_bot.ctx.new_mailer(), max_sends=1
+        run_send_queue, running_bot.ctx, mailers(running_bot.ctx), max_sends=1
     )
     assert report.events == ["sent"]
     answer = await running_bot.say("/lead ana@acme.io")

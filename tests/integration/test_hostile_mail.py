@@ -8,6 +8,7 @@ lead state until an admin applies the message anyway — exactly once.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from engine.context import EngineContext
 from engine.errors import TryLater
 from engine.inbox.budget import Analyser
 from engine.inbox.sync import UNCITED_BOUNCE, apply_unverified, check_inbox
-from engine.storage.models import ImapSync, InboundMessage, OutboxItem, Suppression
+from engine.storage.models import ImapSync, InboundMessage, PendingNotification, Suppression
 from tests import hostile, mailshapes
 from tests.integration import test_inbox_sync as inbox_tests
 from tests.integration.test_inbox_sync import (
@@ -48,9 +49,11 @@ def inbound(ctx: EngineContext) -> list[InboundMessage]:
         return rows
 
 
-def outbox(ctx: EngineContext, kind: str) -> list[OutboxItem]:
+def outbox(ctx: EngineContext, kind: str) -> list[PendingNotification]:
     with ctx.db.transaction() as session:
-        rows = list(session.scalars(select(OutboxItem).where(OutboxItem.kind == kind)))
+        rows = list(
+            session.scalars(select(PendingNotification).where(PendingNotification.kind == kind))
+        )
         session.expunge_all()
         return rows
 
@@ -118,7 +121,8 @@ def test_the_classifier_child_imports_no_database_or_telegram_code() -> None:
     analyser = Analyser(entry="tests.analysers:modules")
     try:
         modules = set(analyser.analyse(hostile.poison_long_from(10)).inbound.text.split())
-        rss_kb = int(open(f"/proc/{analyser.pid}/status").read().split("VmRSS:")[1].split()[0])
+        status = Path(f"/proc/{analyser.pid}/status").read_text()
+        rss_kb = int(status.split("VmRSS:")[1].split()[0])
     finally:
         analyser.close()
     assert "engine.inbox.classify" in modules

@@ -30,7 +30,7 @@ from engine.storage.models import (
     InboundMessage,
     Lead,
     OutboundMessage,
-    OutboxItem,
+    PendingNotification,
     Suppression,
 )
 from tests import mailshapes
@@ -45,7 +45,7 @@ LEADS = {
 CALENDAR_LINK = "https://cal.example.com/sam"
 
 
-def words(item: OutboxItem) -> str:
+def words(item: PendingNotification) -> str:
     """What the admins read for an outbox row: the bot renders the engine's kind and payload."""
     n = Notification(item.id, item.kind, item.text, dict(item.payload or {}), item.created_at)
     return render(n).text
@@ -343,7 +343,7 @@ def test_it_ignores_our_own_messages(ctx, dovecot) -> None:  # type: ignore[no-u
 
     assert lead(ctx, "ana").status == "sent"
     assert lead(ctx, "ana").last_inbound_kind is None
-    assert count(ctx, OutboxItem) == 0
+    assert count(ctx, PendingNotification) == 0
     assert count(ctx, Suppression) == 0
 
 
@@ -361,7 +361,7 @@ def test_it_does_not_duplicate_anything_when_the_mark_is_reset(ctx, dovecot) -> 
 
     assert count(ctx, InboundMessage) == 1
     assert len(calendar_rows(ctx, "ana")) == 1
-    assert count(ctx, OutboxItem, OutboxItem.kind == "reply") == 1
+    assert count(ctx, PendingNotification, PendingNotification.kind == "reply") == 1
 
 
 def test_it_rereads_without_duplicates_when_uidvalidity_changes(ctx, dovecot) -> None:  # type: ignore[no-untyped-def]
@@ -378,7 +378,7 @@ def test_it_rereads_without_duplicates_when_uidvalidity_changes(ctx, dovecot) ->
     assert count(ctx, InboundMessage) == 2
     assert len(calendar_rows(ctx, "ana")) == 1
     assert len(calendar_rows(ctx, "bob")) == 1
-    assert count(ctx, OutboxItem, OutboxItem.kind == "reply") == 2
+    assert count(ctx, PendingNotification, PendingNotification.kind == "reply") == 2
 
 
 def test_it_never_changes_the_mailbox(ctx, dovecot) -> None:  # type: ignore[no-untyped-def]
@@ -447,7 +447,7 @@ def test_it_notifies_replies_bounces_and_opt_outs_with_lead_ids(ctx, dovecot) ->
     check_inbox(ctx)
 
     with ctx.db.transaction() as session:
-        items = {o.kind: o for o in session.scalars(select(OutboxItem))}
+        items = {o.kind: o for o in session.scalars(select(PendingNotification))}
         assert set(items) == {"reply", "bounce", "opt_out"}
         assert items["reply"].payload["lead_id"] == lead(ctx, "ana").id
         assert items["bounce"].payload["lead_id"] == lead(ctx, "bob").id

@@ -12,21 +12,21 @@ from engine import notify
 from engine.campaign import ActiveAlert
 from engine.context import EngineContext
 from engine.notify import Notification
-from engine.scheduler import IMAP_ALERT_AFTER, JOB_ALERT_AFTER, MAINTENANCE, REPLIES, Engine
+from engine.scheduler import IMAP_ALERT_AFTER, JOB_ALERT_AFTER, MAINTENANCE, REPLIES, Scheduler
 from engine.states import AlertCondition
-from engine.storage.models import JobRun, OutboxItem
+from engine.storage.models import JobRun, PendingNotification
 from tests.integration.sendkit import outbox
 
 Ctx = Callable[..., EngineContext]
 
 
-def words(row: OutboxItem) -> str:
+def words(row: PendingNotification) -> str:
     return render(Notification(row.id, row.kind, row.text, dict(row.payload or {}))).text
 
 
 async def test_it_alerts_once_after_repeated_failures_and_clears_once(make_ctx: Ctx) -> None:
     ctx = make_ctx()
-    engine = Engine(ctx)
+    engine = Scheduler(ctx)
     failing = [True]
 
     async def flaky() -> None:
@@ -67,7 +67,7 @@ async def test_it_alerts_once_after_repeated_failures_and_clears_once(make_ctx: 
 
 async def test_it_words_a_failing_reply_check_as_today(make_ctx: Ctx) -> None:
     ctx = make_ctx()
-    engine = Engine(ctx)
+    engine = Scheduler(ctx)
     failing = [True]
 
     async def check() -> None:

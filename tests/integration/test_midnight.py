@@ -11,7 +11,7 @@ from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.notify import Notification
-from engine.scheduler import Engine
+from engine.scheduler import Scheduler
 from engine.states import CampaignState, LeadStatus
 from tests.integration.sendkit import add_leads, outbox, set_status
 
@@ -22,15 +22,15 @@ def test_it_records_the_first_day_silently(make_ctx: Ctx, clock: FakeClock) -> N
     ctx = make_ctx()
     clock.set(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
 
-    assert Engine(ctx).midnight_missed() is False
-    assert Engine(ctx).midnight_missed() is False
+    assert Scheduler(ctx).midnight_missed() is False
+    assert Scheduler(ctx).midnight_missed() is False
     assert outbox(ctx, "summary") == []
 
 
 def test_it_catches_up_a_missed_midnight_once(make_ctx: Ctx, clock: FakeClock) -> None:
     ctx = make_ctx()
     clock.set(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
-    engine = Engine(ctx)
+    engine = Scheduler(ctx)
     engine.midnight_missed()  # day one recorded
     clock.set(datetime(2026, 3, 3, 3, 0, tzinfo=UTC))  # down at midnight, back at 03:00
 
@@ -44,7 +44,7 @@ def test_it_catches_up_a_missed_midnight_once(make_ctx: Ctx, clock: FakeClock) -
 def test_it_follows_a_timezone_changed_from_the_chat(make_ctx: Ctx, clock: FakeClock) -> None:
     ctx = make_ctx(TIMEZONE="UTC")
     clock.set(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
-    engine = Engine(ctx)
+    engine = Scheduler(ctx)
     engine.midnight_missed()  # 2026-03-02 in UTC
     campaign.change_setting(ctx, "timezone", "Pacific/Auckland")  # UTC+13: already the 3rd
     clock.advance(timedelta(hours=1))
@@ -61,7 +61,7 @@ def test_it_posts_the_summary_as_counts_the_bot_words(make_ctx: Ctx, clock: Fake
     set_status(ctx, "ana@acme.io", LeadStatus.BOUNCED)
     set_status(ctx, "bob@acme.io", LeadStatus.UNSUBSCRIBED)
 
-    assert Engine(ctx).midnight_reset() is True
+    assert Scheduler(ctx).midnight_reset() is True
 
     (summary,) = outbox(ctx, "summary")
     assert summary.text == ""  # the engine wrote no words

@@ -12,7 +12,7 @@ from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.notify import Notification
-from engine.scheduler import Engine
+from engine.scheduler import Scheduler
 from engine.sending.claims import claim_next
 from engine.sending.pacing import Gate
 from engine.sending.queue import run_send_queue
@@ -133,7 +133,7 @@ def test_it_keeps_the_limit_over_rolling_24_hours_across_midnight(
         clock.advance(timedelta(minutes=10))
 
     clock.set(datetime(2026, 1, 6, 0, 30, tzinfo=UTC))
-    Engine(ctx).midnight_reset()
+    Scheduler(ctx).midnight_reset()
     held = claim_next(ctx)
     assert isinstance(held, Gate) and "24 hours" in held.reason
     assert held.wait_until == first + timedelta(hours=24)
@@ -149,9 +149,9 @@ def test_it_resets_at_midnight_once_per_day(engine_ctx: Ctx, clock: FakeClock) -
     ctx = engine_ctx()
     clock.set(datetime(2026, 1, 6, 0, 0, 5, tzinfo=UTC))
 
-    first, again = Engine(ctx).midnight_reset(), Engine(ctx).midnight_reset()
+    first, again = Scheduler(ctx).midnight_reset(), Scheduler(ctx).midnight_reset()
     clock.advance(timedelta(days=1))
-    next_day = Engine(ctx).midnight_reset()
+    next_day = Scheduler(ctx).midnight_reset()
 
     assert (first, again, next_day) == (True, False, True)
     assert len(outbox(ctx, "summary")) == 2
@@ -166,8 +166,8 @@ def test_it_posts_one_summary_of_yesterday_at_midnight(
     assert run_send_queue(ctx, mailers(ctx)).sent == 2
     clock.set(datetime(2026, 1, 6, 0, 0, 5, tzinfo=UTC))
 
-    Engine(ctx).midnight_reset()
-    Engine(ctx).midnight_reset()
+    Scheduler(ctx).midnight_reset()
+    Scheduler(ctx).midnight_reset()
 
     (summary,) = outbox(ctx, "summary")
     assert (
@@ -184,7 +184,7 @@ def test_it_starts_a_fresh_batch_after_the_midnight_reset(
     add_leads(ctx, *emails(5))
     send_paced(ctx, mailers(ctx), clock, 2)  # two into a batch of three
     clock.set(datetime(2026, 1, 6, 0, 0, 5, tzinfo=UTC))
-    Engine(ctx).midnight_reset()
+    Scheduler(ctx).midnight_reset()
 
     gaps = send_paced(ctx, mailers(ctx), clock, 3)
 

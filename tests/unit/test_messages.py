@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
 from email.message import EmailMessage
@@ -95,8 +96,9 @@ def test_it_makes_message_ids_with_the_sender_domain_in_angle_brackets() -> None
 def test_it_makes_a_32_hex_random_token_by_default() -> None:
     token = make_message_id(SENDER)[1:].split("@")[0]
     assert len(token) == 32
-    assert set(token) <= set("0123456789abcdef")
-    assert make_message_id(SENDER) != make_message_id(SENDER)
+    assert re.fullmatch(r"[0-9a-f]{32}", token), token  # lower-case hex and nothing else
+    others = {make_message_id(SENDER)[1:].split("@")[0] for _ in range(20)}
+    assert len(others | {token}) == 21, "the token repeats: it is not random"
 
 
 def test_it_makes_a_different_message_id_every_time() -> None:
