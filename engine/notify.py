@@ -15,21 +15,6 @@ from sqlalchemy.orm import Session
 from engine.states import AlertCondition, NoticeKind
 from engine.storage.models import Alert, PendingNotification
 
-# Notification kinds.
-REPLY, BOUNCE, OPT_OUT, ALERT, CLEARED, SUMMARY, INFO, ERROR = (
-    "reply",
-    "bounce",
-    "opt_out",
-    "alert",
-    "cleared",
-    "summary",
-    "info",
-    "error",
-)
-# An inbound message whose sender the receiving server could not verify (DMARC): held, with a
-# payload that lets an admin apply it anyway (engine.inbox.sync.apply_unverified).
-UNVERIFIED = "unverified"
-
 
 @dataclass(frozen=True)
 class Notification:
@@ -61,24 +46,16 @@ def emit(
     )
 
 
-def enqueue(
-    session: Session, now: datetime, kind: str, text: str, payload: dict[str, Any] | None = None
-) -> None:
-    """TRANSITIONAL: a notification with engine-written text. Use :func:`emit`."""
-    session.add(PendingNotification(kind=kind, text=text, payload=payload or {}, created_at=now))
-
-
 def raise_alert(
     session: Session,
     now: datetime,
     condition: AlertCondition | str,
-    detail: dict[str, Any] | str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> bool:
     """Start a standing condition; the admins hear about it once. True if it was new.
 
     ``detail`` is a JSON-able payload (stored as JSON in ``alerts.detail`` and in the
-    notification), rendered by the bot from the condition. A ``str`` is the TRANSITIONAL form
-    with engine-written text."""
+    notification), rendered by the bot from the condition."""
     condition = str(condition)
     alert = session.get(Alert, condition, with_for_update=True)
     if alert is None:
@@ -90,13 +67,9 @@ def raise_alert(
         return False
     alert.active = True
     alert.since = now
-    if isinstance(detail, str):
-        alert.detail = detail
-        enqueue(session, now, ALERT, detail, {"condition": condition})
-    else:
-        payload = dict(detail or {})
-        alert.detail = json.dumps(payload, sort_keys=True, default=str)
-        emit(session, now, NoticeKind.ALERT, {"condition": condition, **payload})
+    payload = dict(detail or {})
+    alert.detail = json.dumps(payload, sort_keys=True, default=str)
+    emit(session, now, NoticeKind.ALERT, {"condition": condition, **payload})
     return True
 
 
@@ -104,10 +77,10 @@ def clear_alert(
     session: Session,
     now: datetime,
     condition: AlertCondition | str,
-    detail: dict[str, Any] | str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> bool:
     """End a standing condition; the admins hear it cleared, once. True if it was active.
-    ``detail`` says why (e.g. ``{"by": "admin"}``); a ``str`` is the TRANSITIONAL text form."""
+    ``detail`` says why (e.g. ``{"by": "admin"}``)."""
     condition = str(condition)
     alert = session.get(Alert, condition, with_for_update=True)
     if alert is None or not alert.active:
@@ -115,10 +88,7 @@ def clear_alert(
     alert.active = False
     alert.count = 0
     alert.updated_at = now
-    if isinstance(detail, str):
-        enqueue(session, now, CLEARED, detail, {"condition": condition})
-    else:
-        emit(session, now, NoticeKind.CLEARED, {"condition": condition, **dict(detail or {})})
+    emit(session, now, NoticeKind.CLEARED, {"condition": condition, **dict(detail or {})})
     return True
 
 

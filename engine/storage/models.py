@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from engine.states import LeadStatus, MessageKind, OutboundState
+from engine.states import LeadStatus
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -54,37 +54,10 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
 
 
-# Transitional aliases of the enums in engine.states (use the enums in new code).
-PENDING, SENT, REPLIED, BOUNCED, FAILED, UNSUBSCRIBED, COMPLETED = (
-    LeadStatus.PENDING,
-    LeadStatus.SENT,
-    LeadStatus.REPLIED,
-    LeadStatus.BOUNCED,
-    LeadStatus.FAILED,
-    LeadStatus.UNSUBSCRIBED,
-    LeadStatus.COMPLETED,
-)
-LEAD_STATUSES = (PENDING, SENT, REPLIED, BOUNCED, FAILED, UNSUBSCRIBED, COMPLETED)
-STOPPED_LEAD = LeadStatus.STOPPED
-
 # Lead queues: which line a due lead waits in. Follow-ups go before new leads.
 QUEUE_FOLLOWUP, QUEUE_NEW = 1, 2
 
-QUEUED, SENDING, MSG_SENT, MSG_FAILED, CANCELLED, UNCERTAIN = (
-    OutboundState.QUEUED,
-    OutboundState.SENDING,
-    OutboundState.SENT,
-    OutboundState.FAILED,
-    OutboundState.CANCELLED,
-    OutboundState.UNCERTAIN,
-)
-# Outbound kinds and their step numbers: 0 initial, 1..N follow-ups, CALENDAR_STEP the answer.
-INITIAL, FOLLOWUP, CALENDAR, TEST = (
-    MessageKind.INITIAL,
-    MessageKind.FOLLOWUP,
-    MessageKind.CALENDAR,
-    MessageKind.TEST,
-)
+# Outbound step numbers: 0 initial, 1..N follow-ups, CALENDAR_STEP the answer (MessageKind).
 CALENDAR_STEP = 100
 
 
@@ -105,7 +78,7 @@ class Lead(Base):
     last_name: Mapped[str] = mapped_column(String(1000), default="")
     company: Mapped[str] = mapped_column(String(1000), default="")
     custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    status: Mapped[str] = mapped_column(String(20), default=LeadStatus.PENDING)
     next_step: Mapped[int] = mapped_column(Integer, default=0)
     followups_sent: Mapped[int] = mapped_column(Integer, default=0)
     queue: Mapped[int | None] = mapped_column(Integer, nullable=True)

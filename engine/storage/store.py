@@ -35,7 +35,9 @@ def campaign(session: Session, now: datetime, *, lock: bool = False) -> Campaign
     row = session.get(Campaign, 1, with_for_update=lock)
     if row is None:
         _create_once(
-            session, Campaign, {"id": 1, "state": STOPPED, "reason": "", "changed_at": now}
+            session,
+            Campaign,
+            {"id": 1, "state": CampaignState.STOPPED, "reason": "", "changed_at": now},
         )
         row = session.get(Campaign, 1, with_for_update=lock)
         assert row is not None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine import campaign
 from engine.context import EngineContext
@@ -81,3 +83,10 @@ def set_status(ctx: EngineContext, email: str, status: str) -> None:
     with ctx.db.transaction() as session:
         row = session.scalars(select(Lead).where(Lead.email_key == email.lower())).one()
         row.status = status
+
+
+def stored_notice(
+    session: Session, now: datetime, kind: str, text: str, payload: dict[str, Any] | None = None
+) -> None:
+    """A notification row as an older release wrote it: with the engine's own text."""
+    session.add(PendingNotification(kind=kind, text=text, payload=payload or {}, created_at=now))

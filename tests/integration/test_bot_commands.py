@@ -12,8 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import format as fmt
 from engine.sending.queue import run_send_queue
-from engine.states import LeadStatus
-from engine.storage import store
+from engine.states import CampaignState, LeadStatus
 from engine.storage.models import Campaign, Lead, SettingOverride, TemplateRow
 from tests.conftest import BASE_ENV
 from tests.integration import bot_harness
@@ -67,12 +66,12 @@ async def test_it_starts_pauses_and_stops_the_campaign(running_bot: RunningBot) 
             return str(session.scalars(select(Campaign.state)).one())
 
     assert "started" in (await running_bot.say("/run"))["text"]
-    assert await asyncio.to_thread(state) == store.RUNNING
+    assert await asyncio.to_thread(state) == CampaignState.RUNNING
     assert "paused" in (await running_bot.say("/pause"))["text"]
-    assert await asyncio.to_thread(state) == store.PAUSED
+    assert await asyncio.to_thread(state) == CampaignState.PAUSED
     assert "resumed" in (await running_bot.say("/run"))["text"]
     assert "stopped" in (await running_bot.say("/stop"))["text"]
-    assert await asyncio.to_thread(state) == store.STOPPED
+    assert await asyncio.to_thread(state) == CampaignState.STOPPED
 
 
 async def test_it_counts_leads_by_status(running_bot: RunningBot) -> None:

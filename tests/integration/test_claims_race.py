@@ -22,9 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from engine.context import EngineContext
 from engine.sending.claims import Claimed, claim_next
 from engine.sending.pacing import Gate
+from engine.states import OutboundState
 from engine.storage import store
 from engine.storage.db import Database
-from engine.storage.models import SENDING, Lead, OutboundMessage
+from engine.storage.models import Lead, OutboundMessage
 from tests.conftest import BASE_ENV
 from tests.integration.sendkit import NO_PACING, add_leads, start
 
@@ -188,7 +189,10 @@ def test_it_makes_a_second_claim_wait_for_the_first_to_commit(pg: str, make_ctx:
     assert isinstance(claimed, Claimed)
     with ctx.db.transaction() as session:
         row = session.get(OutboundMessage, claimed.outbound_id)
-        assert row is not None and (row.state, row.lease_owner) == (SENDING, other.owner)
+        assert row is not None and (row.state, row.lease_owner) == (
+            OutboundState.SENDING,
+            other.owner,
+        )
 
 
 def test_it_refuses_a_second_message_for_the_same_lead_and_step(pg: str, make_ctx: Ctx) -> None:
@@ -209,7 +213,7 @@ def test_it_refuses_a_second_message_for_the_same_lead_and_step(pg: str, make_ct
                 to_email=row.to_email,
                 subject=row.subject,
                 body=row.body,
-                state=SENDING,
+                state=OutboundState.SENDING,
                 attempts=1,
                 created_at=row.created_at,
             )

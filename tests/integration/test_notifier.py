@@ -12,6 +12,7 @@ from engine.states import AlertCondition, LeadStatus, NoticeKind
 from engine.storage.models import Lead, PendingNotification, Suppression
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot
+from tests.integration.sendkit import stored_notice
 
 running_bot = bot_harness.running_bot
 
@@ -19,7 +20,7 @@ running_bot = bot_harness.running_bot
 def enqueue(bot: RunningBot, kind: str, text: str, payload: dict | None = None) -> None:
     ctx = bot.ctx
     with ctx.db.transaction() as session:
-        notify.enqueue(session, ctx.clock.now(), kind, text, payload)
+        stored_notice(session, ctx.clock.now(), kind, text, payload)
 
 
 def undelivered(bot: RunningBot) -> list[PendingNotification]:

@@ -11,17 +11,19 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.notifier import TelegramNotifier
-from engine import campaign, notify
+from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.delivery import deliver_notifications
 from engine.leads import service as leads
 from engine.scheduler import Scheduler
 from engine.sending.queue import run_send_queue
+from engine.states import NoticeKind
 from engine.storage.models import Lead, OutboundMessage, PendingNotification
 from tests import mailshapes
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot
+from tests.integration.sendkit import stored_notice
 
 running_bot = bot_harness.running_bot
 
@@ -122,7 +124,7 @@ async def test_six_replies_over_three_checks_give_six_admin_messages(
 
 def enqueue(ctx: EngineContext, text: str) -> None:
     with ctx.db.transaction() as session:
-        notify.enqueue(session, ctx.clock.now(), notify.INFO, text)
+        stored_notice(session, ctx.clock.now(), NoticeKind.INFO, text)
 
 
 async def test_concurrent_deliveries_send_each_notification_once(
@@ -203,10 +205,10 @@ async def test_a_replica_taking_over_the_lease_mid_delivery_sends_nothing_twice(
     assert a_ctx.owner != b_ctx.owner
     with a_ctx.db.transaction() as session:
         for name, lead_id in zip(NAMES[:3], ids, strict=True):
-            notify.enqueue(
+            stored_notice(
                 session,
                 clock.now(),
-                notify.REPLY,
+                NoticeKind.REPLY,
                 f"💬 Reply from {address(name)}",
                 {"lead_id": lead_id},
             )

@@ -17,11 +17,10 @@ from sqlalchemy import select
 from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.notify import ALERT
 from engine.sending.claims import count_uncertain, expire_leases
 from engine.sending.queue import UNRECORDED, run_send_queue
 from engine.sending.smtp import SmtpMailer
-from engine.states import AlertCondition, CampaignState, LeadStatus, OutboundState
+from engine.states import AlertCondition, CampaignState, LeadStatus, NoticeKind, OutboundState
 from engine.storage import store
 from engine.storage.db import Database
 from engine.storage.models import Alert
@@ -80,7 +79,7 @@ def test_it_alerts_when_a_delivered_email_cannot_be_recorded(
     # The alert, in the outbox for the admins, naming what failed and what to do.
     alert = _alert(ctx)
     assert alert is not None and alert.active
-    (item,) = outbox(ctx, ALERT)
+    (item,) = outbox(ctx, NoticeKind.ALERT)
     assert item.text == ""  # the engine writes no words: a condition and its facts
     assert item.payload["condition"] == AlertCondition.RECORD_FAILED
     assert item.payload["cause"] == "marked_sent" and item.payload["emails"] == delivered
