@@ -18,7 +18,7 @@ from pathlib import Path
 from bench.common import context, fresh_database, machine, median, p95, table, verdict
 from bench.replicas import Sink
 from engine import campaign
-from engine.leads import import_csv
+from engine.leads.service import import_csv
 from tests.conftest import BASE_ENV
 from tests.e2e.proc import ADMIN, BotProcess, bot_env
 from tests.servers.dovecot import Dovecot

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from engine.config import Settings, load_settings
 from engine.context import EngineContext
-from engine.db import Database
+from engine.storage.db import Database
 
 PG_ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_URL",

@@ -19,8 +19,8 @@ from email.message import EmailMessage
 
 from bench.common import BENCH_ENV, context, fresh_database, machine, table, verdict
 from engine import campaign
-from engine.leads import import_csv
-from engine.smtp import SmtpMailer
+from engine.leads.service import import_csv
+from engine.sending.smtp import SmtpMailer
 
 SINK = """
 import sys
@@ -65,7 +65,7 @@ def engine_loop(kind: str, port: int, n: int) -> float:
         campaign.run(ctx)
         mailer = SmtpMailer(ctx.smtp_settings())
         t = time.perf_counter()
-        from engine.dispatch import run_send_queue
+        from engine.sending.queue import run_send_queue
 
         report = run_send_queue(ctx, mailer, max_sends=n + 1)
         elapsed = time.perf_counter() - t

@@ -1,4 +1,4 @@
-"""Import benchmark: a 100,000-row CSV through ``engine.leads.import_csv`` (the bot's code path)
+"""Import benchmark: a 100,000-row CSV through ``engine.leads.service.import_csv`` (the bot's code path)
 against a raw ``executemany`` (SQLite) / ``COPY`` (PostgreSQL) of the same rows.
 
     python -m bench.import_csv --db both [--rows 100000]
@@ -35,7 +35,7 @@ def make_csv(rows: int) -> bytes:
 
 
 def _engine_import(kind: str, data: bytes) -> dict[str, float]:
-    from engine.leads import import_csv
+    from engine.leads.service import import_csv
 
     with fresh_database(kind) as db:
         ctx = context(db)

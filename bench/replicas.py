@@ -20,8 +20,9 @@ from sqlalchemy import func, select
 
 from bench.common import context, fresh_database, machine, table, verdict
 from engine import campaign
-from engine.leads import import_csv
-from engine.models import MSG_SENT, OutboundMessage
+from engine.leads.service import import_csv
+from engine.states import OutboundState
+from engine.storage.models import OutboundMessage
 from tests.conftest import BASE_ENV
 from tests.e2e.proc import BotProcess, bot_env
 from tests.servers.telegram import FakeTelegram
@@ -87,7 +88,7 @@ def run(replicas: int, leads: int, telegram: FakeTelegram) -> tuple[float, int, 
                     sent = session.scalar(
                         select(func.count())
                         .select_from(OutboundMessage)
-                        .where(OutboundMessage.state == MSG_SENT)
+                        .where(OutboundMessage.state == OutboundState.SENT)
                     )
                 if sent == leads:
                     break

@@ -1,5 +1,5 @@
 """Scale in leads: with 10,000 and with 1,000,000 leads stored, the time to pick the next due
-email (``engine.dispatch.claim_next``) and to answer ``/status`` (``engine.campaign.status``).
+email (``engine.sending.claims.claim_next``) and to answer ``/status`` (``engine.campaign.status``).
 
     python -m bench.scale --db both [--sizes 10000,1000000]
 
@@ -20,8 +20,8 @@ from sqlalchemy import text
 
 from bench.common import context, fresh_database, machine, median, p95, samples, table, verdict
 from engine import campaign
-from engine.db import Database
-from engine.dispatch import claim_next
+from engine.sending.claims import claim_next
+from engine.storage.db import Database
 
 CLAIMS, STATUSES = 200, 40
 

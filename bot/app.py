@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,25 +28,29 @@ from telegram.ext import Application
 from bot import format as fmt
 from bot.handlers import register
 from bot.notifier import TelegramNotifier
-from engine import imports, leases
 from engine.config import Settings, load_settings
 from engine.context import EngineContext
-from engine.db import Database
-from engine.dispatch import expire_leases
 from engine.errors import ConfigError, DatabaseUnavailable
+from engine.intervals import TEST_ENV as TEST_INTERVALS_ENV
+from engine.intervals import Intervals
+from engine.intervals import parse as parse_intervals
+from engine.leads import imports
 from engine.license import check_license
 from engine.logs import setup_logging
-from engine.scheduler import Engine
+from engine.scheduler import Scheduler
+from engine.sending.claims import expire_leases
+from engine.storage import leases
+from engine.storage.db import Database
 
 log = logging.getLogger("bot")
 POLLER_LEASE = "telegram_poller"
-POLLER_TTL = 30.0
 WEBHOOK_LEASE = "telegram_webhook"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main() -> int:
     try:
         settings = load_settings(dotenv=Path(".env"))
+        intervals = _test_intervals()
     except ConfigError as e:
         print("Cannot start: the configuration has problems:", file=sys.stderr)
         for p in e.problems:
@@ -73,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot start: {redactor.redact(f'{type(e).__name__}: {e}')}", file=sys.stderr)
         return 1
     try:
-        asyncio.run(serve(settings, db, redact=redactor.redact))
+        asyncio.run(serve(settings, db, intervals=intervals, redact=redactor.redact))
     except TokenRefused:
         print(
             "Cannot start: Telegram refused TELEGRAM_BOT_TOKEN. Copy the token from @BotFather "
@@ -84,6 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         db.dispose()
     return 0
+
+
+def _test_intervals() -> Intervals:
+    """Small job intervals and TTLs for the end-to-end tests, from OUTREACH_TEST_INTERVALS
+    (see engine/intervals.py; unset in production: today's timing)."""
+    text = os.environ.get(TEST_INTERVALS_ENV, "")
+    try:
+        return parse_intervals(text)
+    except ValueError as e:
+        raise ConfigError([str(e)]) from None
 
 
 def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -111,25 +127,35 @@ class _Server(uvicorn.Server):
         return
 
 
-def web_app(state: dict[str, Any]) -> Starlette:
+@dataclass
+class Process:
+    """What the running process is made of; /health and the webhook endpoint read it."""
+
+    settings: Settings
+    ctx: EngineContext
+    scheduler: Scheduler
+    application: Application[Any, Any, Any, Any, Any, Any]
+    redact: Callable[[str], str]
+    polling: bool = False  # this replica polls Telegram now
+
+
+def web_app(proc: Process) -> Starlette:
     async def health(request: Request) -> JSONResponse:
-        engine: Engine = state["engine"]
-        ctx: EngineContext = state["ctx"]
         body: dict[str, Any] = {
             "status": "healthy",
-            "scheduler_running": engine.running,
+            "scheduler_running": proc.scheduler.running,
             "timestamp": datetime.now(UTC).isoformat(),
-            "replica": ctx.owner,
-            "polling": bool(state.get("polling")),
+            "replica": proc.ctx.owner,
+            "polling": proc.polling,
         }
         problems = []
         try:
-            body["jobs"] = await asyncio.wait_for(asyncio.to_thread(_job_health, ctx), 5)
+            body["jobs"] = await asyncio.wait_for(asyncio.to_thread(_job_health, proc.ctx), 5)
             body["database"] = "ok"
         except (DatabaseUnavailable, TimeoutError) as e:
             body["database"] = "unreachable"
-            problems.append(f"database unreachable: {state['redact'](str(e))[:200]}")
-        if not engine.running:
+            problems.append(f"database unreachable: {proc.redact(str(e))[:200]}")
+        if not proc.scheduler.running:
             problems.append("scheduler is not running")
         if problems:
             body["status"] = "unhealthy"
@@ -138,8 +164,7 @@ def web_app(state: dict[str, Any]) -> Starlette:
         return JSONResponse(body)
 
     async def telegram_webhook(request: Request) -> Response:
-        settings: Settings = state["settings"]
-        app: Application[Any, Any, Any, Any, Any, Any] = state["application"]
+        settings, app = proc.settings, proc.application
         if not settings.webhook_url:
             return Response(status_code=404)
         if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != settings.webhook_secret:
@@ -163,7 +188,7 @@ def web_app(state: dict[str, Any]) -> Starlette:
 def _job_health(ctx: EngineContext) -> dict[str, Any]:
     from sqlalchemy import select
 
-    from engine.models import JobRun
+    from engine.storage.models import JobRun
 
     with ctx.db.transaction() as session:
         return {
@@ -175,8 +200,20 @@ def _job_health(ctx: EngineContext) -> dict[str, Any]:
         }
 
 
-async def serve(settings: Settings, db: Database, *, redact: Any = lambda s: s) -> None:
-    ctx = EngineContext(db=db, settings=settings)
+def _same(text: str) -> str:
+    return text
+
+
+async def serve(
+    settings: Settings,
+    db: Database,
+    *,
+    intervals: Intervals | None = None,
+    redact: Callable[[str], str] = _same,
+) -> None:
+    """Run until SIGTERM/SIGINT. Each step that starts something registers how to undo it on
+    the exit stack, so the shutdown is the start read backwards."""
+    ctx = EngineContext(db=db, settings=settings, intervals=intervals or Intervals())
     # SQLite has one process: any 'sending' row was left by a previous run. On PostgreSQL only
     # rows of processes known to be gone (or past their lease) are touched.
     expire_leases(ctx, everything=db.is_sqlite)
@@ -184,87 +221,103 @@ async def serve(settings: Settings, db: Database, *, redact: Any = lambda s: s) 
     application.bot_data.update(ctx=ctx, admin_ids=settings.admin_ids, redact=redact)
     register(application)
     notifier = TelegramNotifier(application.bot, settings.admin_ids, ready=False)
-    engine = Engine(ctx, notifier)
-    application.bot_data["engine"] = engine
-    state: dict[str, Any] = {
-        "engine": engine,
-        "ctx": ctx,
-        "settings": settings,
-        "application": application,
-        "redact": redact,
-        "polling": False,
-    }
+    scheduler = Scheduler(ctx, notifier)
+    application.bot_data["engine"] = scheduler
+    proc = Process(settings, ctx, scheduler, application, redact)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    # The engine and /health start at once; Telegram joins when it can be reached (until then
-    # notifications wait in the outbox and the engine keeps its schedule).
-    engine.start()
-    server = _Server(
-        uvicorn.Config(
-            web_app(state), host="0.0.0.0", port=settings.port, log_level="warning", lifespan="off"
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(_step, "leave the replica table", _leave, ctx)
+        stack.push_async_callback(_step, "stop the Telegram application", _stop_app, application)
+        # The engine and /health start at once; Telegram joins when it can be reached (until
+        # then notifications wait in the database and the engine keeps its schedule).
+        scheduler.start()
+        stack.callback(scheduler.shutdown)
+        server = _Server(
+            uvicorn.Config(
+                web_app(proc),
+                host="0.0.0.0",
+                port=settings.port,
+                log_level="warning",
+                lifespan="off",
+            )
         )
-    )
-    web = asyncio.create_task(server.serve())
-    telegram = asyncio.create_task(
-        _telegram_main(ctx, application, notifier, settings, state, stop)
-    )
-    log.info("started: replica %s, web on port %d", ctx.owner, settings.port)
-    await stop.wait()
-    log.info("shutting down")
-    telegram.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await telegram
-    if application.updater is not None and application.updater.running:
-        with contextlib.suppress(Exception):
-            await application.updater.stop()
-    engine.shutdown()
-    server.should_exit = True
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(web, 10)
-    if state.get("telegram_started"):
-        with contextlib.suppress(Exception):
-            await application.stop()
-        with contextlib.suppress(Exception):
-            await application.shutdown()
-    with contextlib.suppress(Exception):
-        await asyncio.to_thread(leases.leave, ctx)
+        web = asyncio.create_task(server.serve())
+        stack.push_async_callback(_step, "stop the web server", _stop_web, server, web)
+        stack.push_async_callback(_step, "stop polling", _stop_polling, application)
+        telegram = asyncio.create_task(_telegram_main(proc, notifier, stop))
+        stack.push_async_callback(_step, "stop the Telegram task", _cancel, telegram)
+        log.info("started: replica %s, web on port %d", ctx.owner, settings.port)
+        await stop.wait()
+        log.info("shutting down")
     log.info("stopped")
-    if state.get("token_refused"):
+    if not telegram.cancelled() and isinstance(telegram.exception(), TokenRefused):
         raise TokenRefused
 
 
-async def _telegram_main(
-    ctx: EngineContext,
-    application: Application[Any, Any, Any, Any, Any, Any],
-    notifier: TelegramNotifier,
-    settings: Settings,
-    state: dict[str, Any],
-    stop: asyncio.Event,
-) -> None:
+async def _step(what: str, step: Callable[..., Awaitable[None]], *args: Any) -> None:
+    """One shutdown step: a failure is logged (type and message, redacted by the log filter)
+    and the next step still runs."""
+    try:
+        await step(*args)
+    except Exception as e:  # noqa: BLE001 - logged; the rest of the shutdown must still run
+        log.warning("shutdown: could not %s (%s: %s)", what, type(e).__name__, e)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    try:
+        await task
+    except (asyncio.CancelledError, TokenRefused):
+        pass  # a refused token is reported by serve() once the shutdown is done
+
+
+async def _stop_polling(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+
+
+async def _stop_web(server: _Server, web: asyncio.Task[None]) -> None:
+    server.should_exit = True
+    await asyncio.wait_for(web, 10)
+
+
+async def _stop_app(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    if application.running:
+        await application.stop()
+    await application.shutdown()  # does nothing if it was never initialised
+
+
+async def _leave(ctx: EngineContext) -> None:
+    await asyncio.to_thread(leases.leave, ctx)
+
+
+async def _telegram_main(proc: Process, notifier: TelegramNotifier, stop: asyncio.Event) -> None:
     """Reach Telegram (retrying), then take this replica's Telegram role."""
+    application = proc.application
     try:
         if not await _initialize(application, stop):
             log.info("stopped before Telegram could be reached")
             return
     except TokenRefused:
-        state["token_refused"] = True
         stop.set()
-        return
+        raise
     await application.start()
-    state["telegram_started"] = True
     notifier.ready = True
-    await report_interrupted_imports(ctx, application.bot)
-    await _telegram_role(ctx, application, settings, state, stop)
+    await report_interrupted_imports(proc.ctx, application.bot)
+    await _telegram_role(proc, stop)
 
 
 async def report_interrupted_imports(ctx: EngineContext, bot: Any) -> int:
     """Tell the chat of every import whose process died mid-way (kill -9, OOM) that nothing was
     imported: edit its "Importing…" message, or send a new one if that cannot be edited."""
     try:
-        runs = await asyncio.to_thread(imports.claim_interrupted, ctx)
+        runs = await asyncio.to_thread(
+            imports.claim_interrupted, ctx, gone_after=ctx.intervals.replica_gone
+        )
     except DatabaseUnavailable as e:
         log.warning("could not look for interrupted imports: %s", type(e).__name__)
         return 0
@@ -316,22 +369,18 @@ async def _initialize(
     return True
 
 
-async def _telegram_role(
-    ctx: EngineContext,
-    application: Application[Any, Any, Any, Any, Any, Any],
-    settings: Settings,
-    state: dict[str, Any],
-    stop: asyncio.Event,
-) -> None:
+async def _telegram_role(proc: Process, stop: asyncio.Event) -> None:
     """Webhook: register once. Polling: only the holder of the poller lease polls."""
+    ctx, application, settings = proc.ctx, proc.application, proc.settings
     if settings.webhook_url:
         await _register_webhook(ctx, application, settings)
         return
     updater = application.updater
     assert updater is not None
+    ttl = ctx.intervals.poller_lease
     while not stop.is_set():
         try:
-            leader = await asyncio.to_thread(leases.try_acquire, ctx, POLLER_LEASE, POLLER_TTL)
+            leader = await asyncio.to_thread(leases.try_acquire, ctx, POLLER_LEASE, ttl)
         except DatabaseUnavailable:
             leader = False
         try:
@@ -348,18 +397,19 @@ async def _telegram_role(
                 await updater.stop()
         except TelegramError as e:
             log.warning("polling could not start: %s", type(e).__name__)
-        state["polling"] = updater.running
+        proc.polling = updater.running
         if leader:
             await report_interrupted_imports(ctx, application.bot)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), POLLER_TTL / 3)
+            await asyncio.wait_for(stop.wait(), ttl / 3)
 
 
 async def _register_webhook(
     ctx: EngineContext, application: Application[Any, Any, Any, Any, Any, Any], settings: Settings
 ) -> None:
     url = settings.webhook_url.rstrip("/") + "/telegram"
-    if not await asyncio.to_thread(leases.try_acquire, ctx, WEBHOOK_LEASE, 300):
+    ttl = ctx.intervals.webhook_lease
+    if not await asyncio.to_thread(leases.try_acquire, ctx, WEBHOOK_LEASE, ttl):
         return
     try:
         info = await application.bot.get_webhook_info()

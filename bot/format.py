@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from engine.campaign import StatusReport
-from engine.leads import ImportReport, LeadView
-from engine.suppressions import Page
+from bot.messages.system import alert_text
+from engine.campaign import ActiveAlert, StatusReport
+from engine.config import Settings
+from engine.leads.service import ImportReport, LeadView
+from engine.leads.suppressions import Page
+from engine.sending.recovery import Settled
+from engine.states import CampaignState, LeadStatus
 from engine.templates import Template
 
 COMMANDS: list[tuple[str, str]] = [
@@ -83,13 +87,13 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
         f"Sent today: {r.sent_today}/{r.daily_limit} (last 24 h: {r.sent_last_24h})",
         f"Replies: {r.replies_total} total, {r.replies_today} today — reply rate "
         f"{r.reply_rate:.1%}",
-        f"Pending: {c.get('pending', 0)} · In sequence: {c.get('sent', 0)} · "
-        f"Completed: {c.get('completed', 0)}",
-        f"Failed: {c.get('failed', 0)} · Bounced: {r.bounces} · Opt-outs: {r.opt_outs} · "
+        f"Pending: {c.get(LeadStatus.PENDING, 0)} · In sequence: {c.get(LeadStatus.SENT, 0)} · "
+        f"Completed: {c.get(LeadStatus.COMPLETED, 0)}",
+        f"Failed: {c.get(LeadStatus.FAILED, 0)} · Bounced: {r.bounces} · Opt-outs: {r.opt_outs} · "
         f"Auto-replies seen: {r.auto_replies}",
         f"Leads: {r.total_leads}",
     ]
-    if r.state == "running":
+    if r.state == CampaignState.RUNNING:
         if r.next_send_at is not None and r.waiting_reason in (
             "due now",
             "next email is scheduled",
@@ -112,8 +116,7 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
             "ℹ️ This mail server keeps no Sent copy, so after a crash an email that may have "
             "gone out is NOT resent without your word (/uncertain)."
         )
-    for a in r.alerts:
-        lines.append(f"🔔 {a.splitlines()[0]}")
+    lines += [f"🔔 {alert_line(a)}" for a in r.alerts]
     if r.jobs:
         parts = []
         for j in r.jobs:
@@ -125,6 +128,32 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
         if r.leases:
             lines.append("Leases: " + ", ".join(f"{n} → {o}" for n, o, _ in r.leases))
     return "\n".join(lines)
+
+
+def alert_line(alert: ActiveAlert) -> str:
+    """A standing alert's first line: its words from the condition's table
+    (bot/messages/system.py), or the text an older release stored with it."""
+    text = alert.detail if alert.payload is None else alert_text(alert.condition, alert.payload)
+    return (text.splitlines() or [""])[0]
+
+
+def settings_text(rows: list[tuple[str, str, bool]], s: Settings) -> str:
+    """/settings: each chat-tunable setting (key, effective value, changed from the chat?), then
+    the job intervals, which only the environment sets."""
+    lines = ["⚙️ Settings (✎ = changed from the chat):"]
+    lines += [f"{k}: {v}{' ✎' if o else ''}" for k, v, o in rows]
+    lines.append(
+        f"send_interval: {s.send_interval}s, reply_check_interval: {s.reply_check_interval}s"
+        " (environment only)"
+    )
+    lines.append("Change one with /settings KEY VALUE, e.g. /settings daily_limit 50")
+    return "\n".join(lines)
+
+
+def settled_text(d: Settled) -> str:
+    if d.resend:
+        return f"📨 {d.to_email} will get that email again (same Message-ID)."
+    return f"✔️ Recorded as sent to {d.to_email}."
 
 
 def leads_text(counts: dict[str, int]) -> str:

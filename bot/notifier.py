@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from engine.notify import REPLY, UNVERIFIED, Notification, NotifierError
+from bot.messages import render
+from bot.messages.buttons import apply_anyway_button, reply_buttons
+from engine.notify import Notification, NotifierError
+from engine.states import NoticeKind
+
+__all__ = ["TelegramNotifier", "apply_anyway_button", "compose", "reply_buttons"]
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4000
@@ -16,54 +21,34 @@ MAX_TEXT = 4000
 CHAT_GAP_SECONDS = 1.0
 
 
-def reply_buttons(lead_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("🛑 Stop this lead", callback_data=f"stop:{lead_id}"),
-                InlineKeyboardButton("🌐 Stop whole domain", callback_data=f"dom:{lead_id}"),
-            ],
-            [
-                InlineKeyboardButton("👍 Interested", callback_data=f"int:{lead_id}"),
-                InlineKeyboardButton("👎 Not interested", callback_data=f"notint:{lead_id}"),
-            ],
-        ]
-    )
-
-
-def apply_anyway_button(notification_id: int) -> InlineKeyboardMarkup:
-    """The button under an "⚠️ unverified sender" notice (callback data well within 64 bytes)."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Apply anyway", callback_data=f"apply:{notification_id}")]]
-    )
+# Standalone notifications of these kinds share one grouped message when more than
+# BURST of them arrive at once (each keeps its own message otherwise); other standalone ones
+# (an unverified sender's "Apply anyway") always get their own.
+BURST_KINDS = frozenset({NoticeKind.REPLY})
+BURST = 5
 
 
 def compose(batch: list[Notification]) -> list[tuple[str, InlineKeyboardMarkup | None]]:
-    """Replies get a message each (with buttons) unless there is a burst; everything else is
-    grouped into one message."""
-    replies = [n for n in batch if n.kind == REPLY]
-    held = [n for n in batch if n.kind == UNVERIFIED]
-    others = [n for n in batch if n.kind not in (REPLY, UNVERIFIED)]
-    messages: list[tuple[str, InlineKeyboardMarkup | None]] = [
-        (n.text[:MAX_TEXT], apply_anyway_button(n.id)) for n in held
-    ]
-    if len(replies) <= 5:
-        for n in replies:
-            lead_id = n.payload.get("lead_id")
-            markup = reply_buttons(int(lead_id)) if lead_id is not None else None
-            messages.append((n.text[:MAX_TEXT], markup))
+    """The Telegram messages for a batch, from each notification's words (bot.messages.render):
+    standalone ones get a message each with their buttons unless there is a burst; everything
+    else is grouped into one message (a standalone one in a group by its first line)."""
+    shown = [(n, render(n)) for n in batch]
+    own = [(n, r) for n, r in shown if r.standalone and n.kind not in BURST_KINDS]
+    bursty = [(n, r) for n, r in shown if r.standalone and n.kind in BURST_KINDS]
+    grouped = [r.text for _, r in shown if not r.standalone]
+    if len(bursty) <= BURST:
+        own += bursty
     else:
-        others = replies + others
-    if others:
-        chunk = ""
-        for n in others:
-            line = n.text if n.kind != REPLY else n.text.split("\n\n")[0]
-            if chunk and len(chunk) + len(line) + 2 > MAX_TEXT:
-                messages.append((chunk, None))
-                chunk = ""
-            chunk = f"{chunk}\n\n{line}" if chunk else line
-        if chunk:
-            messages.append((chunk[:MAX_TEXT], None))
+        grouped = [r.line for _, r in bursty] + grouped
+    messages = [(r.text[:MAX_TEXT], r.buttons) for _, r in own]
+    chunk = ""
+    for line in grouped:
+        if chunk and len(chunk) + len(line) + 2 > MAX_TEXT:
+            messages.append((chunk, None))
+            chunk = ""
+        chunk = f"{chunk}\n\n{line}" if chunk else line
+    if chunk:
+        messages.append((chunk[:MAX_TEXT], None))
     return messages
 
 

@@ -39,12 +39,3 @@ class FakeClock:
     def set(self, when: datetime) -> None:
         with self._lock:
             self._now = when
-
-
-def utc(dt: datetime | None) -> datetime | None:
-    """Make a datetime read back from the database timezone-aware (SQLite drops the zone)."""
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)

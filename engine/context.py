@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
-from engine.db import Database
 from engine.inbox.imap import ImapMailbox, ImapSettings
-from engine.smtp import Mailer, SmtpMailer, SmtpSettings
+from engine.intervals import Intervals
+from engine.sending.smtp import Mailer, SmtpMailer, SmtpSettings
+from engine.storage.db import Database
 
 
 def new_owner_id() -> str:
@@ -31,6 +32,7 @@ class EngineContext:
     mailer_factory: Callable[[], Mailer] | None = None
     mailbox_factory: Callable[[], ImapMailbox] | None = None
     lease_seconds: int = 180
+    intervals: Intervals = field(default_factory=Intervals)
 
     def smtp_settings(self) -> SmtpSettings:
         s = self.settings

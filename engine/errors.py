@@ -1,4 +1,5 @@
-"""Errors typed by what they mean, decided in one place (``engine.smtp.classify_smtp_error``).
+"""Errors typed by what they mean, decided in one place
+(``engine.sending.smtp_errors.classify_smtp_error``).
 
 The sender raises one of these; only the dispatcher decides what to do about it.
 """

@@ -4,6 +4,7 @@ Nothing is dropped while Telegram is unreachable: undelivered rows stay and are 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -11,22 +12,8 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Alert, OutboxItem
-
-# Notification kinds.
-REPLY, BOUNCE, OPT_OUT, ALERT, CLEARED, SUMMARY, INFO, ERROR = (
-    "reply",
-    "bounce",
-    "opt_out",
-    "alert",
-    "cleared",
-    "summary",
-    "info",
-    "error",
-)
-# An inbound message whose sender the receiving server could not verify (DMARC): held, with a
-# payload that lets an admin apply it anyway (engine.inbox.sync.apply_unverified).
-UNVERIFIED = "unverified"
+from engine.states import AlertCondition, NoticeKind
+from engine.storage.models import Alert, PendingNotification
 
 
 @dataclass(frozen=True)
@@ -39,11 +26,7 @@ class Notification:
 
 
 class NotifierError(Exception):
-    """Delivery failed. ``permanent`` means retrying the same notification cannot help."""
-
-    def __init__(self, text: str, *, permanent: bool = False) -> None:
-        super().__init__(text)
-        self.permanent = permanent
+    """Delivery failed; the notifications are released and tried again later."""
 
 
 class Notifier(Protocol):
@@ -53,15 +36,27 @@ class Notifier(Protocol):
         ...
 
 
-def enqueue(
-    session: Session, now: datetime, kind: str, text: str, payload: dict[str, Any] | None = None
+def emit(
+    session: Session, now: datetime, kind: NoticeKind, payload: dict[str, Any] | None = None
 ) -> None:
-    """Queue a notification inside the caller's transaction."""
-    session.add(OutboxItem(kind=kind, text=text, payload=payload or {}, created_at=now))
+    """Queue a notification inside the caller's transaction: a kind and a JSON-able payload.
+    The words are the bot's (``bot/messages``); the engine writes none."""
+    session.add(
+        PendingNotification(kind=str(kind), text="", payload=dict(payload or {}), created_at=now)
+    )
 
 
-def raise_alert(session: Session, now: datetime, condition: str, text: str) -> bool:
-    """Start a standing condition; the admins hear about it once. True if it was new."""
+def raise_alert(
+    session: Session,
+    now: datetime,
+    condition: AlertCondition | str,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """Start a standing condition; the admins hear about it once. True if it was new.
+
+    ``detail`` is a JSON-able payload (stored as JSON in ``alerts.detail`` and in the
+    notification), rendered by the bot from the condition."""
+    condition = str(condition)
     alert = session.get(Alert, condition, with_for_update=True)
     if alert is None:
         alert = Alert(condition=condition, active=False, detail="", count=0, updated_at=now)
@@ -72,21 +67,38 @@ def raise_alert(session: Session, now: datetime, condition: str, text: str) -> b
         return False
     alert.active = True
     alert.since = now
-    alert.detail = text
-    enqueue(session, now, ALERT, text, {"condition": condition})
+    payload = dict(detail or {})
+    alert.detail = json.dumps(payload, sort_keys=True, default=str)
+    emit(session, now, NoticeKind.ALERT, {"condition": condition, **payload})
     return True
 
 
-def clear_alert(session: Session, now: datetime, condition: str, text: str) -> bool:
-    """End a standing condition; the admins hear it cleared, once. True if it was active."""
+def clear_alert(
+    session: Session,
+    now: datetime,
+    condition: AlertCondition | str,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """End a standing condition; the admins hear it cleared, once. True if it was active.
+    ``detail`` says why (e.g. ``{"by": "admin"}``)."""
+    condition = str(condition)
     alert = session.get(Alert, condition, with_for_update=True)
     if alert is None or not alert.active:
         return False
     alert.active = False
     alert.count = 0
     alert.updated_at = now
-    enqueue(session, now, CLEARED, text, {"condition": condition})
+    emit(session, now, NoticeKind.CLEARED, {"condition": condition, **dict(detail or {})})
     return True
+
+
+def alert_payload(alert: Alert) -> dict[str, Any] | None:
+    """The structured detail of an alert, or None for one stored as text (older rows)."""
+    try:
+        value = json.loads(alert.detail or "")
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def active_alerts(session: Session) -> list[Alert]:

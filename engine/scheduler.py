@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
+import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,80 +18,75 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine import leases, notify, store
+from engine import notify
 from engine.context import EngineContext
-from engine.dispatch import count_uncertain, expire_leases, run_send_queue
+from engine.delivery import deliver_notifications
 from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, TryLater
-from engine.models import (
-    BOUNCED,
-    MSG_SENT,
+from engine.notify import Notifier
+from engine.sending.claims import count_uncertain, expire_leases
+from engine.sending.pacing import day_start
+from engine.sending.queue import run_send_queue
+from engine.states import AlertCondition, CampaignState, LeadStatus, NoticeKind, OutboundState
+from engine.storage import leases, store
+from engine.storage.models import (
     QUEUE_FOLLOWUP,
-    UNSUBSCRIBED,
     DailyRun,
     JobRun,
     Lead,
     OutboundMessage,
-    OutboxItem,
 )
-from engine.notify import Notification, Notifier, NotifierError
-from engine.pacing import day_start
 
 log = logging.getLogger(__name__)
 
-SEND, REPLIES, MIDNIGHT, OUTBOX, MAINTENANCE = (
+# Job ids, also the names in job_runs, the leases table and /health: stored, so they keep their
+# values (the notification job is still "outbox" there).
+SEND, REPLIES, MIDNIGHT, NOTIFICATIONS, MAINTENANCE = (
     "send",
     "reply_check",
     "midnight",
     "outbox",
     "maintenance",
 )
+RECOVERY = "recovery"
 IMAP_ALERT_AFTER = 3
 JOB_ALERT_AFTER = 3
-FRESH_INBOX_SECONDS = 60
-# A delivery's claim on its notification rows; longer than any delivery (rate limits included).
-CLAIM_TTL_SECONDS = 300.0
 
 
-class Engine:
-    """Owns the scheduler and the jobs. ``notifier`` is how the engine reaches the operator."""
+class Scheduler:
+    """Owns the APScheduler and the jobs. ``notifier`` is how the engine reaches the operator;
+    every interval and TTL comes from ``ctx.intervals``."""
 
-    def __init__(
-        self,
-        ctx: EngineContext,
-        notifier: Notifier | None = None,
-        *,
-        outbox_claim_ttl: float = CLAIM_TTL_SECONDS,
-    ) -> None:
+    def __init__(self, ctx: EngineContext, notifier: Notifier | None = None) -> None:
         self.ctx = ctx
         self.notifier = notifier
-        self.outbox_claim_ttl = outbox_claim_ttl
+        self.intervals = ctx.intervals
         self.scheduler = AsyncIOScheduler(timezone=ctx.settings.tz)
         self.started_at = ctx.clock.now()
-        self._outbox_wakeup = asyncio.Event()
-        # One delivery at a time in this process: the outbox job and the reply check share it.
+        # One delivery at a time in this process: the notification job and the reply check
+        # share it.
         self._delivery = asyncio.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        s = self.ctx.settings
+        s, iv = self.ctx.settings, self.intervals
         common: dict[str, Any] = {"coalesce": True, "max_instances": 1, "replace_existing": True}
         self.scheduler.add_job(
             self._job(SEND, self.send_tick),
-            IntervalTrigger(seconds=s.send_interval),
+            IntervalTrigger(seconds=self.send_interval),
             id=SEND,
-            misfire_grace_time=s.send_interval,
-            next_run_time=_soon(2),
+            misfire_grace_time=max(1, math.ceil(self.send_interval)),
+            next_run_time=_soon(iv.send_start),
             **common,
         )
         self.scheduler.add_job(
             self._job(REPLIES, self.reply_tick),
-            IntervalTrigger(seconds=s.reply_check_interval),
+            IntervalTrigger(seconds=self.reply_check_interval),
             id=REPLIES,
-            misfire_grace_time=s.reply_check_interval,
-            next_run_time=_soon(1),
+            misfire_grace_time=max(1, math.ceil(self.reply_check_interval)),
+            next_run_time=_soon(iv.reply_check_start),
             **common,
         )
         self.scheduler.add_job(
@@ -102,18 +97,18 @@ class Engine:
             **common,
         )
         self.scheduler.add_job(
-            self._job(OUTBOX, self.outbox_tick),
-            IntervalTrigger(seconds=2),
-            id=OUTBOX,
+            self._job(NOTIFICATIONS, self.notifications_tick),
+            IntervalTrigger(seconds=iv.notifications),
+            id=NOTIFICATIONS,
             misfire_grace_time=30,
             **common,
         )
         self.scheduler.add_job(
             self._job(MAINTENANCE, self.maintenance_tick),
-            IntervalTrigger(seconds=15),
+            IntervalTrigger(seconds=iv.maintenance),
             id=MAINTENANCE,
             misfire_grace_time=60,
-            next_run_time=_soon(0),
+            next_run_time=_soon(iv.maintenance_start),
             **common,
         )
         self.scheduler.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
@@ -125,6 +120,16 @@ class Engine:
         from engine.inbox import budget
 
         budget.shutdown()  # the classifier's child process
+
+    @property
+    def send_interval(self) -> float:
+        iv = self.intervals.send
+        return float(self.ctx.settings.send_interval if iv is None else iv)
+
+    @property
+    def reply_check_interval(self) -> float:
+        iv = self.intervals.reply_check
+        return float(self.ctx.settings.reply_check_interval if iv is None else iv)
 
     @property
     def running(self) -> bool:
@@ -153,7 +158,8 @@ class Engine:
                 return
             await asyncio.to_thread(self._record, name, None)
 
-        run.__name__ = f"job_{name}"
+        # APScheduler names a job (in its log lines) after the function's qualified name.
+        run.__name__ = run.__qualname__ = f"job_{name}"
         return run
 
     def _record(self, job: str, error: str | None) -> None:
@@ -175,22 +181,20 @@ class Engine:
                         notify.raise_alert(
                             session,
                             now,
-                            "imap",
-                            f"📭 The reply check failed {IMAP_ALERT_AFTER} times in a row "
-                            f"({error}). Replies are not being read; it keeps retrying.",
+                            AlertCondition.IMAP,
+                            {"failures": IMAP_ALERT_AFTER, "error": error},
                         )
                     elif job != REPLIES and row.consecutive_failures == JOB_ALERT_AFTER:
                         notify.raise_alert(
                             session,
                             now,
-                            f"job:{job}",
-                            f"⚙️ The {job} job failed {JOB_ALERT_AFTER} times in a row "
-                            f"({error}). It keeps retrying; see /status.",
+                            AlertCondition.for_job(job),
+                            {"job": job, "failures": JOB_ALERT_AFTER, "error": error},
                         )
                 if error is None and job == REPLIES:
-                    notify.clear_alert(session, now, "imap", "📬 The reply check works again.")
+                    notify.clear_alert(session, now, AlertCondition.IMAP, {})
                 elif error is None:
-                    notify.clear_alert(session, now, f"job:{job}", f"⚙️ The {job} job works again.")
+                    notify.clear_alert(session, now, AlertCondition.for_job(job), {"job": job})
         except OutreachError:
             pass
 
@@ -235,13 +239,12 @@ class Engine:
                 )
 
         await asyncio.to_thread(work)
-        self._outbox_wakeup.set()
 
     def _inbox_stale_before_followups(self) -> bool:
         """True when a follow-up is due and the inbox was not read in the last minute."""
         now = self.ctx.clock.now()
         with self.ctx.db.transaction() as session:
-            if store.campaign(session, now).state != store.RUNNING:
+            if store.campaign(session, now).state != CampaignState.RUNNING:
                 return False
             due = session.scalar(
                 select(Lead.id)
@@ -252,11 +255,11 @@ class Engine:
                 return False
             run = session.get(JobRun, REPLIES)
             last = run.last_success_at if run is not None else None
-        return last is None or (now - last).total_seconds() > FRESH_INBOX_SECONDS
+        return last is None or (now - last).total_seconds() > self.intervals.fresh_inbox
 
     async def reply_tick(self) -> bool:
         """One reply check, if this replica holds the reply-check lease. True if it ran."""
-        ttl = max(60, 2 * self.ctx.settings.reply_check_interval)
+        ttl = max(self.intervals.reply_check_lease, 2 * self.reply_check_interval)
         if not await asyncio.to_thread(leases.try_acquire, self.ctx, REPLIES, ttl):
             return False
         from engine.inbox.sync import check_inbox
@@ -264,7 +267,7 @@ class Engine:
         report = await asyncio.to_thread(check_inbox, self.ctx)
         if report.fetched:
             log.info("reply check: %d new messages %s", report.fetched, report.kinds)
-        await self.outbox_tick()
+        await self.notifications_tick()
         return True
 
     async def midnight_tick(self) -> None:
@@ -290,7 +293,7 @@ class Engine:
                     select(func.count())
                     .select_from(OutboundMessage)
                     .where(
-                        OutboundMessage.state == MSG_SENT,
+                        OutboundMessage.state == OutboundState.SENT,
                         OutboundMessage.sent_at >= start,
                         OutboundMessage.sent_at < end,
                     )
@@ -301,33 +304,43 @@ class Engine:
                     .where(Lead.replied_at >= start, Lead.replied_at < end)
                 )
                 bounced = session.scalar(
-                    select(func.count()).select_from(Lead).where(Lead.status == BOUNCED)
+                    select(func.count()).select_from(Lead).where(Lead.status == LeadStatus.BOUNCED)
                 )
                 optouts = session.scalar(
-                    select(func.count()).select_from(Lead).where(Lead.status == UNSUBSCRIBED)
+                    select(func.count())
+                    .select_from(Lead)
+                    .where(Lead.status == LeadStatus.UNSUBSCRIBED)
                 )
                 camp = store.campaign(session, now)
-                notify.enqueue(
+                notify.emit(
                     session,
                     now,
-                    notify.SUMMARY,
-                    f"🌙 Yesterday: {sent or 0} sent, {replies or 0} replies; "
-                    f"{bounced or 0} bounced and {optouts or 0} opted out in total. "
-                    f"Daily counter reset; campaign is {camp.state}.",
+                    NoticeKind.SUMMARY,
+                    {
+                        "sent": sent or 0,
+                        "replies": replies or 0,
+                        "bounced": bounced or 0,
+                        "opted_out": optouts or 0,
+                        "campaign": str(camp.state),
+                    },
                 )
             return True
         except IntegrityError:
             return False  # another replica (or an earlier run today) did it
 
-    async def outbox_tick(self) -> None:
-        """Deliver the outbox, if this replica holds the delivery lease. Single-flight: a call
-        while a delivery runs waits for it and then delivers whatever is still left."""
+    async def notifications_tick(self) -> None:
+        """Deliver pending notifications, if this replica holds the delivery lease.
+        Single-flight: a call while a delivery runs waits for it and then delivers whatever is
+        still left."""
         if self.notifier is None:
             return
+        iv = self.intervals
         async with self._delivery:
-            if not await asyncio.to_thread(leases.try_acquire, self.ctx, OUTBOX, 60):
+            if not await asyncio.to_thread(
+                leases.try_acquire, self.ctx, NOTIFICATIONS, iv.notification_lease
+            ):
                 return
-            await deliver_outbox(self.ctx, self.notifier, claim_ttl=self.outbox_claim_ttl)
+            await deliver_notifications(self.ctx, self.notifier, claim_ttl=iv.notification_claim)
 
     async def maintenance_tick(self) -> None:
         await asyncio.to_thread(leases.heartbeat, self.ctx, self.started_at)
@@ -358,12 +371,12 @@ class Engine:
 
     def recover(self) -> int:
         """Settle uncertain sends by looking in the Sent folder (one replica at a time)."""
-        from engine.recovery import resolve_uncertain
+        from engine.sending.recovery import resolve_uncertain
 
         with self.ctx.db.transaction() as session:
             if not count_uncertain(session):
                 return 0
-        if not leases.try_acquire(self.ctx, "recovery", 120):
+        if not leases.try_acquire(self.ctx, RECOVERY, self.intervals.recovery_lease):
             return 0
         try:
             settled = resolve_uncertain(self.ctx)
@@ -373,94 +386,6 @@ class Engine:
         if settled:
             log.info("settled %d uncertain send(s)", settled)
         return settled
-
-
-# How often a claimant picks again after others took every row it picked.
-CLAIM_PICKS = 5
-
-
-async def deliver_outbox(
-    ctx: EngineContext,
-    notifier: Notifier,
-    *,
-    limit: int = 50,
-    claim_ttl: float = CLAIM_TTL_SECONDS,
-) -> int:
-    """Hand undelivered notifications to the notifier, exactly once each.
-
-    Rows are claimed first (owner + expiry, committed) by a compare-and-set UPDATE; only rows
-    this call claimed are sent. Then they are marked delivered, or released for the next try
-    if the notifier failed. A claimant that died leaves its rows to whoever comes after the
-    claim expired (``claim_ttl`` seconds)."""
-    token = f"{ctx.owner}:{secrets.token_hex(3)}"[:100]
-
-    def claim() -> list[Notification]:
-        now = ctx.clock.now()
-        free = and_(
-            OutboxItem.delivered_at.is_(None),
-            or_(OutboxItem.claim_owner.is_(None), OutboxItem.claim_expires_at < now),
-        )
-        # On PostgreSQL concurrent claimants skip each other's locked rows. On SQLite two
-        # claimants may pick the same free rows before one of them writes: the loser claims
-        # nothing and picks again, so it takes the next rows instead of giving up.
-        for _ in range(CLAIM_PICKS):
-            with ctx.db.transaction() as session:
-                ids = list(
-                    session.scalars(
-                        select(OutboxItem.id)
-                        .where(free)
-                        .order_by(OutboxItem.id)
-                        .limit(limit)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                if not ids:
-                    return []
-                res = session.execute(
-                    update(OutboxItem)
-                    .where(OutboxItem.id.in_(ids), free)
-                    .values(claim_owner=token, claim_expires_at=now + timedelta(seconds=claim_ttl))
-                    .execution_options(synchronize_session=False)
-                )
-            if res.rowcount:  # type: ignore[attr-defined]
-                break
-        else:
-            return []
-        with ctx.db.transaction() as session:
-            rows = session.scalars(
-                select(OutboxItem)
-                .where(OutboxItem.id.in_(ids), OutboxItem.claim_owner == token)
-                .order_by(OutboxItem.id)
-            )
-            return [
-                Notification(r.id, r.kind, r.text, dict(r.payload or {}), r.created_at)
-                for r in rows
-            ]
-
-    def settle(ids: list[int], error: str | None) -> None:
-        now = ctx.clock.now()
-        with ctx.db.transaction() as session:
-            mine = select(OutboxItem).where(OutboxItem.id.in_(ids), OutboxItem.claim_owner == token)
-            for item in session.scalars(mine):
-                item.attempts = (item.attempts or 0) + 1
-                item.claim_owner = None
-                item.claim_expires_at = None
-                if error is None:
-                    item.delivered_at = now
-                else:
-                    item.last_error = error[:500]
-
-    batch = await asyncio.to_thread(claim)
-    if not batch:
-        return 0
-    try:
-        await notifier.deliver(batch)
-    except NotifierError as e:
-        await asyncio.to_thread(settle, [n.id for n in batch], str(e))
-        log.warning("notification delivery failed (%s); will retry", e)
-        return 0
-    await asyncio.to_thread(settle, [n.id for n in batch], None)
-    return len(batch)
 
 
 def _soon(seconds: float) -> datetime:

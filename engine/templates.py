@@ -1,16 +1,10 @@
-"""Email templates: names, shipped defaults, placeholder syntax, validation and rendering. Pure.
+"""Email templates: names, shipped defaults, validation, rendering a template, chat input. Pure.
 
-Placeholder syntax
-------------------
-``{field}`` is replaced by the lead's value for ``field``; ``{field|fallback}`` uses
-``fallback`` when the value is missing or blank. ``{{`` and ``}}`` are literal braces.
-Field names are ``[A-Za-z_][A-Za-z0-9_]*``, case-insensitive (``{First_Name}`` is
-``{first_name}``); spaces/tabs around the name and around the fallback are ignored.
-A fallback is any text on one line without ``{`` or ``}``.
+The placeholder syntax (``{field}``, ``{field|fallback}``, ``{{``/``}}``), how text is scanned
+and how placeholders are filled are in ``engine.template_syntax``.
 
 Validation (:func:`validate_template`) is strict and explains every problem; rendering
-(:func:`render`) never raises: whatever is not a valid placeholder is copied as is, and an
-unknown field renders as its fallback (or nothing).
+(:func:`render_template`) never raises.
 """
 
 from __future__ import annotations
@@ -21,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from engine.errors import UserInputError
-from engine.messages import header_safe
+from engine.sending.messages import header_safe
+from engine.template_syntax import ordered_fields, placeholders, render, syntax_errors
 
 __all__ = [
     "BASE_FIELDS",
@@ -33,11 +28,8 @@ __all__ = [
     "is_template_name",
     "normalise_template_name",
     "parse_template_message",
-    "placeholders",
-    "render",
     "render_template",
     "sample_values",
-    "syntax_errors",
     "template_names",
     "validate_template",
 ]
@@ -49,10 +41,6 @@ SUBJECT_MAX_CHARS = 200
 BODY_MAX_CHARS = 20_000
 
 _FOLLOWUP_RE = re.compile(r"followup_([1-9][0-9]*)")
-_BRACE_RE = re.compile(r"\{\{|\}\}|[{}]")
-# What may follow a "{" to make a placeholder: name, optional |fallback, "}".
-_FIELD_RE = re.compile(r"[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:\|([^{}\r\n]*))?\}")
-_CLOSE_ON_LINE_RE = re.compile(r"[^{}\r\n]*\}")
 
 
 # --------------------------------------------------------------------------- names
@@ -176,121 +164,7 @@ def default_template(name: str) -> Template:
     raise _unknown_name_error(name)
 
 
-# --------------------------------------------------------------------------- parsing
-
-
-@dataclass(frozen=True)
-class _Field:
-    name: str  # lower-cased
-    fallback: str | None
-
-
-class _Where:
-    """ "line L, column C" of increasing offsets in ``text``, counted incrementally: one pass
-    over the text in all (counting from the start for every error is quadratic in them)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.offset = 0
-        self.line = 1
-        self.line_start = 0
-
-    def __call__(self, offset: int) -> str:
-        text, last = self.text, self.offset
-        self.line += text.count("\n", last, offset)
-        newline = text.rfind("\n", last, offset)
-        if newline >= 0:
-            self.line_start = newline + 1
-        self.offset = offset
-        return f"line {self.line}, column {offset - self.line_start + 1}"
-
-
-def _scan(text: str) -> tuple[list[str | _Field], list[str]]:
-    """Split ``text`` into literal strings and fields; also every syntax problem, with position.
-
-    Whatever is not valid syntax is kept as literal text, so rendering can go on regardless.
-    """
-    parts: list[str | _Field] = []
-    errors: list[str] = []
-    literal: list[str] = []
-    pos = 0
-    _where = _Where(text)
-    while True:
-        match = _BRACE_RE.search(text, pos)
-        if match is None:
-            literal.append(text[pos:])
-            break
-        start = match.start()
-        literal.append(text[pos:start])
-        token = match.group()
-        pos = match.end()
-        if token == "{{":
-            literal.append("{")
-        elif token == "}}":
-            literal.append("}")
-        elif token == "}":
-            errors.append(
-                f"{_where(start)}: '}}' without a matching '{{' (write }}}} for a literal brace)"
-            )
-            literal.append("}")
-        else:  # a single "{"
-            field = _FIELD_RE.match(text, pos)
-            if field is not None:
-                parts.append("".join(literal))
-                literal = []
-                fallback = field.group(2)
-                parts.append(
-                    _Field(
-                        name=field.group(1).lower(),
-                        fallback=fallback.strip() if fallback is not None else None,
-                    )
-                )
-                pos = field.end()
-                continue
-            closing = _CLOSE_ON_LINE_RE.match(text, pos)
-            if closing is None:
-                errors.append(
-                    f"{_where(start)}: '{{' is never closed on this line "
-                    "(write {{ for a literal brace, or close the placeholder like {first_name})"
-                )
-                literal.append("{")
-                continue
-            inner = text[pos : closing.end() - 1]
-            name = inner.split("|", 1)[0].strip()
-            raw = "{" + inner + "}"
-            if not name:
-                problem = f"placeholder {raw} has no field name"
-            else:
-                problem = (
-                    f"{raw} is not a valid placeholder: field names use only letters, digits "
-                    "and _ and don't start with a digit"
-                )
-            errors.append(
-                f"{_where(start)}: {problem} (e.g. {{first_name}} or {{first_name|there}}; "
-                "write {{ and }} for literal braces)"
-            )
-            literal.append(raw)
-            pos = closing.end()
-    parts.append("".join(literal))
-    return [p for p in parts if p != ""], errors
-
-
-def placeholders(text: str) -> set[str]:
-    """The (lower-cased) field names used by the valid placeholders in ``text``."""
-    return {p.name for p in _scan(text)[0] if isinstance(p, _Field)}
-
-
-def syntax_errors(text: str) -> list[str]:
-    """Every brace problem in ``text`` (empty when the syntax is fine), each naming its position."""
-    return _scan(text)[1]
-
-
-def _ordered_fields(text: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for part in _scan(text)[0]:
-        if isinstance(part, _Field):
-            seen.setdefault(part.name, None)
-    return list(seen)
+# --------------------------------------------------------------------------- validation
 
 
 def validate_template(t: Template, known_fields: Iterable[str]) -> None:
@@ -328,7 +202,7 @@ def validate_template(t: Template, known_fields: Iterable[str]) -> None:
     problems += [f"Body, {e}" for e in syntax_errors(t.body)]
 
     available = set(BASE_FIELDS) | {f.strip().lower() for f in known_fields if f.strip()}
-    used = _ordered_fields(subject) + _ordered_fields(t.body)
+    used = ordered_fields(subject) + ordered_fields(t.body)
     unknown = [f for f in dict.fromkeys(used) if f not in available]
     for field in unknown:
         close = difflib.get_close_matches(field, sorted(available), n=1, cutoff=0.6)
@@ -352,50 +226,6 @@ def validate_template(t: Template, known_fields: Iterable[str]) -> None:
 
 
 # --------------------------------------------------------------------------- rendering
-
-
-def _lookup_table(values: Mapping[str, str] | None) -> dict[str, str]:
-    table: dict[str, str] = {}
-    if not values:
-        return table
-    try:
-        items = list(values.items())
-    except Exception:
-        return table
-    for key, value in items:
-        try:
-            key_text = str(key).strip().lower()
-            value_text = "" if value is None else str(value)
-        except Exception:
-            continue
-        # An exact lower-case key wins over e.g. "Company" when both are present.
-        if key_text not in table or str(key) == key_text:
-            table[key_text] = value_text
-    return table
-
-
-def _render_parts(parts: list[str | _Field], table: dict[str, str]) -> str:
-    out: list[str] = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-            continue
-        value = table.get(part.name, "").strip()
-        out.append(value if value else (part.fallback or ""))
-    return "".join(out)
-
-
-def render(text: str, values: Mapping[str, str]) -> str:
-    """``text`` with every placeholder filled from ``values``. Never raises.
-
-    Keys are matched case-insensitively; a value that is missing or blank gives the fallback
-    (or nothing); values are stripped and inserted verbatim (braces in values are not
-    interpreted). Invalid brace syntax is copied through unchanged.
-    """
-    try:
-        return _render_parts(_scan(str(text))[0], _lookup_table(values))
-    except Exception:  # pragma: no cover - belt and braces: a send must not crash on a template
-        return str(text)
 
 
 def render_template(t: Template, values: Mapping[str, str]) -> tuple[str, str]:

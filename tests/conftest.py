@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from engine.clock import FakeClock
 from engine.config import Settings, load_settings
 from engine.context import EngineContext
-from engine.db import Database
+from engine.storage.db import Database
 
 pytest_plugins = [
     "tests.servers.smtp",

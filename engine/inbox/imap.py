@@ -29,7 +29,7 @@ import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Literal, Self
 
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
@@ -58,34 +58,6 @@ class FetchedMessage:
     raw: bytes
 
 
-class MailboxReader(Protocol):
-    """What the reply checker needs from a mailbox (``ImapMailbox``, or a fake in tests)."""
-
-    fetched_count: int
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    @property
-    def capabilities(self) -> frozenset[str]: ...
-
-    def select_readonly(self, folder: str) -> int: ...
-
-    def new_uids(self, last_uid: int) -> list[int]: ...
-
-    def fetch(self, uids: Sequence[int], batch: int = 50) -> Iterator[FetchedMessage]: ...
-
-    def sent_folder(self) -> str | None: ...
-
-    def has_message_id(self, folder: str, message_id: str) -> bool: ...
-
-
 class ImapMailbox:
     """An IMAP connection used read-only. Connect + login on ``__enter__``, logout on exit.
 
@@ -96,7 +68,6 @@ class ImapMailbox:
     def __init__(self, settings: ImapSettings) -> None:
         self.settings = settings
         self.fetched_count = 0
-        self.selected_folder: str | None = None
         self._client: Any = None  # IMAPClient (untyped library)
         self._capabilities: frozenset[str] | None = None
 
@@ -154,7 +125,6 @@ class ImapMailbox:
     def close(self) -> None:
         """Log out (best effort) and drop the connection. Safe to call twice."""
         client, self._client = self._client, None
-        self.selected_folder = None
         if client is None:
             return
         try:
@@ -185,7 +155,6 @@ class ImapMailbox:
         """EXAMINE ``folder``; returns its UIDVALIDITY."""
         with self._errors():
             info = self._c.select_folder(folder, readonly=True)
-        self.selected_folder = folder
         try:
             return int(info[b"UIDVALIDITY"])
         except (KeyError, TypeError, ValueError):

@@ -17,49 +17,39 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import notify, store
+from engine import notify
 from engine.config import Settings
 from engine.context import EngineContext
-from engine.dispatch import _lead_values
 from engine.errors import UserInputError
-from engine.inbox import authres, budget
+from engine.inbox import actions, authres, budget
+from engine.inbox.bounces import Bounce
 from engine.inbox.budget import Analyser, Analysis, Unclassifiable
-from engine.inbox.classify import Bounce, Classification, Inbound, Kind, classify, parse_inbound
-from engine.messages import make_message_id, reply_subject
-from engine.models import (
-    BOUNCED,
-    CALENDAR,
-    CALENDAR_STEP,
-    CANCELLED,
-    COMPLETED,
-    PENDING,
-    QUEUED,
-    REPLIED,
-    SENT,
-    UNSUBSCRIBED,
+from engine.inbox.classify import Classification, Inbound, classify, parse_inbound
+from engine.inbox.imap import ImapMailbox
+from engine.states import InboundKind, NoticeKind
+from engine.storage import store
+from engine.storage.models import (
     ImapSync,
     InboundMessage,
     Lead,
     OutboundMessage,
-    OutboxItem,
+    PendingNotification,
 )
-from engine.protection import guard_bounce_rate
-from engine.templates import render_template
 
 log = logging.getLogger(__name__)
 INBOX = "INBOX"
-OTHER, UNVERIFIED = "other", "unverified"
 UNCITED_BOUNCE = "bounce that cites none of our messages"
 
 
 @dataclass
 class SyncReport:
     fetched: int = 0
-    processed: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
     restarted: bool = False
 
@@ -90,7 +80,6 @@ def check_inbox(
                 kind = process_message(
                     ctx, folder, uidvalidity, fetched.uid, fetched.raw, analysis=analysis
                 )
-            report.processed += 1
             report.kinds[kind] = report.kinds.get(kind, 0) + 1
     return report
 
@@ -101,29 +90,29 @@ def _fallback_id(folder: str, uidvalidity: int, uid: int) -> str:
 
 def record_unclassified(
     ctx: EngineContext, folder: str, uidvalidity: int, uid: int, reason: str
-) -> str:
+) -> InboundKind:
     """A message that could not be classified: recorded as ``other``, the mark moves past it."""
     now = ctx.clock.now()
     message_id = _fallback_id(folder, uidvalidity, uid)
     with ctx.db.transaction() as session:
         _advance(session, folder, uidvalidity, uid, now)
         if session.scalar(select(InboundMessage.id).where(InboundMessage.message_id == message_id)):
-            return "duplicate"
+            return InboundKind.DUPLICATE
         session.add(
             InboundMessage(
                 message_id=message_id,
-                kind=OTHER,
+                kind=InboundKind.OTHER,
                 reason=reason[:500],
                 folder=folder,
                 uid=uid,
                 seen_at=now,
             )
         )
-    return OTHER
+    return InboundKind.OTHER
 
 
 def _mark(
-    ctx: EngineContext, folder: str, uidvalidity: int, mailbox: object, report: SyncReport
+    ctx: EngineContext, folder: str, uidvalidity: int, mailbox: ImapMailbox, report: SyncReport
 ) -> int:
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
@@ -134,7 +123,7 @@ def _mark(
             sent_any = session.scalar(select(OutboundMessage.id).limit(1)) is not None
             start = 0
             if not sent_any:
-                uids = mailbox.new_uids(0)  # type: ignore[attr-defined]
+                uids = mailbox.new_uids(0)
                 start = uids[-1] if uids else 0
             session.add(
                 ImapSync(folder=folder, uidvalidity=uidvalidity, last_uid=start, updated_at=now)
@@ -167,7 +156,7 @@ def process_message(
     raw: bytes,
     *,
     analysis: Analysis | None = None,
-) -> str:
+) -> InboundKind:
     """Act on one message and advance the mark — one transaction. ``analysis`` is the parse and
     classification done under the time budget; without it they are done here, unbounded."""
     now = ctx.clock.now()
@@ -176,28 +165,19 @@ def process_message(
     with ctx.db.transaction() as session:
         _advance(session, folder, uidvalidity, uid, now)
         if session.scalar(select(InboundMessage.id).where(InboundMessage.message_id == message_id)):
-            return "duplicate"
+            return InboundKind.DUPLICATE
         s = store.effective_settings(session, ctx.settings)
         ours = inb.from_email == s.email_address.lower() or session.scalar(
             select(OutboundMessage.id).where(OutboundMessage.message_id == message_id)
         )
         cls: Classification | None = None
         lead: Lead | None = None
-        kind = "own"
-        reason = "sent by this mailbox"
         held: authres.Verdict | None = None
-        if not ours:
+        if ours:
+            kind, reason = InboundKind.OWN, "sent by this mailbox"
+        else:
             cls = analysis.classification if analysis is not None else classify(raw, inb)
-            lead = _match(session, inb, cls)
-            kind, reason = str(cls.kind), cls.reason
-            if lead is None:
-                uncited = cls.kind == Kind.BOUNCE
-                kind, reason = OTHER, UNCITED_BOUNCE if uncited else f"{cls.kind}: no matching lead"
-            else:
-                verdict = authres.verdict(inb.auth_results, inb.from_email, s.authserv_id)
-                if verdict is not None and verdict.failed:
-                    held = verdict
-                    kind, reason = UNVERIFIED, f"would be {cls.kind}: {verdict.summary}"
+            lead, kind, reason, held = _decide(session, s, inb, cls)
         row = InboundMessage(
             message_id=message_id[:512],
             lead_id=lead.id if lead else None,
@@ -205,7 +185,7 @@ def process_message(
             reason=reason[:500],
             from_email=inb.from_email[:320],
             subject=inb.subject[:1000],
-            snippet=_snippet(inb.new_text or inb.text, 600),
+            snippet=actions.snippet(inb.new_text or inb.text, 600),
             folder=folder,
             uid=uid,
             received_at=inb.date,
@@ -216,8 +196,24 @@ def process_message(
             session.flush()
             _hold(session, now, row, lead, inb, message_id, cls, held)
         elif lead is not None and cls is not None:
-            _act(session, s, now, lead, inb, message_id, cls)
+            actions.act(session, s, now, lead, inb, message_id, cls)
         return kind
+
+
+def _decide(
+    session: Session, s: Settings, inb: Inbound, cls: Classification
+) -> tuple[Lead | None, InboundKind, str, authres.Verdict | None]:
+    """(lead, recorded kind, reason, held verdict) of a message not from us: ``other`` without
+    a matching lead, ``unverified`` (held) when the sender failed DMARC, else the verdict."""
+    lead = _match(session, inb, cls)
+    if lead is None:
+        uncited = cls.kind == InboundKind.BOUNCE
+        reason = UNCITED_BOUNCE if uncited else f"{cls.kind}: no matching lead"
+        return None, InboundKind.OTHER, reason, None
+    verdict = authres.verdict(inb.auth_results, inb.from_email, s.authserv_id)
+    if verdict is not None and verdict.failed:
+        return lead, InboundKind.UNVERIFIED, f"would be {cls.kind}: {verdict.summary}", verdict
+    return lead, cls.kind, cls.reason, None
 
 
 def _match(session: Session, inb: Inbound, cls: Classification) -> Lead | None:
@@ -250,52 +246,6 @@ def _lead_by_ids(session: Session, ids: list[str]) -> Lead | None:
     return None
 
 
-def _snippet(text: str, limit: int) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    out = "\n".join(lines[:8])
-    return out[:limit]
-
-
-def _cancel_queued(session: Session, lead: Lead, why: str) -> None:
-    lead.queue = None
-    lead.next_send_at = None
-    session.execute(
-        update(OutboundMessage)
-        .where(
-            OutboundMessage.lead_id == lead.id,
-            OutboundMessage.state == QUEUED,
-            OutboundMessage.kind != CALENDAR,
-        )
-        .values(state=CANCELLED, error=why)
-    )
-
-
-def _who(lead: Lead) -> str:
-    name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
-    parts = [name or lead.email]
-    if name:
-        parts.append(f"<{lead.email}>")
-    if lead.company:
-        parts.append(f"({lead.company})")
-    return " ".join(parts)
-
-
-def _writer(lead: Lead, inb: Inbound) -> str:
-    """Who wrote, for the admins: the lead, or "frank@… wrote in the thread with <lead>" when
-    someone else answered in the lead's thread (the lead is still the one acted on)."""
-    if inb.from_email and inb.from_email != (lead.email_key or lead.email.lower()):
-        return f"{inb.from_email} wrote in the thread with {_who(lead)}"
-    return _who(lead)
-
-
-_WOULD_BE = {
-    Kind.BOUNCE: "a bounce",
-    Kind.AUTO_REPLY: "an auto-reply",
-    Kind.OPT_OUT: "an opt-out",
-    Kind.HUMAN: "a reply",
-}
-
-
 def _hold(
     session: Session,
     now: datetime,
@@ -308,16 +258,15 @@ def _hold(
 ) -> None:
     """An unverified sender: change nothing, tell the admins, keep what applying it needs."""
     b = cls.bounce
-    notify.enqueue(
+    notify.emit(
         session,
         now,
-        notify.UNVERIFIED,
-        f"⚠️ unverified sender: {inb.from_email or '(no address)'} ({verdict.summary}) — would be "
-        f"{_WOULD_BE[cls.kind]} for {_who(lead)}; nothing was changed.",
+        NoticeKind.UNVERIFIED,
         {
+            **actions.lead_fields(lead),
             "inbound_id": row.id,
-            "lead_id": lead.id,
             "would_be": str(cls.kind),
+            "verdict": verdict.summary[:300],
             "reason": cls.reason[:300],
             "message_id": message_id[:512],
             "from_email": inb.from_email[:320],
@@ -325,7 +274,7 @@ def _hold(
             "date": inb.date.isoformat() if inb.date else None,
             "in_reply_to": list(inb.in_reply_to)[:5],
             "references": list(inb.references)[-20:],
-            "text": _snippet(inb.new_text or inb.text, 500),
+            "text": actions.snippet(inb.new_text or inb.text, 500),
             "bounce": (
                 {"status": b.status, "diagnostic": b.diagnostic[:300], "hard": b.hard}
                 if b is not None
@@ -335,170 +284,79 @@ def _hold(
     )
 
 
-def apply_unverified(ctx: EngineContext, notification_id: int) -> str:
+class ApplyResult(StrEnum):
+    APPLIED = "applied"
+    ALREADY_APPLIED = "already_applied"
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    """What "Apply anyway" did: the held message's kind, applied now or already before."""
+
+    result: ApplyResult
+    would_be: InboundKind
+    email: str
+
+
+def apply_unverified(ctx: EngineContext, notification_id: int) -> ApplyOutcome:
     """ "Apply anyway" on an unverified-sender notice: act on the held message as if verified,
     in one transaction, exactly once (a compare-and-set on the inbound row's kind)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        item = session.get(OutboxItem, notification_id)
-        if item is None or item.kind != notify.UNVERIFIED:
+        item = session.get(PendingNotification, notification_id)
+        if item is None or item.kind != NoticeKind.UNVERIFIED:
             raise UserInputError("That notice is no longer known; nothing was changed.")
         p = dict(item.payload or {})
-        would_be = Kind(str(p["would_be"]))
+        would_be = InboundKind(str(p["would_be"]))
         lead = session.get(Lead, int(p["lead_id"]), with_for_update=True)
         if lead is None:
             raise UserInputError("That lead no longer exists; nothing was changed.")
         claimed = session.execute(
             update(InboundMessage)
-            .where(InboundMessage.id == int(p["inbound_id"]), InboundMessage.kind == UNVERIFIED)
+            .where(
+                InboundMessage.id == int(p["inbound_id"]),
+                InboundMessage.kind == InboundKind.UNVERIFIED,
+            )
             .values(kind=str(would_be), reason=f"{p.get('reason', '')}; applied by an admin"[:500])
         ).rowcount  # type: ignore[attr-defined]
         if not claimed:
-            return f"Already applied to {lead.email}."
+            return ApplyOutcome(ApplyResult.ALREADY_APPLIED, would_be, lead.email)
         s = store.effective_settings(session, ctx.settings)
-        text = str(p.get("text") or "")
-        inb = Inbound(
-            message_id=str(p["message_id"]),
-            from_email=str(p.get("from_email") or ""),
-            from_name="",
-            subject=str(p.get("subject") or ""),
-            date=datetime.fromisoformat(p["date"]) if p.get("date") else None,
-            in_reply_to=[str(i) for i in p.get("in_reply_to") or []],
-            references=[str(r) for r in p.get("references") or []],
-            text=text,
-            new_text=text,
-            headers={},
-            raw_size=0,
+        inb = _held_inbound(p)
+        cls = Classification(
+            kind=would_be, bounce=_held_bounce(p, lead), reason=str(p.get("reason") or "")
         )
-        bp = p.get("bounce")
-        bounce = (
-            Bounce(
-                recipient=lead.email_key,
-                status=bp.get("status"),
-                action=None,
-                diagnostic=str(bp.get("diagnostic") or ""),
-                hard=bool(bp.get("hard")),
-                original_message_id=None,
-            )
-            if isinstance(bp, dict)
-            else None
-        )
-        cls = Classification(kind=would_be, bounce=bounce, reason=str(p.get("reason") or ""))
-        _act(session, s, now, lead, inb, inb.message_id or "", cls)
-        return f"✅ Applied: {_WOULD_BE[would_be]} for {lead.email}."
+        actions.act(session, s, now, lead, inb, inb.message_id or "", cls)
+        return ApplyOutcome(ApplyResult.APPLIED, would_be, lead.email)
 
 
-def _act(
-    session: Session,
-    s: Settings,
-    now: datetime,
-    lead: Lead,
-    inb: Inbound,
-    message_id: str,
-    cls: Classification,
-) -> None:
-    lead.last_inbound_at = inb.date or now
-    lead.last_inbound_kind = str(cls.kind)
-    if cls.kind == Kind.BOUNCE:
-        b = cls.bounce
-        status_code = (b.status if b else None) or "?"
-        if b is not None and not b.hard:
-            lead.last_error = f"soft bounce {status_code}: {b.diagnostic[:200]}"
-            notify.enqueue(
-                session,
-                now,
-                notify.BOUNCE,
-                f"↩️ Soft bounce ({status_code}) from {lead.email}; it keeps its place.",
-                {"lead_id": lead.id},
-            )
-            return
-        if lead.status in (PENDING, SENT, COMPLETED):
-            lead.status = BOUNCED
-        lead.last_error = f"bounced {status_code}: {(b.diagnostic if b else '')[:200]}"
-        _cancel_queued(session, lead, "bounced")
-        session.flush()
-        guard_bounce_rate(session, s, now)
-        notify.enqueue(
-            session,
-            now,
-            notify.BOUNCE,
-            f"❌ Bounced ({status_code}): {lead.email} — no more emails to it.",
-            {"lead_id": lead.id},
-        )
-        return
-    if cls.kind == Kind.AUTO_REPLY:
-        lead.auto_replies = (lead.auto_replies or 0) + 1
-        return
-    if cls.kind == Kind.OPT_OUT:
-        if lead.status != REPLIED:
-            lead.status = UNSUBSCRIBED
-        _cancel_queued(session, lead, "opted out")
-        store.suppress(session, now, lead.email_key, "email", "asked to be removed")
-        notify.enqueue(
-            session,
-            now,
-            notify.OPT_OUT,
-            f"🚫 Opt-out: {_writer(lead, inb)} asked to be removed; {lead.email} is added to the "
-            "suppression list.",
-            {"lead_id": lead.id},
-        )
-        return
-    # A human reply.
-    first = lead.replied_at is None
-    if lead.status not in (UNSUBSCRIBED,):
-        lead.status = REPLIED
-    if first:
-        lead.replied_at = now
-    _cancel_queued(session, lead, "the lead replied")
-    calendar_queued = False
-    if first and s.calendar_link and lead.status == REPLIED:
-        calendar_queued = _queue_calendar(session, s, now, lead, inb, message_id)
-    snippet = _snippet(inb.new_text or inb.text, 500)
-    subject = inb.subject or "(no subject)"
-    writer = _writer(lead, inb)
-    if writer != _who(lead):
-        writer = f"{inb.from_email}, who wrote in the thread with {_who(lead)}"
-    text = f"💬 Reply from {writer}\nSubject: {subject}\n\n{snippet}"
-    if calendar_queued:
-        text += "\n\n📅 Calendar link queued."
-    elif first and not s.calendar_link:
-        text += "\n\n(No CALENDAR_LINK set, so no calendar answer was sent — reply yourself.)"
-    notify.enqueue(
-        session,
-        now,
-        notify.REPLY,
-        text,
-        {"lead_id": lead.id, "email": lead.email, "domain": lead.domain, "first": first},
+def _held_inbound(p: dict[str, Any]) -> Inbound:
+    """The held message again, from what the notice kept."""
+    text = str(p.get("text") or "")
+    return Inbound(
+        message_id=str(p["message_id"]),
+        from_email=str(p.get("from_email") or ""),
+        from_name="",
+        subject=str(p.get("subject") or ""),
+        date=datetime.fromisoformat(p["date"]) if p.get("date") else None,
+        in_reply_to=[str(i) for i in p.get("in_reply_to") or []],
+        references=[str(r) for r in p.get("references") or []],
+        text=text,
+        new_text=text,
+        headers={},
+        raw_size=0,
     )
 
 
-def _queue_calendar(
-    session: Session, s: Settings, now: datetime, lead: Lead, inb: Inbound, message_id: str
-) -> bool:
-    """The calendar answer, in the lead's thread, at most once per lead (unique lead+step)."""
-    exists = session.scalar(
-        select(OutboundMessage.id).where(
-            OutboundMessage.lead_id == lead.id, OutboundMessage.step == CALENDAR_STEP
-        )
+def _held_bounce(p: dict[str, Any], lead: Lead) -> Bounce | None:
+    bp = p.get("bounce")
+    if not isinstance(bp, dict):
+        return None
+    return Bounce(
+        recipient=lead.email_key,
+        status=bp.get("status"),
+        action=None,
+        diagnostic=str(bp.get("diagnostic") or ""),
+        hard=bool(bp.get("hard")),
+        original_message_id=None,
     )
-    if exists:
-        return False
-    subject, body = render_template(store.template(session, "calendar"), _lead_values(lead, s))
-    refs = [r for r in inb.references if r] + [message_id]
-    session.add(
-        OutboundMessage(
-            lead_id=lead.id,
-            kind=CALENDAR,
-            step=CALENDAR_STEP,
-            message_id=make_message_id(s.email_address),
-            to_email=lead.email,
-            subject=reply_subject(inb.subject or lead.first_subject or subject),
-            body=body,
-            in_reply_to=message_id,
-            references=" ".join(dict.fromkeys(refs)),
-            state=QUEUED,
-            attempts=0,
-            created_at=now,
-        )
-    )
-    return True

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.proc import ADMIN, BotProcess, bot_env
+from tests.e2e.proc import ADMIN, BotProcess, bot_env, intervals_env, wait_ticks
 from tests.e2e.test_faults import (
     assert_no_secrets,
     deliveries,
@@ -24,8 +24,8 @@ from tests.e2e.test_faults import (
     message_states,
     recipients,
     run_campaign,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -58,9 +58,10 @@ def _all_settled(db_url: str, expected: int) -> bool:
 
 
 def _sending_resumed(smtp_server: Any, before: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while len(smtp_server.messages) <= before and time.monotonic() < deadline:
-        time.sleep(0.02)
+    """Until the server took one more message (or all are sent: then the timeout passes)."""
+    wait_until(
+        lambda: len(smtp_server.messages) > before, timeout, "sending", required=False, poll=0.02
+    )
 
 
 def test_it_sends_each_step_exactly_once_through_repeated_kill_9(  # type: ignore[no-untyped-def]
@@ -111,7 +112,8 @@ def test_it_sends_each_step_exactly_once_through_repeated_kill_9(  # type: ignor
 
         bot = start()
         wait_until(lambda: _all_settled(db_url, 2 * LEADS), 90, "every step sent and settled")
-        time.sleep(2)  # anything sent twice would show up now
+        wait_ticks(db_url, "send", 3)  # anything sent twice would show up now
+        wait_ticks(db_url, "maintenance", 2)  # ...or settled twice by the Sent-folder check
     finally:
         for b in current:
             b.stop()
@@ -130,7 +132,11 @@ def test_it_sends_each_step_exactly_once_through_repeated_kill_9(  # type: ignor
 def test_it_leaves_an_uncertain_email_to_the_operator_without_a_sent_copy(  # type: ignore[no-untyped-def]
     tmp_path: Path, fake_telegram, smtp_server, mailbox, db_url
 ):
-    env = _env(fake_telegram, smtp_server, mailbox, db_url)  # no on_store: no Sent copies
+    # No on_store: no Sent copies. The Sent-folder check first runs 8 s after the start, when
+    # the uncertain email and the good ones after it are all past the 3 s grace: it finds that
+    # the server keeps no copies (an earlier pass would only know that it cannot tell yet).
+    slow_check = intervals_env(maintenance=2, maintenance_start=8)
+    env = _env(fake_telegram, smtp_server, mailbox, db_url, OUTREACH_TEST_INTERVALS=slow_check)
     bot = BotProcess(tmp_path, env).start()
     try:
         import_leads(fake_telegram, 3)
@@ -140,7 +146,8 @@ def test_it_leaves_an_uncertain_email_to_the_operator_without_a_sent_copy(  # ty
         first = smtp_server.messages[0]
         rcpt, mid = first.rcpt_tos[0].lower(), str(first.message["Message-ID"])
         fake_telegram.wait_for("keeps no Sent copy", chat_id=ADMIN, timeout=40)
-        time.sleep(2)
+        wait_ticks(db_url, "send", 3)  # the send job and the Sent-folder check had their
+        wait_ticks(db_url, "maintenance", 2)  # chances to resend
         assert len(smtp_server.by_recipient(rcpt)) == 1, "resent without the operator's word"
 
         mark = fake_telegram.mark()
@@ -162,7 +169,7 @@ def test_it_leaves_an_uncertain_email_to_the_operator_without_a_sent_copy(  # ty
         wait_until(lambda: len(smtp_server.by_recipient(rcpt)) == 2, 20, "the resend")
         again = smtp_server.by_recipient(rcpt)[1]
         assert str(again.message["Message-ID"]) == mid
-        time.sleep(1.5)
+        wait_ticks(db_url, "send", 3)
         assert len(smtp_server.messages) == 4
     finally:
         bot.stop()

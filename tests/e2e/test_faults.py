@@ -9,18 +9,16 @@ Helpers shared with ``test_crash.py`` and ``test_db_outage.py`` live here.
 from __future__ import annotations
 
 import base64
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from engine.db import Database
-from engine.models import Lead, OutboundMessage
-from tests.e2e.proc import ADMIN, BotProcess, bot_env
+from engine.storage.db import Database
+from engine.storage.models import Lead, OutboundMessage
+from tests.e2e.proc import ADMIN, BotProcess, bot_env, wait_ticks
 
 pytestmark = pytest.mark.e2e
 
@@ -48,17 +46,6 @@ def run_campaign(fake_telegram: Any) -> None:
     mark = fake_telegram.mark()
     fake_telegram.send_text(ADMIN, "/run")
     fake_telegram.wait_for("Campaign ", chat_id=ADMIN, after=mark, timeout=30)
-
-
-def wait_until(pred: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
 
 
 def lead_statuses(db_url: str) -> dict[str, str]:
@@ -130,7 +117,7 @@ def test_it_pauses_on_a_wrong_password_without_touching_leads_and_resumes_after_
     smtp_server.refuse_auth()
     run_campaign(fake_telegram)
     fake_telegram.wait_for("refused to log in", chat_id=ADMIN, timeout=20)
-    time.sleep(4)  # several send ticks (SEND_INTERVAL_SECONDS=1) go by
+    wait_ticks(db_url, "send", 5)  # several send ticks go by
 
     assert len(texts(fake_telegram, "refused to log in")) == 1
     assert smtp_server.auth_attempts <= 3
@@ -141,7 +128,7 @@ def test_it_pauses_on_a_wrong_password_without_touching_leads_and_resumes_after_
     run_campaign(fake_telegram)
     got = smtp_server.wait_for(3, timeout=20)
     assert sorted(r.rcpt_tos[0] for r in got) == sorted(recipients(3))
-    time.sleep(1.5)
+    wait_ticks(db_url, "send", 3)  # a send tick or two more: nothing else may go out
     assert len(smtp_server.messages) == 3
 
 
@@ -154,7 +141,7 @@ def test_it_stops_for_the_day_when_the_quota_is_used_up_and_touches_no_lead(  # 
     run_campaign(fake_telegram)
     fake_telegram.wait_for("daily sending quota", chat_id=ADMIN, timeout=20)
     connections = smtp_server.connections
-    time.sleep(4)
+    wait_ticks(db_url, "send", 5)
 
     assert smtp_server.connections == connections, "it tried again the same day"
     assert len(texts(fake_telegram, "daily sending quota")) == 1
@@ -174,7 +161,7 @@ def test_it_retries_4xx_later_and_reaches_every_lead_exactly_once(  # type: igno
     smtp_server.tempfail_next(2)
     run_campaign(fake_telegram)
     smtp_server.wait_for(4, timeout=30)
-    time.sleep(2)
+    wait_ticks(db_url, "send", 3)  # a duplicate would go out on one of these
 
     sent = deliveries(smtp_server)
     assert {rcpt for rcpt, _ in sent} == recipients(4)

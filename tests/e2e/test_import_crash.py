@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine.db import Database
-from engine.models import ImportRun, Lead
+from engine.storage.db import Database
+from engine.storage.models import ImportRun, Lead
 from tests.e2e.proc import ADMIN, BotProcess, bot_env
 from tests.e2e.test_faults import leads_csv
 

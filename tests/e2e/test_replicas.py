@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,11 +15,12 @@ from sqlalchemy import delete, func, select
 
 from engine import campaign
 from engine.context import EngineContext
-from engine.db import Database
-from engine.leads import import_csv
-from engine.models import DailyRun, OutboxItem
+from engine.leads.service import import_csv
+from engine.storage.db import Database
+from engine.storage.models import DailyRun, PendingNotification
 from tests.conftest import fresh_pg_url, make_settings
-from tests.e2e.proc import ADMIN, ROOT, BotProcess, bot_env
+from tests.e2e.proc import ADMIN, ROOT, BotProcess, bot_env, wait_heartbeats, wait_ticks
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -46,15 +46,21 @@ def replicas(tmp_path: Path, fake_telegram, smtp_server, pg_url: str) -> Iterato
 
 
 def _leader(procs: list[BotProcess], timeout: float = 20) -> BotProcess:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def single() -> list[BotProcess] | None:
         polling = [
             p for p in procs if p.proc and p.proc.poll() is None and p.health().json()["polling"]
         ]
-        if len(polling) == 1:
-            return polling[0]
-        time.sleep(0.2)
-    raise AssertionError("no single polling replica")
+        return polling if len(polling) == 1 else None
+
+    return wait_until(single, timeout, "a single polling replica")[0]
+
+
+def _updates_settled(fake_telegram) -> None:  # type: ignore[no-untyped-def]
+    """Send one more command and wait for its answer: the updates before it are confirmed to
+    Telegram, so an answer sent twice would be here by now."""
+    mark = fake_telegram.mark()
+    fake_telegram.send_text(ADMIN, "/help")
+    fake_telegram.wait_for("/help — Every command", chat_id=ADMIN, after=mark, timeout=20)
 
 
 def _status_answers(fake_telegram, after: int = 0) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -65,10 +71,8 @@ def test_it_answers_each_command_exactly_once(replicas, fake_telegram) -> None: 
     _leader(replicas)
     for _ in range(3):
         fake_telegram.send_text(ADMIN, "/status")
-    deadline = time.monotonic() + 20
-    while len(_status_answers(fake_telegram)) < 3 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(2)  # a duplicate answer would arrive by now
+    wait_until(lambda: len(_status_answers(fake_telegram)) >= 3, 20, "three answers")
+    _updates_settled(fake_telegram)  # a duplicate answer would arrive by now
     assert len(_status_answers(fake_telegram)) == 3
     assert fake_telegram.conflicts == 0
 
@@ -81,25 +85,25 @@ def test_it_sends_every_lead_exactly_once(replicas, smtp_server, pg_url: str) ->
     campaign.run(ctx)
     db.dispose()
     smtp_server.wait_for(30, timeout=60)
-    time.sleep(3)  # a second send of anything would show up by now
+    wait_ticks(pg_url, "send", 6)  # a second send of anything would show up by now
     recipients = [r.rcpt_tos[0] for r in smtp_server.messages]
     assert len(recipients) == 30
     assert len(set(recipients)) == 30
 
 
 MIDNIGHT = """
-import sys, time
+import sys
 from datetime import datetime
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.db import Database
-from engine.scheduler import Engine
+from engine.storage.db import Database
+from engine.scheduler import Scheduler
 from tests.conftest import make_settings
 db = Database(sys.argv[1])
-clock = FakeClock(datetime.fromisoformat(sys.argv[3]))
-engine = Engine(EngineContext(db=db, settings=make_settings(), clock=clock))
-while time.time() < float(sys.argv[2]):
-    time.sleep(0.001)
+clock = FakeClock(datetime.fromisoformat(sys.argv[2]))
+engine = Scheduler(EngineContext(db=db, settings=make_settings(), clock=clock))
+print("READY", flush=True)
+sys.stdin.readline()  # the start line: every racer is ready, they go together
 print("RESET" if engine.midnight_reset() else "SKIPPED")
 """
 
@@ -109,7 +113,9 @@ def _midnight_runs(pg_url: str, day: str) -> tuple[int, int]:
     with db.transaction() as session:
         runs = session.scalar(select(func.count()).select_from(DailyRun).where(DailyRun.day == day))
         summaries = session.scalar(
-            select(func.count()).select_from(OutboxItem).where(OutboxItem.kind == "summary")
+            select(func.count())
+            .select_from(PendingNotification)
+            .where(PendingNotification.kind == "summary")
         )
     db.dispose()
     return int(runs or 0), int(summaries or 0)
@@ -118,17 +124,25 @@ def _midnight_runs(pg_url: str, day: str) -> tuple[int, int]:
 def test_it_runs_a_racing_midnight_reset_once(replicas, pg_url: str) -> None:  # type: ignore[no-untyped-def]
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
     midnight = datetime.combine(tomorrow, datetime.min.time(), UTC) + timedelta(seconds=5)
-    start_at = str(time.time() + 3)
     runs = [
         subprocess.Popen(
-            [sys.executable, "-c", MIDNIGHT, pg_url, start_at, midnight.isoformat()],
+            [sys.executable, "-c", MIDNIGHT, pg_url, midnight.isoformat()],
             cwd=ROOT,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
         for _ in range(3)
     ]
+    for r in runs:
+        assert r.stdout is not None
+        ready = r.stdout.readline()  # blocks until the racer is up (or has died)
+        assert ready.strip() == "READY", ready + r.communicate(timeout=10)[0]
+    for r in runs:  # the barrier opens
+        assert r.stdin is not None
+        r.stdin.write("go\n")
+        r.stdin.flush()
     outputs = [r.communicate(timeout=60)[0].strip().splitlines()[-1] for r in runs]
     assert sorted(outputs) == ["RESET", "SKIPPED", "SKIPPED"]
     assert _midnight_runs(pg_url, tomorrow.isoformat()) == (1, 1)
@@ -137,10 +151,10 @@ def test_it_runs_a_racing_midnight_reset_once(replicas, pg_url: str) -> None:  #
 def test_replicas_catch_up_a_missed_midnight_reset_once(replicas, pg_url: str) -> None:  # type: ignore[no-untyped-def]
     today = datetime.now(UTC).date()
     db = Database(pg_url)
-    deadline = time.monotonic() + 30
-    while _midnight_runs(pg_url, today.isoformat())[0] == 0:  # recorded silently on a new db
-        assert time.monotonic() < deadline, "no replica recorded today"
-        time.sleep(0.2)
+    # Recorded silently on a new database.
+    wait_until(
+        lambda: _midnight_runs(pg_url, today.isoformat())[0], 30, "a replica to record today"
+    )
     with db.transaction() as session:  # as if every replica had been down at midnight
         session.execute(delete(DailyRun))
         yesterday = today - timedelta(days=1)
@@ -148,11 +162,10 @@ def test_replicas_catch_up_a_missed_midnight_reset_once(replicas, pg_url: str) -
             DailyRun(job="midnight", day=yesterday.isoformat(), owner="gone", created_at=_now())
         )
     db.dispose()
-    deadline = time.monotonic() + 40
-    while _midnight_runs(pg_url, today.isoformat())[0] == 0:
-        assert time.monotonic() < deadline, "the missed reset was not caught up"
-        time.sleep(0.2)
-    time.sleep(16)  # one more maintenance tick on each replica
+    wait_until(
+        lambda: _midnight_runs(pg_url, today.isoformat())[0], 40, "the missed reset caught up"
+    )
+    wait_heartbeats(pg_url, 2)  # one more maintenance tick on each replica
     assert _midnight_runs(pg_url, today.isoformat()) == (1, 1)
 
 
@@ -168,7 +181,7 @@ def test_it_hands_polling_to_another_replica_when_the_leader_dies(replicas, fake
     fake_telegram.send_text(ADMIN, "/status")
     fake_telegram.wait_for(STATUS, timeout=45, chat_id=ADMIN, after=mark)
     assert survivor.health().json()["polling"] is True
-    time.sleep(2)
+    _updates_settled(fake_telegram)
     assert len(_status_answers(fake_telegram, mark)) == 1
 
 

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests import mailshapes
-from tests.e2e.proc import ADMIN, BotProcess, bot_env
+from tests.e2e.proc import ADMIN, BotProcess, bot_env, intervals_env, wait_ticks
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
-CHECK_SECONDS = 5  # the config's minimum
-FOLLOWUP_SECONDS = 12  # > one check interval, so replies are always read before a follow-up
+CHECK_SECONDS = 1  # OUTREACH_TEST_INTERVALS' reply_check (the setting's minimum is 5 s)
+FOLLOWUP_SECONDS = 4  # > one check interval, so replies are always read before a follow-up
 CALENDAR_LINK = "https://cal.example.com/sam"
 ANA, BOB, CLEO, DAN = "ana@acme.io", "bob@beta.io", "cleo@gamma.io", "dan@delta.io"
 LEADS_CSV = (
@@ -35,7 +36,7 @@ def bot(tmp_path: Path, fake_telegram, smtp_server, dovecot, db_url: str):  # ty
         imap_port=dovecot.port,
         EMAIL_ADDRESS=dovecot.user,
         EMAIL_PASSWORD=dovecot.password,
-        REPLY_CHECK_INTERVAL_SECONDS=str(CHECK_SECONDS),
+        OUTREACH_TEST_INTERVALS=intervals_env(reply_check=CHECK_SECONDS),
         FOLLOWUP_DELAYS=f"{FOLLOWUP_SECONDS}s,{FOLLOWUP_SECONDS}s",
         CALENDAR_LINK=CALENDAR_LINK,
     )
@@ -49,7 +50,7 @@ def _is_reply_push(m: dict) -> bool:
 
 
 def test_it_answers_replies_once_and_keeps_following_up_only_the_out_of_office_lead(  # type: ignore[no-untyped-def]
-    bot, fake_telegram, smtp_server, dovecot
+    bot, fake_telegram, smtp_server, dovecot, db_url: str
 ) -> None:
     fake_telegram.send_document(ADMIN, "leads.csv", LEADS_CSV)
     fake_telegram.wait_for("Imported: 4", timeout=20)
@@ -101,10 +102,13 @@ def test_it_answers_replies_once_and_keeps_following_up_only_the_out_of_office_l
     fake_telegram.wait_for(lambda m: DAN in (m.get("text") or ""), after=mark, chat_id=ADMIN)
 
     # Cleo's two follow-ups go out; by then Ana's and Bob's would have been due too.
-    deadline = time.monotonic() + 2 * FOLLOWUP_SECONDS + 15
-    while len(smtp_server.by_recipient(CLEO)) < 3 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.5)  # a send tick or two more: nothing else may go out
+    wait_until(
+        lambda: len(smtp_server.by_recipient(CLEO)) >= 3,
+        2 * FOLLOWUP_SECONDS + 15,
+        "Cleo's follow-ups",
+        required=False,  # the assertion below says what is missing
+    )
+    wait_ticks(db_url, "send", 3)  # a send tick or two more: nothing else may go out
 
     def bodies(addr: str) -> list[str]:
         return [

@@ -20,7 +20,7 @@ from bot.app import _initialize, build_application
 from bot.handlers import register
 from engine.context import EngineContext
 from engine.logs import RedactSecrets
-from engine.models import (
+from engine.storage.models import (
     Campaign,
     Lead,
     OutboundMessage,
@@ -75,7 +75,7 @@ class RunningBot:
 
     def add_leads(self, *emails: str, **fields: str) -> list[int]:
         """Store leads directly (the import path has its own tests)."""
-        from engine.leads import import_csv
+        from engine.leads.service import import_csv
 
         header = "email," + ",".join(fields) if fields else "email"
         rows = [header] + [",".join([e, *fields.values()]) for e in emails]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from engine.context import EngineContext
-from engine.smtp import Mailer
+from engine.sending.smtp import Mailer
 from tests.integration.sendkit import NO_PACING, smtp_env
 from tests.servers.smtp import SmtpServer
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from engine import campaign, leads
+from engine import campaign
 from engine.context import EngineContext
-from engine.dispatch import Claimed, claim_next, send_claimed
-from engine.models import Lead, OutboundMessage, OutboxItem
-from engine.pacing import Gate
+from engine.leads import service as leads
+from engine.sending.claims import Claimed, claim_next
+from engine.sending.pacing import Gate
+from engine.sending.queue import send_claimed
+from engine.storage.models import Lead, OutboundMessage, PendingNotification
 from tests.servers.smtp import SmtpServer
 
 # Pacing off: no delay between emails, no batch pause.
@@ -57,17 +61,32 @@ def outbound(ctx: EngineContext, email: str | None = None) -> list[OutboundMessa
         return rows
 
 
-def outbox(ctx: EngineContext, kind: str | None = None) -> list[OutboxItem]:
+def outbox(ctx: EngineContext, kind: str | None = None) -> list[PendingNotification]:
     with ctx.db.transaction() as session:
-        stmt = select(OutboxItem).order_by(OutboxItem.id)
+        stmt = select(PendingNotification).order_by(PendingNotification.id)
         if kind is not None:
-            stmt = stmt.where(OutboxItem.kind == kind)
+            stmt = stmt.where(PendingNotification.kind == kind)
         rows = list(session.scalars(stmt))
         session.expunge_all()
         return rows
+
+
+def words(item: PendingNotification) -> str:
+    """What the admins read for an outbox row: the bot's words for its kind and payload."""
+    from bot.messages import render
+    from engine.notify import Notification
+
+    return render(Notification(item.id, item.kind, item.text, dict(item.payload or {}))).text
 
 
 def set_status(ctx: EngineContext, email: str, status: str) -> None:
     with ctx.db.transaction() as session:
         row = session.scalars(select(Lead).where(Lead.email_key == email.lower())).one()
         row.status = status
+
+
+def stored_notice(
+    session: Session, now: datetime, kind: str, text: str, payload: dict[str, Any] | None = None
+) -> None:
+    """A notification row as an older release wrote it: with the engine's own text."""
+    session.add(PendingNotification(kind=kind, text=text, payload=payload or {}, created_at=now))

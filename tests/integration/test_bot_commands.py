@@ -8,11 +8,12 @@ import io
 
 import pytest
 from sqlalchemy import select, text
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import format as fmt
-from engine import store
-from engine.dispatch import run_send_queue
-from engine.models import Campaign, Lead, SettingOverride, TemplateRow
+from engine.sending.queue import run_send_queue
+from engine.states import CampaignState, LeadStatus
+from engine.storage.models import Campaign, Lead, SettingOverride, TemplateRow
 from tests.conftest import BASE_ENV
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, SECRETS, RunningBot
@@ -65,12 +66,12 @@ async def test_it_starts_pauses_and_stops_the_campaign(running_bot: RunningBot) 
             return str(session.scalars(select(Campaign.state)).one())
 
     assert "started" in (await running_bot.say("/run"))["text"]
-    assert await asyncio.to_thread(state) == store.RUNNING
+    assert await asyncio.to_thread(state) == CampaignState.RUNNING
     assert "paused" in (await running_bot.say("/pause"))["text"]
-    assert await asyncio.to_thread(state) == store.PAUSED
+    assert await asyncio.to_thread(state) == CampaignState.PAUSED
     assert "resumed" in (await running_bot.say("/run"))["text"]
     assert "stopped" in (await running_bot.say("/stop"))["text"]
-    assert await asyncio.to_thread(state) == store.STOPPED
+    assert await asyncio.to_thread(state) == CampaignState.STOPPED
 
 
 async def test_it_counts_leads_by_status(running_bot: RunningBot) -> None:
@@ -81,12 +82,12 @@ async def test_it_counts_leads_by_status(running_bot: RunningBot) -> None:
 
 
 async def test_it_shows_one_lead_with_history_and_stop_and_delete_buttons(
-    running_bot: RunningBot,
-) -> None:
+    running_bot: RunningBot, mailers
+) -> None:  # type: ignore[no-untyped-def]
     (lead_id,) = running_bot.add_leads("ana@acme.io", first_name="Ana", company="Acme")
     await running_bot.say("/run", expect="Campaign")
     report = await asyncio.to_thread(
-        run_send_queue, running_bot.ctx, running_bot.ctx.new_mailer(), max_sends=1
+        run_send_queue, running_bot.ctx, mailers(running_bot.ctx), max_sends=1
     )
     assert report.events == ["sent"]
     answer = await running_bot.say("/lead ana@acme.io")
@@ -304,3 +305,26 @@ async def test_it_keeps_answering_after_an_unexpected_error(running_bot: Running
     await running_bot.say("/status", expect="Something went wrong")
     answer = await running_bot.say("/leads")
     assert "0 leads" in answer["text"]
+
+
+async def test_it_answers_an_unknown_or_malformed_button_and_changes_nothing(
+    running_bot: RunningBot,
+) -> None:
+    (lead_id,) = running_bot.add_leads("ana@acme.io")
+    fake = running_bot.fake
+    data = ["nope:1", f"stop:{lead_id}x", "stop", f"apply:{lead_id}x"]
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(d, callback_data=d)] for d in data])
+    await running_bot.app.bot.send_message(ADMIN, "forged", reply_markup=markup)
+    record = await fake.wait_for_async("forged")
+    mark = fake.mark()
+    for d in data:
+        fake.press_button(ADMIN, record, d)
+    deadline = asyncio.get_running_loop().time() + 10
+    while len(fake.calls("answerCallbackQuery")) < len(data):
+        assert asyncio.get_running_loop().time() < deadline, "not every press was answered"
+        await asyncio.sleep(0.02)
+    answers = fake.calls("answerCallbackQuery")
+    assert [a["params"].get("text") for a in answers] == ["Unknown button."] * len(data)
+    assert fake.sent()[mark:] == []
+    lead = running_bot.lead("ana@acme.io")
+    assert lead is not None and lead.status == LeadStatus.PENDING

@@ -6,10 +6,11 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from engine.dispatch import run_send_queue
-from engine.models import Lead
+from engine.sending.queue import run_send_queue
+from engine.storage.models import Lead
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot
+from tests.waiting import handlers_idle, wait_until_async
 
 running_bot = bot_harness.running_bot
 
@@ -127,7 +128,7 @@ async def test_it_shows_progress_by_editing_one_message(running_bot: RunningBot)
     data = ("email\n" + "".join(f"u{i}@ex{i % 50}.io\n" for i in range(5_000))).encode()
     mark = running_bot.fake.mark()
     answer = await running_bot.upload("leads.csv", data, expect=FINISHED, timeout=60)
-    await asyncio.sleep(0.5)
+    await wait_until_async(lambda: handlers_idle(running_bot.app), 10, "the import to finish")
     outputs = running_bot.fake.sent(ADMIN)[mark:]
     assert [r["method"] for r in outputs][0] == "sendMessage"
     assert {r["message_id"] for r in outputs} == {answer["message_id"]}
@@ -136,12 +137,12 @@ async def test_it_shows_progress_by_editing_one_message(running_bot: RunningBot)
 
 
 async def test_it_sends_to_leads_added_while_the_campaign_runs(
-    running_bot: RunningBot, smtp_server
+    running_bot: RunningBot, smtp_server, mailers
 ) -> None:  # type: ignore[no-untyped-def]
     await running_bot.say("/run", expect="Campaign")
     await running_bot.upload("leads.csv", b"email\nana@acme.io\n", expect=FINISHED)
     ctx = running_bot.ctx
-    report = await asyncio.to_thread(run_send_queue, ctx, ctx.new_mailer(), max_sends=1)
+    report = await asyncio.to_thread(run_send_queue, ctx, mailers(ctx), max_sends=1)
     assert report.events == ["sent"]
     assert smtp_server.messages[-1].rcpt_tos == ["ana@acme.io"]
 

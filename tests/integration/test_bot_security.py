@@ -14,8 +14,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import format as fmt
 from engine import campaign
 from engine.clock import FakeClock
-from engine.dispatch import run_send_queue
-from engine.models import OutboundMessage
+from engine.sending.queue import run_send_queue
+from engine.storage.models import OutboundMessage
 from tests.integration import bot_harness
 from tests.integration.bot_harness import (
     ADMIN,
@@ -23,6 +23,7 @@ from tests.integration.bot_harness import (
     RunningBot,
     snapshot,
 )
+from tests.waiting import handlers_idle, wait_until_async
 
 running_bot = bot_harness.running_bot
 
@@ -53,14 +54,11 @@ ARGS = {
 
 
 async def drained(bot: RunningBot) -> None:
-    """Every update so far was taken and handled: the queue is empty and an admin's private
-    command sent after them is answered (then a moment for concurrent handlers to finish)."""
-    for _ in range(500):
-        if not bot.fake.pending_updates:
-            break
-        await asyncio.sleep(0.02)
+    """Every update so far was taken and handled: the queue is empty, an admin's private
+    command sent after them is answered, and no handler is still running."""
+    await wait_until_async(lambda: not bot.fake.pending_updates, 10, "every update taken")
     await bot.say("/leads", user=ADMIN, expect="leads")
-    await asyncio.sleep(0.3)
+    await wait_until_async(lambda: handlers_idle(bot.app), 10, "the handlers to finish")
 
 
 def stranger_commands() -> list[str]:
@@ -68,12 +66,12 @@ def stranger_commands() -> list[str]:
 
 
 @pytest.fixture
-async def with_data(running_bot: RunningBot) -> tuple[int, int]:
+async def with_data(running_bot: RunningBot, mailers) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """Two leads, one of them sent to: (lead id, outbound message id)."""
     lead_id, _ = running_bot.add_leads("ana@acme.io", "bob@acme.io")
     ctx = running_bot.ctx
     await asyncio.to_thread(campaign.run, ctx)
-    report = await asyncio.to_thread(run_send_queue, ctx, ctx.new_mailer(), max_sends=1)
+    report = await asyncio.to_thread(run_send_queue, ctx, mailers(ctx), max_sends=1)
     assert report.events == ["sent"]
     with ctx.db.transaction() as session:
         outbound_id = session.scalars(select(OutboundMessage.id)).one()
@@ -108,7 +106,7 @@ async def test_it_refuses_a_csv_upload_from_a_stranger_without_downloading_it(
         "leads.csv", b"email\nmallory@evil.io\n", user=STRANGER, expect=REFUSAL
     )
     assert answer["text"] == REFUSAL
-    await asyncio.sleep(0.3)
+    await wait_until_async(lambda: handlers_idle(running_bot.app), 10, "the handlers to finish")
     assert running_bot.fake.calls("getFile") == []
     assert [r["text"] for r in running_bot.fake.sent(STRANGER)] == [REFUSAL]
     assert snapshot(running_bot.ctx) == before
@@ -133,7 +131,7 @@ async def test_it_refuses_every_button_from_a_stranger_and_changes_nothing(
         clock.advance(timedelta(seconds=61))  # past the refusal limit: every press is answered
         fake.press_button(STRANGER, record, d)
         await _answered(running_bot, i + 1)
-    await asyncio.sleep(0.3)
+    await wait_until_async(lambda: handlers_idle(running_bot.app), 10, "the handlers to finish")
     answers = fake.calls("answerCallbackQuery")
     assert [a["params"].get("text") for a in answers] == ["Not allowed."] * len(data)
     assert fake.sent()[mark:] == []
@@ -141,11 +139,8 @@ async def test_it_refuses_every_button_from_a_stranger_and_changes_nothing(
 
 
 async def _answered(running_bot: RunningBot, n: int) -> None:
-    for _ in range(500):
-        if len(running_bot.fake.calls("answerCallbackQuery")) >= n:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"only {len(running_bot.fake.calls('answerCallbackQuery'))} answers")
+    calls = running_bot.fake.calls
+    await wait_until_async(lambda: len(calls("answerCallbackQuery")) >= n, 10, f"{n} answers")
 
 
 async def test_it_leaks_no_lead_address_to_a_stranger(

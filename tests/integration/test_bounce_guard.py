@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from engine import campaign
 from engine.context import EngineContext
-from engine.dispatch import run_send_queue
 from engine.inbox.sync import process_message
-from engine.smtp import SmtpMailer
+from engine.sending.queue import run_send_queue
+from engine.sending.smtp import SmtpMailer
 from tests.hostile import forged_dsn, forged_failed_recipients
-from tests.integration.sendkit import NO_PACING, add_leads, outbound, outbox, smtp_env, start
+from tests.integration.sendkit import NO_PACING, add_leads, outbound, outbox, smtp_env, start, words
 from tests.mailshapes import gmail_dsn
 from tests.servers.smtp import SmtpServer
 
@@ -51,8 +51,8 @@ def test_it_pauses_when_the_bounce_rate_reaches_the_limit(
     _bounce(ctx, 1, skip=4)  # the fifth: 25 %
 
     assert _state(ctx) == "paused"
-    alerts = [a for a in outbox(ctx, "alert") if "bounced" in a.text]
-    assert len(alerts) == 1 and "5 of the last 20" in alerts[0].text
+    alerts = [a for a in outbox(ctx, "alert") if "bounced" in words(a)]
+    assert len(alerts) == 1 and "5 of the last 20" in words(alerts[0])
 
 
 def test_it_keeps_sending_below_the_limit(make_ctx: Ctx, smtp_server: SmtpServer) -> None:

@@ -12,11 +12,14 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select
 
-from engine import campaign, store
+from engine import campaign
 from engine.context import EngineContext
-from engine.dispatch import CLAIM_BATCH, run_send_queue, send_counts
-from engine.models import MSG_SENT, QUEUE_NEW, SENDING, Lead, OutboundMessage
-from engine.smtp import SmtpMailer
+from engine.sending.gate import send_counts
+from engine.sending.queue import CLAIM_BATCH, run_send_queue
+from engine.sending.smtp import SmtpMailer
+from engine.states import OutboundState
+from engine.storage import store
+from engine.storage.models import QUEUE_NEW, Lead, OutboundMessage
 from tests.integration import bot_harness
 from tests.integration.bot_harness import RunningBot
 from tests.integration.sendkit import NO_PACING, add_leads, smtp_env
@@ -94,8 +97,8 @@ async def test_no_email_starts_after_the_brake_is_answered(
         counts = send_counts(session, sender.clock.now(), sender.settings)
         batch_count = store.mailbox(session, sender.clock.now()).batch_count
     delivered = len(smtp_server.messages)
-    assert SENDING not in states
-    assert states == {MSG_SENT: delivered}
+    assert OutboundState.SENDING not in states
+    assert states == {OutboundState.SENT: delivered}
     assert counts.sent_today == delivered
     assert batch_count == delivered  # towards the batch pause, only what went out counts
     assert queued_again == LEADS - delivered
@@ -139,7 +142,7 @@ async def test_no_email_starts_after_pause_while_the_sender_runs_free(
             session.scalar(
                 select(func.count())
                 .select_from(OutboundMessage)
-                .where(OutboundMessage.state == SENDING)
+                .where(OutboundMessage.state == OutboundState.SENDING)
             )
             == 0
         )

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from engine.context import EngineContext
-from engine.dispatch import claim_batch, run_send_queue
-from engine.models import Lead, OutboundMessage
-from engine.pacing import Gate
-from engine.smtp import SmtpMailer
+from engine.sending.claims import claim_batch
+from engine.sending.pacing import Gate
+from engine.sending.queue import run_send_queue
+from engine.sending.smtp import SmtpMailer
+from engine.storage.models import Lead, OutboundMessage
 from tests.integration.sendkit import NO_PACING, add_leads, smtp_env, start
 from tests.servers.smtp import SmtpServer
 

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -20,12 +19,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine import store
 from engine.context import EngineContext
-from engine.db import Database
-from engine.dispatch import Claimed, claim_next
-from engine.models import SENDING, Lead, OutboundMessage
-from engine.pacing import Gate
+from engine.sending.claims import Claimed, claim_next
+from engine.sending.pacing import Gate
+from engine.states import OutboundState
+from engine.storage import store
+from engine.storage.db import Database
+from engine.storage.models import Lead, OutboundMessage
 from tests.conftest import BASE_ENV
 from tests.integration.sendkit import NO_PACING, add_leads, start
 
@@ -43,9 +43,9 @@ def pg(db_url: str) -> str:
     return db_url
 
 
-def claim_all(ctx: EngineContext, go: threading.Event | None = None) -> list[int]:
+def claim_all(ctx: EngineContext, go: threading.Barrier | None = None) -> list[int]:
     if go is not None:
-        go.wait(10)
+        go.wait(10)  # both workers start claiming together
     got: list[int] = []
     while True:
         c = claim_next(ctx)
@@ -74,10 +74,18 @@ def seed(ctx: EngineContext) -> None:
     add_leads(ctx, *(f"lead{i:03d}@d{i % 7}.example" for i in range(LEADS)))
 
 
+def assert_both_claimed(per_worker: list[list[int]]) -> None:
+    """Each of the two workers claimed some leads: a race one of them won outright (or never
+    entered) proves nothing about claims."""
+    first, second = (len(got) for got in per_worker)
+    assert first > 0, f"the first worker claimed nothing (the second claimed {second})"
+    assert second > 0, f"the second worker claimed nothing (the first claimed {first})"
+
+
 def test_it_claims_every_lead_once_from_two_threads(pg: str, make_ctx: Ctx) -> None:
     ctx = make_ctx(**RACE_ENV)
     seed(ctx)
-    go = threading.Event()
+    go = threading.Barrier(2)
     results: list[list[int]] = [[], []]
     workers = []
     worker_dbs = [Database(pg) for _ in range(2)]  # own connection pools, like other replicas
@@ -89,7 +97,6 @@ def test_it_claims_every_lead_once_from_two_threads(pg: str, make_ctx: Ctx) -> N
         )
     for w in workers:
         w.start()
-    go.set()
     for w in workers:
         w.join(30)
     for c in worker_dbs:
@@ -97,46 +104,51 @@ def test_it_claims_every_lead_once_from_two_threads(pg: str, make_ctx: Ctx) -> N
 
     claimed = results[0] + results[1]
     assert sorted(claimed) == sorted(lead_ids(ctx))
+    assert_both_claimed(results)
     assert set(claims_per_lead(ctx).values()) == {1}
     assert len(claims_per_lead(ctx)) == LEADS
 
 
 WORKER = """
-import json, os, sys, time
-from pathlib import Path
+import json, sys
 from engine.config import load_settings
 from engine.context import EngineContext
-from engine.db import Database
+from engine.storage.db import Database
 from tests.integration.test_claims_race import claim_all
 
-env, url, go = json.loads(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+env, url = json.loads(sys.argv[1]), sys.argv[2]
 ctx = EngineContext(db=Database(url), settings=load_settings(env))
-while not go.exists():
-    time.sleep(0.005)
+ctx.db.engine.connect().close()  # connected before the start, like the other worker
+print("READY", flush=True)
+sys.stdin.readline()  # the barrier: the test releases both workers together
 print(json.dumps({"owner": ctx.owner, "leads": claim_all(ctx)}))
 """
 
 
-def test_it_claims_every_lead_once_from_two_processes(
-    pg: str, make_ctx: Ctx, tmp_path: Path
-) -> None:
+def test_it_claims_every_lead_once_from_two_processes(pg: str, make_ctx: Ctx) -> None:
     ctx = make_ctx(**RACE_ENV)
     seed(ctx)
-    go = tmp_path / "go"
     env = json.dumps({**BASE_ENV, **RACE_ENV})
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, env, pg, str(go)],
+            [sys.executable, "-c", WORKER, env, pg],
             cwd=REPO,
             env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(2)
     ]
-    time.sleep(1.5)  # both interpreters up and waiting (they start claiming together)
-    go.touch()
+    for p in procs:  # the barrier: both interpreters up and connected...
+        assert p.stdin is not None and p.stdout is not None
+        ready = p.stdout.readline()
+        assert ready.strip() == "READY", ready + p.communicate(timeout=10)[1]
+    for p in procs:  # ...then both go
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
     outputs = []
     for p in procs:
         out, err = p.communicate(timeout=60)
@@ -146,9 +158,12 @@ def test_it_claims_every_lead_once_from_two_processes(
     claimed = outputs[0]["leads"] + outputs[1]["leads"]
     assert sorted(claimed) == sorted(lead_ids(ctx))
     assert set(claims_per_lead(ctx).values()) == {1}
+    assert_both_claimed([o["leads"] for o in outputs])
     with ctx.db.transaction() as session:
         owners = Counter(session.scalars(select(OutboundMessage.lease_owner)))
-    assert owners == Counter({o["owner"]: len(o["leads"]) for o in outputs})
+    for o in outputs:  # each process by name: a missing one counts 0 here, not "no key"
+        assert owners[o["owner"]] == len(o["leads"]) > 0, (o["owner"], dict(owners))
+    assert sum(owners.values()) == LEADS
 
 
 def test_it_makes_a_second_claim_wait_for_the_first_to_commit(pg: str, make_ctx: Ctx) -> None:
@@ -174,7 +189,10 @@ def test_it_makes_a_second_claim_wait_for_the_first_to_commit(pg: str, make_ctx:
     assert isinstance(claimed, Claimed)
     with ctx.db.transaction() as session:
         row = session.get(OutboundMessage, claimed.outbound_id)
-        assert row is not None and (row.state, row.lease_owner) == (SENDING, other.owner)
+        assert row is not None and (row.state, row.lease_owner) == (
+            OutboundState.SENDING,
+            other.owner,
+        )
 
 
 def test_it_refuses_a_second_message_for_the_same_lead_and_step(pg: str, make_ctx: Ctx) -> None:
@@ -195,7 +213,7 @@ def test_it_refuses_a_second_message_for_the_same_lead_and_step(pg: str, make_ct
                 to_email=row.to_email,
                 subject=row.subject,
                 body=row.body,
-                state=SENDING,
+                state=OutboundState.SENDING,
                 attempts=1,
                 created_at=row.created_at,
             )

@@ -7,10 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
-from engine import campaign, store
+from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.errors import ConfigError, UserInputError
+from engine.storage import store
 from tests.conftest import make_settings
 
 Ctx = Callable[..., EngineContext]

@@ -9,28 +9,17 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import campaign, leads, store
+from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.dispatch import claim_next, run_send_queue
-from engine.messages import make_message_id
-from engine.models import (
-    BOUNCED,
-    CALENDAR,
-    CALENDAR_STEP,
-    COMPLETED,
-    MSG_SENT,
-    PENDING,
-    QUEUED,
-    REPLIED,
-    SENDING,
-    STOPPED_LEAD,
-    UNCERTAIN,
-    UNSUBSCRIBED,
-    Lead,
-    OutboundMessage,
-)
-from engine.pacing import Gate
+from engine.leads import service as leads
+from engine.sending.claims import claim_next
+from engine.sending.messages import make_message_id
+from engine.sending.pacing import Gate
+from engine.sending.queue import run_send_queue
+from engine.states import CampaignState, LeadStatus, MessageKind, OutboundState
+from engine.storage import store
+from engine.storage.models import CALENDAR_STEP, Lead, OutboundMessage
 from tests.integration.sendkit import (
     add_leads,
     lead,
@@ -39,6 +28,7 @@ from tests.integration.sendkit import (
     send_next,
     set_status,
     start,
+    words,
 )
 from tests.servers.smtp import Received, SmtpServer
 
@@ -62,19 +52,19 @@ def test_it_sends_calendar_answers_then_due_followups_then_new_leads(
     assert run_send_queue(ctx, mailer).sent == 3
     clock.advance(timedelta(hours=1))
     add_leads(ctx, "cat@c.example")
-    set_status(ctx, "dee@d.example", REPLIED)
+    set_status(ctx, "dee@d.example", LeadStatus.REPLIED)
     dee = lead(ctx, "dee@d.example")
     with ctx.db.transaction() as session:
         session.add(
             OutboundMessage(
                 lead_id=dee.id,
-                kind=CALENDAR,
+                kind=MessageKind.CALENDAR,
                 step=CALENDAR_STEP,
                 message_id=make_message_id("sender@example.com"),
                 to_email=dee.email,
                 subject="Re: hello",
                 body="Book a time: https://cal.example.com/sam",
-                state=QUEUED,
+                state=OutboundState.QUEUED,
                 attempts=0,
                 created_at=clock.now(),
             )
@@ -121,10 +111,10 @@ def test_it_marks_the_lead_completed_after_the_last_followup(
     add_leads(ctx, "ann@a.example")
     for _ in range(3):
         assert send_next(ctx, mailer) == "sent"
-        assert lead(ctx, "ann@a.example").status != COMPLETED or _ == 2
+        assert lead(ctx, "ann@a.example").status != LeadStatus.COMPLETED or _ == 2
         clock.advance(timedelta(hours=1))
 
-    assert lead(ctx, "ann@a.example").status == COMPLETED
+    assert lead(ctx, "ann@a.example").status == LeadStatus.COMPLETED
     clock.advance(timedelta(days=30))
     assert run_send_queue(ctx, mailer).sent == 0
     assert len(smtp_server.messages) == 3
@@ -138,7 +128,7 @@ def test_it_sends_no_followup_to_a_lead_that_replied(
     start(ctx)
     add_leads(ctx, "ann@a.example", "bob@b.example")
     assert run_send_queue(ctx, mailer).sent == 2
-    set_status(ctx, "ann@a.example", REPLIED)
+    set_status(ctx, "ann@a.example", LeadStatus.REPLIED)
     for _ in range(3):
         clock.advance(timedelta(days=1))
         run_send_queue(ctx, mailer)
@@ -172,7 +162,7 @@ def test_it_commits_the_message_id_before_the_smtp_transaction(
 
     assert send_next(ctx, mailers(ctx)) == "sent"
 
-    assert seen == [(message_ids(smtp_server)[0], SENDING)]
+    assert seen == [(message_ids(smtp_server)[0], OutboundState.SENDING)]
 
 
 def test_it_marks_a_send_uncertain_with_the_message_id_the_server_stored(
@@ -186,7 +176,7 @@ def test_it_marks_a_send_uncertain_with_the_message_id_the_server_stored(
     assert send_next(ctx, mailers(ctx)) == "uncertain"
 
     (row,) = outbound(ctx)
-    assert row.state == UNCERTAIN
+    assert row.state == OutboundState.UNCERTAIN
     assert message_ids(smtp_server) == [row.message_id]
 
 
@@ -204,13 +194,13 @@ def test_it_pauses_without_touching_leads_when_the_login_is_refused(
     run_send_queue(ctx, mailers(ctx))
     run_send_queue(ctx, mailers(ctx))
 
-    assert campaign.status(ctx).state == store.PAUSED
+    assert campaign.status(ctx).state == CampaignState.PAUSED
     assert len(outbox(ctx, "alert")) == 1
     assert {lead(ctx, e).status for e in ("ann@a.example", "bob@b.example", "cat@c.example")} == {
-        PENDING
+        LeadStatus.PENDING
     }
     assert smtp_server.auth_attempts == 1
-    assert [m.state for m in outbound(ctx)] == [QUEUED]
+    assert [m.state for m in outbound(ctx)] == [OutboundState.QUEUED]
 
 
 def test_it_holds_sending_for_24_hours_when_the_quota_is_used_up(
@@ -229,7 +219,7 @@ def test_it_holds_sending_for_24_hours_when_the_quota_is_used_up(
 
     assert isinstance(held, Gate) and "quota" in held.reason
     assert len(outbox(ctx, "alert")) == 1
-    assert {lead(ctx, e).status for e in ("ann@a.example", "bob@b.example")} == {PENDING}
+    assert {lead(ctx, e).status for e in ("ann@a.example", "bob@b.example")} == {LeadStatus.PENDING}
     clock.advance(timedelta(minutes=1))
     assert run_send_queue(ctx, mailer).sent == 2
 
@@ -271,12 +261,12 @@ def test_it_bounces_a_lead_whose_address_the_server_rejects(
     for _ in range(3):
         send_next(ctx, mailers(ctx))
 
-    assert lead(ctx, "gone@b.example").status == BOUNCED
+    assert lead(ctx, "gone@b.example").status == LeadStatus.BOUNCED
     assert sorted(r for m in smtp_server.messages for r in m.rcpt_tos) == [
         "ann@a.example",
         "cat@c.example",
     ]
-    assert campaign.status(ctx).state == store.RUNNING
+    assert campaign.status(ctx).state == CampaignState.RUNNING
 
 
 def test_it_pauses_and_restores_the_leads_when_three_domains_reject_in_a_row(
@@ -291,8 +281,8 @@ def test_it_pauses_and_restores_the_leads_when_three_domains_reject_in_a_row(
 
     run_send_queue(ctx, mailers(ctx))
 
-    assert campaign.status(ctx).state == store.PAUSED
-    assert [lead(ctx, e).status for e in rejected] == [PENDING] * 3
+    assert campaign.status(ctx).state == CampaignState.PAUSED
+    assert [lead(ctx, e).status for e in rejected] == [LeadStatus.PENDING] * 3
     assert len(outbox(ctx, "alert")) == 1
     assert smtp_server.messages == []
 
@@ -307,10 +297,10 @@ def test_it_pauses_with_the_server_text_when_content_is_blocked(
 
     run_send_queue(ctx, mailers(ctx))
 
-    assert campaign.status(ctx).state == store.PAUSED
+    assert campaign.status(ctx).state == CampaignState.PAUSED
     (alert,) = outbox(ctx, "alert")
-    assert "Message rejected due to content" in alert.text
-    assert lead(ctx, "ann@a.example").status == PENDING
+    assert "Message rejected due to content" in words(alert)
+    assert lead(ctx, "ann@a.example").status == LeadStatus.PENDING
     assert smtp_server.messages == []
 
 
@@ -363,7 +353,7 @@ def test_it_keeps_campaign_and_pacing_state_across_a_restart(
 
     restarted = EngineContext(db=ctx.db, settings=ctx.settings, clock=clock)
 
-    assert campaign.status(restarted).state == store.RUNNING
+    assert campaign.status(restarted).state == CampaignState.RUNNING
     held = claim_next(restarted)
     assert isinstance(held, Gate) and held.wait_until == clock.now() + timedelta(seconds=600)
 
@@ -375,7 +365,7 @@ def test_it_remembers_a_pause_across_a_restart(engine_ctx: Ctx, clock: FakeClock
 
     restarted = EngineContext(db=ctx.db, settings=ctx.settings, clock=clock)
 
-    assert campaign.status(restarted).state == store.PAUSED
+    assert campaign.status(restarted).state == CampaignState.PAUSED
 
 
 def test_it_respects_a_suppression_added_after_the_import(
@@ -391,8 +381,8 @@ def test_it_respects_a_suppression_added_after_the_import(
     run_send_queue(ctx, mailers(ctx))
 
     assert [m.rcpt_tos for m in smtp_server.messages] == [["bob@b.example"]]
-    assert lead(ctx, "ann@a.example").status == UNSUBSCRIBED
-    assert lead(ctx, "cat@nope.example").status == STOPPED_LEAD
+    assert lead(ctx, "ann@a.example").status == LeadStatus.UNSUBSCRIBED
+    assert lead(ctx, "cat@nope.example").status == LeadStatus.STOPPED
 
 
 def test_it_sends_nothing_more_to_a_stopped_domain(
@@ -426,4 +416,4 @@ def test_it_counts_one_outbound_message_per_lead_and_step(engine_ctx: Ctx, maile
         rows = session.execute(select(OutboundMessage.lead_id, OutboundMessage.state)).all()
         ids = set(session.scalars(select(Lead.id)))
     assert sorted(r.lead_id for r in rows) == sorted(ids)
-    assert {r.state for r in rows} == {MSG_SENT}
+    assert {r.state for r in rows} == {OutboundState.SENT}

@@ -9,8 +9,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from engine import store
-from engine.models import PENDING, STOPPED_LEAD, Suppression
+from engine.states import LeadStatus
+from engine.storage import store
+from engine.storage.models import Suppression
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot, snapshot
 from tests.integration.test_notifier import reply_notification
@@ -45,8 +46,8 @@ async def test_a_free_mail_domain_cannot_be_stopped_and_the_lead_can_be_instead(
     assert buttons(answer) == [f"stop:{ann}"]
     assert snapshot(running_bot.ctx) == before
     await press(running_bot, answer, f"stop:{ann}", "Nothing more will be sent to ann@gmail.com")
-    assert running_bot.lead("ann@gmail.com").status == STOPPED_LEAD  # type: ignore[union-attr]
-    assert running_bot.lead("bea@gmail.com").status == PENDING  # type: ignore[union-attr]
+    assert running_bot.lead("ann@gmail.com").status == LeadStatus.STOPPED  # type: ignore[union-attr]
+    assert running_bot.lead("bea@gmail.com").status == LeadStatus.PENDING  # type: ignore[union-attr]
     assert suppression_values(running_bot) == {"ann@gmail.com"}
 
 
@@ -103,7 +104,7 @@ async def test_unsuppress_asks_then_takes_the_entry_off_the_list(running_bot: Ru
     await press(running_bot, ask, f"unsup:{entry_id}", "acme.io is off the suppression list")
     assert "acme.io" not in suppression_values(running_bot)
     # Stopped leads stay stopped; a new address at the domain imports again.
-    assert running_bot.lead("bob@acme.io").status == STOPPED_LEAD  # type: ignore[union-attr]
+    assert running_bot.lead("bob@acme.io").status == LeadStatus.STOPPED  # type: ignore[union-attr]
     running_bot.add_leads("dan@acme.io")
     assert running_bot.lead("dan@acme.io") is not None
     # The confirmation is used once: its buttons are gone.

@@ -9,9 +9,10 @@ from collections.abc import Callable
 
 from sqlalchemy import delete, select
 
-from engine import campaign, leads
+from engine import campaign
 from engine.context import EngineContext
-from engine.models import Lead
+from engine.leads import service as leads
+from engine.storage.models import Lead
 
 Ctx = Callable[..., EngineContext]
 

@@ -26,6 +26,8 @@ from telegram.ext import (
 )
 
 from tests.servers.telegram import FakeTelegram
+from tests.waiting import wait_until as sync_wait_until
+from tests.waiting import wait_until_async
 
 USER = 4242
 EXPORT = b"email,first_name\nann@example.com,Ann\nbob@example.com,Bob\n"
@@ -172,10 +174,7 @@ async def test_set_my_commands_is_recorded(fake_telegram: FakeTelegram) -> None:
 
 
 async def wait_until(condition, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
+    await wait_until_async(condition, timeout, "the condition")
 
 
 async def test_two_concurrent_get_updates_conflict(fake_telegram: FakeTelegram) -> None:
@@ -186,7 +185,7 @@ async def test_two_concurrent_get_updates_conflict(fake_telegram: FakeTelegram) 
 
         with pytest.raises(Conflict, match="terminated by other getUpdates request"):
             await older
-        await asyncio.sleep(0.1)
+        await wait_until(fake_telegram.is_polling)  # the newer request now waits
         fake_telegram.send_text(USER, "hi")
         updates = await asyncio.wait_for(newer, timeout=3)
 
@@ -367,10 +366,7 @@ def test_stop_is_prompt_while_a_long_poll_is_pending() -> None:
 
     poller = threading.Thread(target=poll)
     poller.start()
-    deadline = time.monotonic() + 3
-    while not fake.is_polling():
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    sync_wait_until(fake.is_polling, 3, "the poll to start")
 
     started = time.monotonic()
     fake.stop()

@@ -8,19 +8,29 @@ lead state until an admin applies the message anyway — exactly once.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from bot.messages.inbox import applied
 from engine import campaign
 from engine.context import EngineContext
 from engine.errors import TryLater
 from engine.inbox.budget import Analyser
 from engine.inbox.sync import UNCITED_BOUNCE, apply_unverified, check_inbox
-from engine.models import ImapSync, InboundMessage, OutboxItem, Suppression
+from engine.storage.models import ImapSync, InboundMessage, PendingNotification, Suppression
 from tests import hostile, mailshapes
 from tests.integration import test_inbox_sync as inbox_tests
-from tests.integration.test_inbox_sync import LEADS, calendar_rows, count, lead, reply, start
+from tests.integration.test_inbox_sync import (
+    LEADS,
+    calendar_rows,
+    count,
+    lead,
+    reply,
+    start,
+    words,
+)
 
 ctx = inbox_tests.ctx  # the fixture: an engine on Dovecot + aiosmtpd, on both databases
 
@@ -39,9 +49,11 @@ def inbound(ctx: EngineContext) -> list[InboundMessage]:
         return rows
 
 
-def outbox(ctx: EngineContext, kind: str) -> list[OutboxItem]:
+def outbox(ctx: EngineContext, kind: str) -> list[PendingNotification]:
     with ctx.db.transaction() as session:
-        rows = list(session.scalars(select(OutboxItem).where(OutboxItem.kind == kind)))
+        rows = list(
+            session.scalars(select(PendingNotification).where(PendingNotification.kind == kind))
+        )
         session.expunge_all()
         return rows
 
@@ -109,7 +121,8 @@ def test_the_classifier_child_imports_no_database_or_telegram_code() -> None:
     analyser = Analyser(entry="tests.analysers:modules")
     try:
         modules = set(analyser.analyse(hostile.poison_long_from(10)).inbound.text.split())
-        rss_kb = int(open(f"/proc/{analyser.pid}/status").read().split("VmRSS:")[1].split()[0])
+        status = Path(f"/proc/{analyser.pid}/status").read_text()
+        rss_kb = int(status.split("VmRSS:")[1].split()[0])
     finally:
         analyser.close()
     assert "engine.inbox.classify" in modules
@@ -172,12 +185,12 @@ def test_a_spoofed_opt_out_changes_nothing_until_applied_once(ctx, dovecot) -> N
     [row] = inbound(ctx)
     assert row.reason == "would be opt_out: dmarc=fail (mx.ourdomain.com)"
     [notice] = outbox(ctx, "unverified")
-    assert notice.text.startswith("⚠️ unverified sender: eve@epsilon.io")
-    assert "\n" not in notice.text
+    assert words(notice).startswith("⚠️ unverified sender: eve@epsilon.io")
+    assert "\n" not in words(notice)
     assert outbox(ctx, "opt_out") == []
 
-    first = apply_unverified(ctx, notice.id)
-    again = apply_unverified(ctx, notice.id)
+    first = applied(apply_unverified(ctx, notice.id))
+    again = applied(apply_unverified(ctx, notice.id))
 
     assert first.startswith("✅ Applied") and again.startswith("Already applied")
     assert lead(ctx, "eve").status == "unsubscribed"
@@ -344,9 +357,9 @@ def test_a_third_party_in_the_leads_thread_is_named_as_the_writer(ctx, dovecot) 
     assert check_inbox(ctx).kinds == {"opt_out": 1, "human": 1}
 
     [opt_out] = outbox(ctx, "opt_out")
-    assert "frank@acme.io wrote in the thread with Ana <ana@acme.io>" in opt_out.text
+    assert "frank@acme.io wrote in the thread with Ana <ana@acme.io>" in words(opt_out)
     assert lead(ctx, "ana").status == "unsubscribed"  # the matching stays as it is
     [push] = outbox(ctx, "reply")
-    assert push.text.startswith(
+    assert words(push).startswith(
         "💬 Reply from carol@beta.io, who wrote in the thread with Bob <bob@beta.io>"
     )

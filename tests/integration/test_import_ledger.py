@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import report_interrupted_imports
-from engine import imports, leads
 from engine.clock import FakeClock
-from engine.models import ImportRun, Lead, Replica
+from engine.leads import imports
+from engine.leads import service as leads
+from engine.storage.models import ImportRun, Lead, Replica
 from tests.e2e.test_faults import leads_csv
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from bot.messages import render
 from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.scheduler import Engine
-from tests.integration.sendkit import outbox
+from engine.notify import Notification
+from engine.scheduler import Scheduler
+from engine.states import CampaignState, LeadStatus
+from tests.integration.sendkit import add_leads, outbox, set_status
 
 Ctx = Callable[..., EngineContext]
 
@@ -19,15 +22,15 @@ def test_it_records_the_first_day_silently(make_ctx: Ctx, clock: FakeClock) -> N
     ctx = make_ctx()
     clock.set(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
 
-    assert Engine(ctx).midnight_missed() is False
-    assert Engine(ctx).midnight_missed() is False
+    assert Scheduler(ctx).midnight_missed() is False
+    assert Scheduler(ctx).midnight_missed() is False
     assert outbox(ctx, "summary") == []
 
 
 def test_it_catches_up_a_missed_midnight_once(make_ctx: Ctx, clock: FakeClock) -> None:
     ctx = make_ctx()
     clock.set(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
-    engine = Engine(ctx)
+    engine = Scheduler(ctx)
     engine.midnight_missed()  # day one recorded
     clock.set(datetime(2026, 3, 3, 3, 0, tzinfo=UTC))  # down at midnight, back at 03:00
 
@@ -41,7 +44,7 @@ def test_it_catches_up_a_missed_midnight_once(make_ctx: Ctx, clock: FakeClock) -
 def test_it_follows_a_timezone_changed_from_the_chat(make_ctx: Ctx, clock: FakeClock) -> None:
     ctx = make_ctx(TIMEZONE="UTC")
     clock.set(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
-    engine = Engine(ctx)
+    engine = Scheduler(ctx)
     engine.midnight_missed()  # 2026-03-02 in UTC
     campaign.change_setting(ctx, "timezone", "Pacific/Auckland")  # UTC+13: already the 3rd
     clock.advance(timedelta(hours=1))
@@ -49,3 +52,28 @@ def test_it_follows_a_timezone_changed_from_the_chat(make_ctx: Ctx, clock: FakeC
     assert engine.midnight_missed() is True
     assert engine.midnight_reset() is True
     assert engine.midnight_missed() is False
+
+
+def test_it_posts_the_summary_as_counts_the_bot_words(make_ctx: Ctx, clock: FakeClock) -> None:
+    ctx = make_ctx()
+    clock.set(datetime(2026, 3, 2, 0, 0, 5, tzinfo=UTC))
+    add_leads(ctx, "ana@acme.io", "bob@acme.io", "cleo@beta.io")
+    set_status(ctx, "ana@acme.io", LeadStatus.BOUNCED)
+    set_status(ctx, "bob@acme.io", LeadStatus.UNSUBSCRIBED)
+
+    assert Scheduler(ctx).midnight_reset() is True
+
+    (summary,) = outbox(ctx, "summary")
+    assert summary.text == ""  # the engine wrote no words
+    assert summary.payload == {
+        "sent": 0,
+        "replies": 0,
+        "bounced": 1,
+        "opted_out": 1,
+        "campaign": CampaignState.STOPPED,
+    }
+    shown = render(Notification(summary.id, summary.kind, summary.text, summary.payload))
+    assert shown.text == (
+        "🌙 Yesterday: 0 sent, 0 replies; 1 bounced and 1 opted out in total. "
+        "Daily counter reset; campaign is stopped."
+    )

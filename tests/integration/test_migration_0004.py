@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from engine.db import MIGRATIONS, Database
+from engine.storage.db import MIGRATIONS, Database
 from tests import conftest
 
 T0 = "2026-03-02 09:00:00"
@@ -100,7 +100,7 @@ def test_it_upgrades_a_populated_0003_database_in_place(empty_url: str) -> None:
             value = conn.execute(text("SELECT value FROM suppressions")).scalar()
             assert value == "acme.io"
         with db.transaction() as session:
-            from engine.models import ImportRun
+            from engine.storage.models import ImportRun
 
             session.add(
                 ImportRun(

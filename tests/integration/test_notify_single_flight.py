@@ -11,15 +11,19 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.notifier import TelegramNotifier
-from engine import campaign, leads, notify
+from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.dispatch import run_send_queue
-from engine.models import Lead, OutboundMessage, OutboxItem
-from engine.scheduler import Engine, deliver_outbox
+from engine.delivery import deliver_notifications
+from engine.leads import service as leads
+from engine.scheduler import Scheduler
+from engine.sending.queue import run_send_queue
+from engine.states import NoticeKind
+from engine.storage.models import Lead, OutboundMessage, PendingNotification
 from tests import mailshapes
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot
+from tests.integration.sendkit import stored_notice
 
 running_bot = bot_harness.running_bot
 
@@ -84,13 +88,13 @@ async def test_six_replies_over_three_checks_give_six_admin_messages(
     running_bot: RunningBot, mail_ctx: EngineContext, dovecot, clock: FakeClock
 ) -> None:  # type: ignore[no-untyped-def]
     ids = await asyncio.to_thread(first_emails, mail_ctx)
-    engine = Engine(mail_ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
+    engine = Scheduler(mail_ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
     mark = running_bot.fake.mark()
     stop = asyncio.Event()
 
     async def outbox_job() -> None:  # the 2-second job, as tight as it can run
         while not stop.is_set():
-            await engine.outbox_tick()
+            await engine.notifications_tick()
             await asyncio.sleep(0)
 
     job = asyncio.create_task(outbox_job())
@@ -103,7 +107,7 @@ async def test_six_replies_over_three_checks_give_six_admin_messages(
         await running_bot.fake.wait_for_async(
             lambda r: len(reply_notices(running_bot)) >= len(NAMES), chat_id=ADMIN, after=mark
         )
-        await engine.outbox_tick()  # one more pass: nothing is left to send twice
+        await engine.notifications_tick()  # one more pass: nothing is left to send twice
     finally:
         stop.set()
         await job
@@ -112,13 +116,15 @@ async def test_six_replies_over_three_checks_give_six_admin_messages(
     for name in NAMES:
         assert len([t for t in texts if address(name) in t]) == 1, (name, texts)
     with mail_ctx.db.transaction() as session:
-        left = session.scalars(select(OutboxItem).where(OutboxItem.delivered_at.is_(None))).all()
+        left = session.scalars(
+            select(PendingNotification).where(PendingNotification.delivered_at.is_(None))
+        ).all()
     assert left == []
 
 
 def enqueue(ctx: EngineContext, text: str) -> None:
     with ctx.db.transaction() as session:
-        notify.enqueue(session, ctx.clock.now(), notify.INFO, text)
+        stored_notice(session, ctx.clock.now(), NoticeKind.INFO, text)
 
 
 async def test_concurrent_deliveries_send_each_notification_once(
@@ -129,7 +135,7 @@ async def test_concurrent_deliveries_send_each_notification_once(
         enqueue(ctx, f"note {i}")
     notifier = TelegramNotifier(running_bot.app.bot, (ADMIN,))
     mark = running_bot.fake.mark()
-    sent = await asyncio.gather(*(deliver_outbox(ctx, notifier, limit=1) for _ in range(6)))
+    sent = await asyncio.gather(*(deliver_notifications(ctx, notifier, limit=1) for _ in range(6)))
     assert sum(sent) == 3
     texts = [r["text"] for r in running_bot.fake.sent(ADMIN)[mark:]]
     assert sorted(texts) == ["note 0", "note 1", "note 2"]
@@ -140,13 +146,13 @@ async def test_it_leaves_rows_claimed_by_a_live_delivery_alone(running_bot: Runn
     enqueue(ctx, "claimed elsewhere")
     with ctx.db.transaction() as session:
         session.execute(
-            update(OutboxItem).values(
+            update(PendingNotification).values(
                 claim_owner="other:1:abc", claim_expires_at=ctx.clock.now() + timedelta(minutes=2)
             )
         )
     notifier = TelegramNotifier(running_bot.app.bot, (ADMIN,))
     mark = running_bot.fake.mark()
-    assert await deliver_outbox(ctx, notifier) == 0
+    assert await deliver_notifications(ctx, notifier) == 0
     assert running_bot.fake.sent(ADMIN)[mark:] == []
 
 
@@ -157,19 +163,19 @@ async def test_it_delivers_a_crashed_claimants_rows_once_the_claim_expires(
     enqueue(ctx, "left by a crash")
     with ctx.db.transaction() as session:
         session.execute(
-            update(OutboxItem).values(
+            update(PendingNotification).values(
                 claim_owner="gone:1:abc", claim_expires_at=ctx.clock.now() + timedelta(seconds=60)
             )
         )
     notifier = TelegramNotifier(running_bot.app.bot, (ADMIN,))
-    assert await deliver_outbox(ctx, notifier, claim_ttl=60) == 0
+    assert await deliver_notifications(ctx, notifier, claim_ttl=60) == 0
     clock.advance(timedelta(seconds=61))
     mark = running_bot.fake.mark()
-    assert await deliver_outbox(ctx, notifier, claim_ttl=60) == 1
+    assert await deliver_notifications(ctx, notifier, claim_ttl=60) == 1
     record = await running_bot.fake.wait_for_async("left by a crash", chat_id=ADMIN, after=mark)
     assert record["text"] == "left by a crash"
     with ctx.db.transaction() as session:
-        row = session.scalars(select(OutboxItem)).one()
+        row = session.scalars(select(PendingNotification)).one()
         assert (row.delivered_at is not None, row.claim_owner) == (True, None)
 
 
@@ -181,13 +187,13 @@ async def test_a_failed_delivery_releases_its_claim_for_the_next_try(
     notifier = TelegramNotifier(running_bot.app.bot, (ADMIN,))
     running_bot.fake.set_unreachable(True)
     try:
-        assert await deliver_outbox(ctx, notifier) == 0
+        assert await deliver_notifications(ctx, notifier) == 0
     finally:
         running_bot.fake.set_unreachable(False)
     with ctx.db.transaction() as session:
-        row = session.scalars(select(OutboxItem)).one()
+        row = session.scalars(select(PendingNotification)).one()
         assert (row.claim_owner, row.delivered_at, row.attempts) == (None, None, 1)
-    assert await deliver_outbox(ctx, notifier) == 1
+    assert await deliver_notifications(ctx, notifier) == 1
 
 
 async def test_a_replica_taking_over_the_lease_mid_delivery_sends_nothing_twice(
@@ -199,20 +205,20 @@ async def test_a_replica_taking_over_the_lease_mid_delivery_sends_nothing_twice(
     assert a_ctx.owner != b_ctx.owner
     with a_ctx.db.transaction() as session:
         for name, lead_id in zip(NAMES[:3], ids, strict=True):
-            notify.enqueue(
+            stored_notice(
                 session,
                 clock.now(),
-                notify.REPLY,
+                NoticeKind.REPLY,
                 f"💬 Reply from {address(name)}",
                 {"lead_id": lead_id},
             )
-    a = Engine(a_ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
-    b = Engine(b_ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
+    a = Scheduler(a_ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
+    b = Scheduler(b_ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
     mark = running_bot.fake.mark()
-    first = asyncio.create_task(a.outbox_tick())  # three messages, a second apart
+    first = asyncio.create_task(a.notifications_tick())  # three messages, a second apart
     await running_bot.fake.wait_for_async("Reply from", chat_id=ADMIN, after=mark)
     clock.advance(timedelta(seconds=61))  # replica A's lease lapses while it still sends
-    await b.outbox_tick()
+    await b.notifications_tick()
     await first
     texts = [r["text"] for r in running_bot.fake.sent(ADMIN)[mark:]]
     assert sorted(texts) == sorted(f"💬 Reply from {address(n)}" for n in NAMES[:3])

@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from bot.messages import render
 from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.dispatch import claim_next, run_send_queue
-from engine.pacing import Gate
-from engine.scheduler import Engine
-from engine.smtp import Mailer
+from engine.notify import Notification
+from engine.scheduler import Scheduler
+from engine.sending.claims import claim_next
+from engine.sending.pacing import Gate
+from engine.sending.queue import run_send_queue
+from engine.sending.smtp import Mailer
 from tests.integration.sendkit import add_leads, outbox, send_next, start
 from tests.servers.smtp import SmtpServer
 
@@ -130,7 +133,7 @@ def test_it_keeps_the_limit_over_rolling_24_hours_across_midnight(
         clock.advance(timedelta(minutes=10))
 
     clock.set(datetime(2026, 1, 6, 0, 30, tzinfo=UTC))
-    Engine(ctx).midnight_reset()
+    Scheduler(ctx).midnight_reset()
     held = claim_next(ctx)
     assert isinstance(held, Gate) and "24 hours" in held.reason
     assert held.wait_until == first + timedelta(hours=24)
@@ -146,9 +149,9 @@ def test_it_resets_at_midnight_once_per_day(engine_ctx: Ctx, clock: FakeClock) -
     ctx = engine_ctx()
     clock.set(datetime(2026, 1, 6, 0, 0, 5, tzinfo=UTC))
 
-    first, again = Engine(ctx).midnight_reset(), Engine(ctx).midnight_reset()
+    first, again = Scheduler(ctx).midnight_reset(), Scheduler(ctx).midnight_reset()
     clock.advance(timedelta(days=1))
-    next_day = Engine(ctx).midnight_reset()
+    next_day = Scheduler(ctx).midnight_reset()
 
     assert (first, again, next_day) == (True, False, True)
     assert len(outbox(ctx, "summary")) == 2
@@ -163,11 +166,14 @@ def test_it_posts_one_summary_of_yesterday_at_midnight(
     assert run_send_queue(ctx, mailers(ctx)).sent == 2
     clock.set(datetime(2026, 1, 6, 0, 0, 5, tzinfo=UTC))
 
-    Engine(ctx).midnight_reset()
-    Engine(ctx).midnight_reset()
+    Scheduler(ctx).midnight_reset()
+    Scheduler(ctx).midnight_reset()
 
     (summary,) = outbox(ctx, "summary")
-    assert "2 sent" in summary.text
+    assert (
+        "2 sent"
+        in render(Notification(summary.id, summary.kind, summary.text, summary.payload)).text
+    )
 
 
 def test_it_starts_a_fresh_batch_after_the_midnight_reset(
@@ -178,7 +184,7 @@ def test_it_starts_a_fresh_batch_after_the_midnight_reset(
     add_leads(ctx, *emails(5))
     send_paced(ctx, mailers(ctx), clock, 2)  # two into a batch of three
     clock.set(datetime(2026, 1, 6, 0, 0, 5, tzinfo=UTC))
-    Engine(ctx).midnight_reset()
+    Scheduler(ctx).midnight_reset()
 
     gaps = send_paced(ctx, mailers(ctx), clock, 3)
 

@@ -14,22 +14,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import campaign, store
+from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.db import Database
-from engine.dispatch import (
-    RECORD_FAILED,
-    UNRECORDED,
-    count_uncertain,
-    expire_leases,
-    run_send_queue,
-)
-from engine.models import MSG_SENT, PENDING, Alert
-from engine.notify import ALERT
-from engine.smtp import SmtpMailer
+from engine.sending.claims import count_uncertain, expire_leases
+from engine.sending.queue import UNRECORDED, run_send_queue
+from engine.sending.smtp import SmtpMailer
+from engine.states import AlertCondition, CampaignState, LeadStatus, NoticeKind, OutboundState
+from engine.storage import store
+from engine.storage.db import Database
+from engine.storage.models import Alert
 from tests.conftest import make_settings
-from tests.integration.sendkit import NO_PACING, add_leads, lead, outbound, outbox, smtp_env
+from tests.integration.sendkit import NO_PACING, add_leads, lead, outbound, outbox, smtp_env, words
 from tests.servers.smtp import SmtpServer
 
 BEYOND_A_DATETIME = (timedelta(days=3_000_000),)
@@ -51,7 +47,7 @@ def _send(ctx: EngineContext) -> list[str]:
 
 def _alert(ctx: EngineContext) -> Alert | None:
     with ctx.db.transaction() as session:
-        row = session.get(Alert, RECORD_FAILED)
+        row = session.get(Alert, AlertCondition.RECORD_FAILED)
         if row is not None:
             session.expunge(row)
         return row
@@ -71,7 +67,7 @@ def test_it_alerts_when_a_delivered_email_cannot_be_recorded(
     add_leads(ctx, *emails)
     campaign.run(ctx)
 
-    with caplog.at_level(logging.ERROR, logger="engine.dispatch"):
+    with caplog.at_level(logging.ERROR, logger="engine.sending.outcomes"):
         events = _send(ctx)
 
     delivered = [r for m in smtp_server.messages for r in m.rcpt_tos]
@@ -83,20 +79,22 @@ def test_it_alerts_when_a_delivered_email_cannot_be_recorded(
     # The alert, in the outbox for the admins, naming what failed and what to do.
     alert = _alert(ctx)
     assert alert is not None and alert.active
-    (item,) = outbox(ctx, ALERT)
-    assert item.payload == {"condition": RECORD_FAILED}
-    assert "accepted by the mail server but could not be recorded" in item.text
-    assert "OverflowError" in item.text and "/run" in item.text
+    (item,) = outbox(ctx, NoticeKind.ALERT)
+    assert item.text == ""  # the engine writes no words: a condition and its facts
+    assert item.payload["condition"] == AlertCondition.RECORD_FAILED
+    assert item.payload["cause"] == "marked_sent" and item.payload["emails"] == delivered
+    assert "accepted by the mail server but could not be recorded" in words(item)
+    assert "OverflowError" in words(item) and "/run" in words(item)
 
     # Each delivered email is recorded as sent (not left `sending`), its lead untouched.
     rows = outbound(ctx)
-    assert [(r.to_email, r.state) for r in rows] == [(e, MSG_SENT) for e in delivered]
+    assert [(r.to_email, r.state) for r in rows] == [(e, OutboundState.SENT) for e in delivered]
     assert all("recording failed" in (r.error or "") for r in rows)
-    assert all(lead(ctx, e).status == PENDING for e in delivered)
+    assert all(lead(ctx, e).status == LeadStatus.PENDING for e in delivered)
 
     # The campaign is paused, so nothing more goes out unrecorded.
     with ctx.db.transaction() as session:
-        assert store.campaign(session, clock.now()).state == store.PAUSED
+        assert store.campaign(session, clock.now()).state == CampaignState.PAUSED
     assert "could not be recorded" in campaign.status(ctx).reason
     assert _send(ctx) == []
 
@@ -124,4 +122,9 @@ def test_it_records_normally_with_a_delay_the_loader_accepts(
     assert _send(ctx) == ["sent"]
     assert lead(ctx, "ana@acme.io").next_send_at is not None
     with ctx.db.transaction() as session:
-        assert session.scalars(select(Alert).where(Alert.condition == RECORD_FAILED)).all() == []
+        assert (
+            session.scalars(
+                select(Alert).where(Alert.condition == AlertCondition.RECORD_FAILED)
+            ).all()
+            == []
+        )

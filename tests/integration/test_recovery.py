@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.dispatch import run_send_queue
-from engine.models import MSG_SENT, QUEUED, UNCERTAIN
-from engine.recovery import resolve_uncertain
-from engine.smtp import SmtpMailer
-from tests.integration.sendkit import NO_PACING, add_leads, outbound, outbox, start
+from engine.sending.queue import run_send_queue
+from engine.sending.recovery import resolve_uncertain
+from engine.sending.smtp import SmtpMailer
+from engine.states import OutboundState
+from tests.integration.sendkit import NO_PACING, add_leads, outbound, outbox, start, words
 from tests.servers.dovecot import Dovecot
 from tests.servers.smtp import SmtpServer
 
@@ -50,12 +50,12 @@ def test_it_marks_an_uncertain_send_found_in_sent_as_sent(
     add_leads(ctx, "ana@acme.io")
     smtp_server.drop_after_store_next(1)
     _send(ctx)
-    assert [m.state for m in outbound(ctx)] == [UNCERTAIN]
+    assert [m.state for m in outbound(ctx)] == [OutboundState.UNCERTAIN]
 
     assert resolve_uncertain(ctx) == 1
 
     (row,) = outbound(ctx)
-    assert row.state == MSG_SENT
+    assert row.state == OutboundState.SENT
     assert len(smtp_server.messages) == 1
 
 
@@ -68,13 +68,13 @@ def test_it_resends_with_the_same_message_id_when_the_copy_never_appears(
     copies = [True]
     smtp_server.on_store = lambda r: copies[0] and dovecot.deliver_to_sent(r.data)
     _send(ctx)  # both sent normally, with Sent copies: proof that the server keeps them
-    assert {m.state for m in outbound(ctx)} == {MSG_SENT}
+    assert {m.state for m in outbound(ctx)} == {OutboundState.SENT}
     add_leads(ctx, "cleo@gamma.io")
     copies[0] = False
     smtp_server.drop_after_store_next(1)  # taken but, this time, no copy and no answer
     clock.advance(timedelta(minutes=5))
     _send(ctx)
-    uncertain = [m for m in outbound(ctx) if m.state == UNCERTAIN]
+    uncertain = [m for m in outbound(ctx) if m.state == OutboundState.UNCERTAIN]
     assert len(uncertain) == 1
 
     assert resolve_uncertain(ctx) == 0  # within the grace period: wait for the copy
@@ -82,7 +82,7 @@ def test_it_resends_with_the_same_message_id_when_the_copy_never_appears(
     assert resolve_uncertain(ctx) == 1
 
     (row,) = [m for m in outbound(ctx) if m.id == uncertain[0].id]
-    assert row.state == QUEUED
+    assert row.state == OutboundState.QUEUED
     assert row.message_id == uncertain[0].message_id
 
 
@@ -99,7 +99,7 @@ def test_it_asks_the_operator_when_it_cannot_tell(
     assert resolve_uncertain(ctx) == 0
     assert resolve_uncertain(ctx) == 0
 
-    assert [m.state for m in outbound(ctx)] == [UNCERTAIN]
+    assert [m.state for m in outbound(ctx)] == [OutboundState.UNCERTAIN]
     alerts = outbox(ctx, "alert")
-    assert len(alerts) == 1 and "/uncertain" in alerts[0].text
+    assert len(alerts) == 1 and "/uncertain" in words(alerts[0])
     assert len(smtp_server.messages) == 1  # never resent on its own

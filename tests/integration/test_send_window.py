@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.dispatch import claim_next
-from engine.pacing import Gate
+from engine.sending.claims import claim_next
+from engine.sending.pacing import Gate
 from tests.integration.sendkit import NO_PACING, add_leads, start
 
 Ctx = Callable[..., EngineContext]

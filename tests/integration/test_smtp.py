@@ -18,7 +18,7 @@ from engine.errors import (
     TryLater,
     Uncertain,
 )
-from engine.smtp import Mailer, SmtpMailer, SmtpSettings
+from engine.sending.smtp import Mailer, SmtpMailer, SmtpSettings
 from tests.servers.smtp import Received, SmtpServer
 
 SENDER = "sender@example.com"

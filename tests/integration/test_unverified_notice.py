@@ -8,24 +8,25 @@ import asyncio
 from sqlalchemy import func, select
 
 from bot.notifier import TelegramNotifier
+from engine.delivery import deliver_notifications
 from engine.inbox.sync import check_inbox
-from engine.models import OutboxItem, Suppression
-from engine.scheduler import deliver_outbox
+from engine.storage.models import PendingNotification, Suppression
 from tests import hostile
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, STRANGER, RunningBot
 from tests.integration.test_inbox_sync import LEADS, lead, start
+from tests.waiting import wait_until_async
 
 running_bot = bot_harness.running_bot
 
 
 async def _answered(fake, text: str, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     """Wait until the bot answered a button press with ``text`` (a toast)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not any(c["params"].get("text") == text for c in fake.calls("answerCallbackQuery")):
-        assert loop.time() < deadline, f"no {text!r} toast"
-        await asyncio.sleep(0.05)
+    await wait_until_async(
+        lambda: any(c["params"].get("text") == text for c in fake.calls("answerCallbackQuery")),
+        timeout,
+        f"a {text!r} toast",
+    )
 
 
 SPOOF_AR = "mx.ourdomain.com; spf=fail smtp.mailfrom=epsilon.io; dmarc=fail header.from=epsilon.io"
@@ -51,7 +52,7 @@ async def test_the_apply_anyway_button_applies_a_held_opt_out_once(
     fake = running_bot.fake
     mark = fake.mark()
 
-    await deliver_outbox(running_bot.ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
+    await deliver_notifications(running_bot.ctx, TelegramNotifier(running_bot.app.bot, (ADMIN,)))
 
     notice = await fake.wait_for_async("⚠️ unverified sender", chat_id=ADMIN, after=mark)
     assert "\n" not in notice["text"] and LEADS["eve"] in notice["text"]
@@ -74,5 +75,7 @@ async def test_the_apply_anyway_button_applies_a_held_opt_out_once(
     assert lead(inbox, "eve").status == "unsubscribed"
     with inbox.db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Suppression)) == 1
-        kinds = list(session.scalars(select(OutboxItem.kind).order_by(OutboxItem.id)))
+        kinds = list(
+            session.scalars(select(PendingNotification.kind).order_by(PendingNotification.id))
+        )
     assert kinds.count("opt_out") == 1

@@ -8,16 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.inbox.classify import (
-    Inbound,
-    Kind,
-    classify,
-    is_auto_reply,
-    is_opt_out,
-    parse_bounce,
-    parse_inbound,
-    strip_quoted,
-)
+from engine.inbox.autoreply import is_auto_reply
+from engine.inbox.bounces import parse_bounce
+from engine.inbox.classify import Inbound, classify, parse_inbound
+from engine.inbox.optout import is_opt_out
+from engine.inbox.quotes import strip_quoted
+from engine.states import InboundKind
 from tests import mailshapes as ms
 
 ORIG = "<cold-1.1705312920@ourdomain.com>"
@@ -33,37 +29,40 @@ def _with_headers(raw: bytes, *lines: str) -> bytes:
 # --------------------------------------------------------------------------- every shape
 
 SHAPES = {
-    "gmail_dsn": (lambda: ms.gmail_dsn(DEAD, ORIG), Kind.BOUNCE),
-    "gmail_dsn_headers_only": (lambda: ms.gmail_dsn(DEAD, ORIG, headers_only=True), Kind.BOUNCE),
-    "gmail_dsn_delay": (lambda: ms.gmail_dsn(DEAD, ORIG, "4.2.2"), Kind.BOUNCE),
-    "postfix_bounce": (lambda: ms.postfix_bounce(DEAD, ORIG), Kind.BOUNCE),
+    "gmail_dsn": (lambda: ms.gmail_dsn(DEAD, ORIG), InboundKind.BOUNCE),
+    "gmail_dsn_headers_only": (
+        lambda: ms.gmail_dsn(DEAD, ORIG, headers_only=True),
+        InboundKind.BOUNCE,
+    ),
+    "gmail_dsn_delay": (lambda: ms.gmail_dsn(DEAD, ORIG, "4.2.2"), InboundKind.BOUNCE),
+    "postfix_bounce": (lambda: ms.postfix_bounce(DEAD, ORIG), InboundKind.BOUNCE),
     "postfix_plain_bounce": (
         lambda: ms.postfix_bounce(DEAD, ORIG, with_dsn_part=False),
-        Kind.BOUNCE,
+        InboundKind.BOUNCE,
     ),
-    "exchange_oof": (lambda: ms.exchange_out_of_office(LEAD, ORIG), Kind.AUTO_REPLY),
-    "gmail_vacation": (lambda: ms.gmail_vacation_reply(LEAD, ORIG), Kind.AUTO_REPLY),
-    "abwesenheitsnotiz": (lambda: ms.german_abwesenheitsnotiz(LEAD, ORIG), Kind.AUTO_REPLY),
+    "exchange_oof": (lambda: ms.exchange_out_of_office(LEAD, ORIG), InboundKind.AUTO_REPLY),
+    "gmail_vacation": (lambda: ms.gmail_vacation_reply(LEAD, ORIG), InboundKind.AUTO_REPLY),
+    "abwesenheitsnotiz": (lambda: ms.german_abwesenheitsnotiz(LEAD, ORIG), InboundKind.AUTO_REPLY),
     "threaded_reply": (
         lambda: ms.threaded_reply(
             LEAD, US, ORIG, [ORIG], "Sure, call me Tuesday.", ms.default_original_body()
         ),
-        Kind.HUMAN,
+        InboundKind.HUMAN,
     ),
     "unthreaded_reply": (
         lambda: ms.unthreaded_reply(LEAD, US, "Your email", "Hi Sam, who referred you?"),
-        Kind.HUMAN,
+        InboundKind.HUMAN,
     ),
     "footer_quoted_gmail": (
         lambda: ms.reply_quoting_unsubscribe_footer(LEAD, US, ORIG),
-        Kind.HUMAN,
+        InboundKind.HUMAN,
     ),
     "footer_quoted_outlook": (
         lambda: ms.reply_quoting_unsubscribe_footer(LEAD, US, ORIG, style="outlook"),
-        Kind.HUMAN,
+        InboundKind.HUMAN,
     ),
-    "opt_out_reply": (lambda: ms.opt_out_reply(LEAD, US, ORIG), Kind.OPT_OUT),
-    "html_only_reply": (lambda: ms.html_only_reply(LEAD, US, ORIG), Kind.HUMAN),
+    "opt_out_reply": (lambda: ms.opt_out_reply(LEAD, US, ORIG), InboundKind.OPT_OUT),
+    "html_only_reply": (lambda: ms.html_only_reply(LEAD, US, ORIG), InboundKind.HUMAN),
 }
 
 
@@ -73,12 +72,12 @@ def test_it_classifies_every_mailshape(name: str) -> None:
     result = classify(build())
     assert result.kind == expected, result.reason
     assert result.reason
-    assert (result.bounce is not None) == (expected == Kind.BOUNCE)
+    assert (result.bounce is not None) == (expected == InboundKind.BOUNCE)
 
 
 def test_it_accepts_a_preparsed_inbound() -> None:
     raw = ms.opt_out_reply(LEAD, US, ORIG)
-    assert classify(raw, parse_inbound(raw)).kind == Kind.OPT_OUT
+    assert classify(raw, parse_inbound(raw)).kind == InboundKind.OPT_OUT
 
 
 def test_it_reads_our_own_footer_as_opt_out_so_callers_must_skip_own_messages() -> None:
@@ -86,7 +85,7 @@ def test_it_reads_our_own_footer_as_opt_out_so_callers_must_skip_own_messages() 
     raw = ms.our_own_message(US, ORIG)
     inb = parse_inbound(raw)
     assert inb.from_email == US and inb.message_id == ORIG
-    assert classify(raw, inb).kind == Kind.OPT_OUT
+    assert classify(raw, inb).kind == InboundKind.OPT_OUT
 
 
 # --------------------------------------------------------------------------- bounces
@@ -110,7 +109,7 @@ def test_it_classifies_a_dsn_as_bounce_although_it_carries_in_reply_to() -> None
     raw = ms.gmail_dsn(DEAD, ORIG)
     inb = parse_inbound(raw)
     assert inb.in_reply_to == [ORIG]  # naive threading would call it a reply
-    assert classify(raw, inb).kind == Kind.BOUNCE
+    assert classify(raw, inb).kind == InboundKind.BOUNCE
 
 
 def test_it_treats_a_4_2_2_delay_as_a_soft_bounce() -> None:
@@ -122,11 +121,12 @@ def test_it_treats_a_4_2_2_delay_as_a_soft_bounce() -> None:
 
 
 @pytest.mark.parametrize("builder", [ms.gmail_dsn, ms.postfix_bounce])
-def test_it_treats_5_2_2_mailbox_full_as_soft(builder: Callable[..., bytes]) -> None:
+def test_it_treats_5_2_2_mailbox_full_as_hard(builder: Callable[..., bytes]) -> None:
+    # Issue 9 decided 5.2.2 once (engine/delivery_status.py): hard, as at RCPT. Was soft here.
     bounce = parse_bounce(builder(DEAD, ORIG, "5.2.2"))
     assert bounce is not None
     assert bounce.status == "5.2.2"
-    assert bounce.hard is False
+    assert bounce.hard is True
 
 
 def test_it_reads_a_postfix_dsn_preferring_original_recipient() -> None:
@@ -161,7 +161,21 @@ def test_it_falls_back_to_the_smtp_code_without_an_enhanced_status() -> None:
     bounce = parse_bounce(raw)
     assert bounce is not None
     assert bounce.status is None
-    assert bounce.hard is False  # 552 without an enhanced code reads as mailbox full
+    assert bounce.hard is True  # 552 without an enhanced code: mailbox full, hard (as 5.2.2)
+
+
+def test_it_falls_back_to_a_4xx_smtp_code_as_soft() -> None:
+    raw = (
+        b"From: Mail Delivery System <Mailer-Daemon@mx.example.net>\r\n"
+        b"To: sam@ourdomain.com\r\nSubject: Mail delivery failed: returning message to sender\r\n"
+        b"\r\nA message that you sent could not be delivered.\r\n\r\n"
+        b"  nobody@acme.example\r\n    SMTP error from remote mail server after RCPT TO:\r\n"
+        b"    452 mailbox over quota\r\n"
+    )
+    bounce = parse_bounce(raw)
+    assert bounce is not None
+    assert bounce.status is None
+    assert bounce.hard is False
 
 
 def test_it_ignores_a_positive_delivery_notification() -> None:
@@ -272,7 +286,12 @@ def test_it_degrades_on_malformed_messages(raw: bytes) -> None:
     inb = parse_inbound(raw)
     assert inb.raw_size == len(raw)
     assert isinstance(inb.subject, str) and isinstance(inb.text, str)
-    assert classify(raw, inb).kind in set(Kind)
+    assert classify(raw, inb).kind in {
+        InboundKind.BOUNCE,
+        InboundKind.AUTO_REPLY,
+        InboundKind.OPT_OUT,
+        InboundKind.HUMAN,
+    }
 
 
 @settings(max_examples=200, deadline=None)
@@ -414,7 +433,10 @@ def _inb(subject: str = "Re: Quick question", *headers: str, body: str = "Thanks
 def test_it_recognises_out_of_office_subjects(subject: str) -> None:
     inb = parse_inbound(ms.unthreaded_reply(LEAD, US, subject, "I am away."))
     assert is_auto_reply(inb)
-    assert classify(ms.unthreaded_reply(LEAD, US, subject, "unsubscribe")).kind == Kind.AUTO_REPLY
+    assert (
+        classify(ms.unthreaded_reply(LEAD, US, subject, "unsubscribe")).kind
+        == InboundKind.AUTO_REPLY
+    )
 
 
 @pytest.mark.parametrize(
@@ -482,7 +504,7 @@ def test_it_checks_auto_reply_before_opt_out() -> None:
         ms.unthreaded_reply(LEAD, US, "Re: hi", "unsubscribe"), "Auto-Submitted: auto-replied"
     )
     result = classify(raw)
-    assert result.kind == Kind.AUTO_REPLY
+    assert result.kind == InboundKind.AUTO_REPLY
     assert result.reason == "Auto-Submitted: auto-replied"
 
 
@@ -546,7 +568,7 @@ def test_it_recognises_opt_out_subjects(subject: str) -> None:
 
 def test_it_classifies_an_opt_out_reply_with_a_reason() -> None:
     result = classify(ms.opt_out_reply(LEAD, US, ORIG))
-    assert result.kind == Kind.OPT_OUT
+    assert result.kind == InboundKind.OPT_OUT
     assert result.bounce is None
     assert result.reason.startswith("asked to unsubscribe")
 
@@ -557,4 +579,4 @@ def test_it_keeps_a_reply_quoting_our_unsubscribe_footer_human(style: str) -> No
     inb = parse_inbound(raw)
     assert "unsubscribe" in inb.text
     assert inb.new_text == "Sounds good, let's talk Tuesday.\n\nJane"
-    assert classify(raw, inb).kind == Kind.HUMAN
+    assert classify(raw, inb).kind == InboundKind.HUMAN

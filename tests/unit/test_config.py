@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from engine.config import load_settings
+from engine.config import (
+    SETTINGS,
+    TUNABLES,
+    Settings,
+    apply_overrides,
+    check_overrides,
+    display_value,
+    load_settings,
+    parse_tunable,
+)
 from engine.errors import ConfigError
 from tests.conftest import BASE_ENV
 
@@ -217,3 +228,67 @@ def test_authserv_id_is_optional_lowercased_and_checked() -> None:
     assert load_settings(env(AUTHSERV_ID=" MX.Google.com ")).authserv_id == "mx.google.com"
     [problem] = problems_of(env(AUTHSERV_ID="mx.google.com; dmarc=pass"))
     assert problem.startswith("AUTHSERV_ID=") and "authserv-id" in problem
+
+
+# --- the settings table: each setting declared once, everything derived from it -------------
+def test_it_declares_each_setting_once_with_a_meaning() -> None:
+    assert [row.attr for row in SETTINGS] == [f.name for f in dataclasses.fields(Settings)]
+    assert len({row.env for row in SETTINGS}) == len(SETTINGS)
+    assert all(row.meaning.strip() and "\n" not in row.meaning for row in SETTINGS)
+
+
+def test_it_checks_every_whole_number_against_the_range_in_its_row() -> None:
+    ranged = {row.env: row.range for row in SETTINGS if row.range}
+    assert ranged == WHOLE_NUMBERS
+
+
+def test_it_hides_every_secret_row_from_repr_and_nothing_else() -> None:
+    hidden = {f.name for f in dataclasses.fields(Settings) if not f.repr}
+    assert hidden == {row.attr for row in SETTINGS if row.secret}
+    assert hidden >= {"telegram_bot_token", "email_password", "license_key", "webhook_secret"}
+
+
+def test_it_lists_every_secret_value_for_redaction() -> None:
+    s = load_settings(
+        env(
+            DATABASE_URL="postgres://app:db-secret-pw@db.host/app",
+            LICENSE_SHEET_URL="https://sheets.example.com/x.csv",
+            LICENSE_KEY="lic-key-4242",
+            WEBHOOK_URL="https://hook.example.com",
+            WEBHOOK_SECRET="hook_secret_1",
+        )
+    )
+
+    assert sorted(s.secrets) == sorted(
+        [
+            "123456:TEST-token_abcdef",
+            "app-password-123",
+            "db-secret-pw",
+            "lic-key-4242",
+            "hook_secret_1",
+        ]
+    )
+
+
+def test_it_makes_exactly_the_tunable_rows_changeable_from_the_chat() -> None:
+    assert list(TUNABLES) == [row.key for row in SETTINGS if row.tunable]
+    s = load_settings(env())
+    for key in TUNABLES:  # every tunable shows a value and takes back what it shows
+        shown = display_value(s, key)
+        assert check_overrides(s, {key: shown}) == [], key
+
+
+def test_it_names_a_refused_chat_value_by_its_key_and_an_env_value_by_its_variable() -> None:
+    with pytest.raises(ValueError, match=r"^daily_limit=0 is out of range; use 1\.\.100000$"):
+        parse_tunable("daily_limit", "0")
+    (problem,) = problems_of(env(DAILY_EMAIL_LIMIT="0"))
+    assert problem == "DAILY_EMAIL_LIMIT=0 is out of range; use 1..100000"
+
+
+def test_it_skips_an_override_that_no_longer_parses_or_breaks_a_cross_check() -> None:
+    s = load_settings(env())
+
+    assert apply_overrides(s, {"daily_limit": "50", "bogus": "1"}).daily_limit == 50
+    assert apply_overrides(s, {"daily_limit": "lots"}).daily_limit == 500
+    assert apply_overrides(s, {"min_delay": "500"}) == s  # above max_delay (120)
+    assert apply_overrides(s, {"followup_delays": "off"}).followup_delays == ()

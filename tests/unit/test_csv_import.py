@@ -1,11 +1,12 @@
-"""Unit tests for engine.csv_import: one behaviour each."""
+"""Unit tests for engine.leads.csv_import: one behaviour each."""
 
 from __future__ import annotations
 
 import pytest
 
-import engine.csv_import as csv_import
-from engine.csv_import import (
+import engine.leads.lead_file.rows as lead_rows
+from engine.errors import UserInputError
+from engine.leads.csv_import import (
     MAX_FILE_BYTES,
     MAX_ROWS,
     InvalidRow,
@@ -13,7 +14,6 @@ from engine.csv_import import (
     normalise_email_key,
     parse_leads_csv,
 )
-from engine.errors import UserInputError
 
 
 def _csv(*lines: str, newline: str = "\n") -> bytes:
@@ -383,13 +383,13 @@ def test_it_deduplicates_case_insensitively_keeping_the_first() -> None:
 
 def test_it_passes_check_deliverability_to_email_validator(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[bool] = []
-    real = csv_import.validate_email
+    real = lead_rows.validate_email
 
     def spy(value: str, *, check_deliverability: bool) -> object:
         seen.append(check_deliverability)
         return real(value, check_deliverability=False)
 
-    monkeypatch.setattr(csv_import, "validate_email", spy)
+    monkeypatch.setattr(lead_rows, "validate_email", spy)
     parse_leads_csv(_csv("email", "ann@example.com"), check_deliverability=True)
     assert seen == [True]
 

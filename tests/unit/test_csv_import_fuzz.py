@@ -1,4 +1,4 @@
-"""Property tests for engine.csv_import: it never crashes, and every row is accounted for."""
+"""Property tests for engine.leads.csv_import: it never crashes, and every row is accounted for."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import engine.csv_import as csv_import
-from engine.csv_import import ParsedFile, _alias_key, _validate, parse_leads_csv
 from engine.errors import UserInputError
+from engine.leads.csv_import import ParsedFile, parse_leads_csv
+from engine.leads.lead_file import aliases
+from engine.leads.lead_file.aliases import alias_key
+from engine.leads.lead_file.rows import validate
 
 # The message of parse_leads_csv's last-resort wrapper: seeing it means an unexpected crash.
 _CRASH_PREFIX = "Couldn't read this file as CSV ("
@@ -51,11 +53,11 @@ _any_email = st.one_of(
 )
 
 _ALIASES = (
-    csv_import._EMAIL_ALIASES
-    | csv_import._FIRST_ALIASES
-    | csv_import._LAST_ALIASES
-    | csv_import._COMPANY_ALIASES
-    | csv_import._FULL_NAME_ALIASES
+    aliases.EMAIL_ALIASES
+    | aliases.FIRST_ALIASES
+    | aliases.LAST_ALIASES
+    | aliases.COMPANY_ALIASES
+    | aliases.FULL_NAME_ALIASES
 )
 _custom_name = st.builds(
     lambda head, tail: head + tail,
@@ -63,7 +65,7 @@ _custom_name = st.builds(
     st.text("abcnz019_", max_size=8),
 ).filter(
     lambda n: (
-        _alias_key(n) not in _ALIASES
+        alias_key(n) not in _ALIASES
         and not n.startswith("column_")
         and n not in {"first_name", "last_name"}
         and not n.endswith("_")
@@ -222,4 +224,4 @@ def test_it_agrees_with_email_validator_on_every_address(value: str) -> None:
     except EmailNotValidError:
         expected = None
     for cache in (None, {}):
-        assert _validate(value, False, cache)[0] == expected
+        assert validate(value, False, cache)[0] == expected

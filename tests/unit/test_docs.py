@@ -1,7 +1,6 @@
 """The README, .env.example and .ci/run stay true to the code.
 
-Environment variables are taken from engine/config.py's source (every quoted upper-case name
-passed to ``get(...)``) plus ``TUNABLES``; commands from bot.format.COMMANDS and the handlers
+Environment variables are taken from engine/config.py's settings table (``SETTINGS``); commands from bot.format.COMMANDS and the handlers
 bot.handlers.register() really installs.
 """
 
@@ -15,8 +14,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot.format import COMMANDS
 from bot.handlers import register
-from engine import config
-from engine.config import TUNABLES, load_settings
+from engine.config import SETTINGS, TUNABLES, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -34,10 +32,7 @@ REQUIRED = {
 
 
 def config_env_names() -> set[str]:
-    source = Path(config.__file__).read_text(encoding="utf-8")
-    names = set(re.findall(r"\bget\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
-    names |= {env_name for _attr, env_name, _parser in TUNABLES.values()}
-    return names
+    return {row.env for row in SETTINGS}
 
 
 def section(title: str) -> str:
@@ -54,6 +49,16 @@ def section(title: str) -> str:
 def table_first_column(text: str) -> list[str]:
     """The backticked names in the first column of the markdown table rows in ``text``."""
     return re.findall(r"^\|\s*`([^`]+)`", text, re.MULTILINE)
+
+
+def readme_config_lines() -> dict[str, str]:
+    """Variable → its whole row, from the configuration table."""
+    rows = {}
+    for line in section("Configuration").splitlines():
+        m = re.match(r"^\|\s*`([A-Z][A-Z0-9_]*)`", line)
+        if m:
+            rows[m.group(1)] = line
+    return rows
 
 
 def readme_config_rows() -> dict[str, str]:
@@ -76,7 +81,7 @@ def code_blocks(text: str) -> list[str]:
 
 
 def test_it_parses_every_env_var_from_the_config_source() -> None:
-    # Guards the parser below: if config.py changes shape, the other tests must not pass vacuously.
+    # Guards the derivation: if the settings table changes shape, the other tests must not pass vacuously.
     names = config_env_names()
     assert {"TELEGRAM_BOT_TOKEN", "DAILY_EMAIL_LIMIT", "WEBHOOK_SECRET", "LOG_LEVEL"} <= names
     assert len(names) >= 30
@@ -143,6 +148,37 @@ def test_it_requires_in_the_readme_exactly_the_vars_the_code_requires() -> None:
     load_settings(REQUIRED)
 
 
+def test_it_marks_exactly_the_chat_tunable_settings_in_the_readme_table() -> None:
+    marked = {name for name, line in readme_config_lines().items() if f"`{name}` ✎" in line}
+    assert marked == {row.env for row in TUNABLES.values()}
+
+
+def test_it_states_each_whole_number_range_in_the_readme_table() -> None:
+    lines = readme_config_lines()
+    wrong = {
+        row.env: row.range
+        for row in SETTINGS
+        if row.range and f"{row.range[0]}–{row.range[1]}" not in lines[row.env]
+    }
+    assert not wrong, f"state these ranges in the README configuration table: {wrong}"
+
+
+def test_it_requires_exactly_the_settings_without_a_default() -> None:
+    assert {row.env for row in SETTINGS if row.default is None} == set(REQUIRED)
+
+
+def test_it_shows_each_table_default_in_env_example() -> None:
+    example = env_example_entries()
+    wrong = {
+        row.env: (example[row.env], default)
+        for row in SETTINGS
+        if row.default is not None and row.env != "DATABASE_URL"
+        for default in [row.default({}) if callable(row.default) else row.default]
+        if example[row.env] != default
+    }
+    assert not wrong, f".env.example disagrees with the settings table: {wrong}"
+
+
 def readme_commands() -> set[str]:
     """Commands in the README's command table (the text before its first subsection)."""
     table = section("Bot commands").split("\n### ")[0]
@@ -189,7 +225,7 @@ def test_it_documents_exactly_the_settings_keys() -> None:
 
 def test_it_pairs_each_settings_key_with_its_env_var() -> None:
     rows = re.findall(r"^\|\s*`([a-z_]+)`\s*\|\s*`([A-Z_]+)`", section("`/settings` keys"), re.M)
-    assert dict(rows) == {key: env for key, (_attr, env, _parser) in TUNABLES.items()}
+    assert dict(rows) == {key: row.env for key, row in TUNABLES.items()}
 
 
 def test_it_has_exactly_the_two_quick_start_commands() -> None:

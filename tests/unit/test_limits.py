@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from engine.inbox import limits
-from engine.inbox.classify import parse_bounce, parse_inbound
+from engine.inbox.bounces import parse_bounce
+from engine.inbox.classify import parse_inbound
 from tests import mailshapes
 
 

@@ -1,8 +1,9 @@
-"""engine.messages: RFC 5322 messages, threading headers, and header-injection safety."""
+"""engine.sending.messages: RFC 5322 messages, threading headers, and header-injection safety."""
 
 from __future__ import annotations
 
 import email
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
 from email.message import EmailMessage
@@ -11,15 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.messages import (
+from engine.message_ids import ThreadHeaders, reply_headers
+from engine.message_ids import parse_ids as parse_message_ids
+from engine.sending.messages import (
     Outgoing,
     build_message,
     header_safe,
     make_message_id,
     normalise_address,
-    parse_message_ids,
     reply_subject,
-    thread_headers,
 )
 
 SENDER = "founder@acme.io"
@@ -95,7 +96,9 @@ def test_it_makes_message_ids_with_the_sender_domain_in_angle_brackets() -> None
 def test_it_makes_a_32_hex_random_token_by_default() -> None:
     token = make_message_id(SENDER)[1:].split("@")[0]
     assert len(token) == 32
-    assert int(token, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{32}", token), token  # lower-case hex and nothing else
+    others = {make_message_id(SENDER)[1:].split("@")[0] for _ in range(20)}
+    assert len(others | {token}) == 21, "the token repeats: it is not random"
 
 
 def test_it_makes_a_different_message_id_every_time() -> None:
@@ -213,7 +216,8 @@ def test_it_drops_nul_and_other_control_characters_from_the_body() -> None:
 
 
 def test_it_builds_follow_ups_with_in_reply_to_and_references() -> None:
-    in_reply_to, references = thread_headers([FIRST_ID, SECOND_ID])
+    thread = reply_headers([FIRST_ID, SECOND_ID])
+    in_reply_to, references = thread.in_reply_to, thread.references
     o = outgoing(
         message_id="<3333cccc@acme.io>",
         subject=reply_subject("Quick question for Example"),
@@ -247,11 +251,21 @@ def test_it_refuses_a_malformed_reference() -> None:
 
 
 def test_it_gives_no_thread_headers_for_no_previous_ids() -> None:
-    assert thread_headers([]) == (None, ())
+    assert reply_headers([]) == ThreadHeaders(None, ())
+    assert reply_headers([" ", ""]) == ThreadHeaders(None, ())
 
 
 def test_it_threads_on_the_last_id_and_references_all_in_order() -> None:
-    assert thread_headers(["<a@x>", "<b@x>", "<c@x>"]) == ("<c@x>", ("<a@x>", "<b@x>", "<c@x>"))
+    assert reply_headers(["<a@x>", "<b@x>", "<c@x>"]) == ThreadHeaders(
+        "<c@x>", ("<a@x>", "<b@x>", "<c@x>")
+    )
+
+
+def test_it_answers_the_last_id_and_references_each_id_once() -> None:
+    thread = reply_headers(["<a@x>", "<b@x>", "<a@x>", " <c@x> "])
+    assert thread == ThreadHeaders("<c@x>", ("<a@x>", "<b@x>", "<c@x>"))
+    assert thread.references_value == "<a@x> <b@x> <c@x>"
+    assert reply_headers([]).references_value is None
 
 
 # --------------------------------------------------------------------------- reply subject
@@ -334,7 +348,7 @@ def test_it_refuses_to_build_a_message_whose_bytes_would_gain_a_header(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(
-        "engine.messages._mailbox_tokens",
+        "engine.sending.messages._mailbox_tokens",
         lambda mailbox, room: ["x", f"<{mailbox.addr_spec}>\r\nX-Evil: 1"],
     )
     with pytest.raises(ValueError, match="refusing a message"):
@@ -345,7 +359,7 @@ def test_it_refuses_to_build_a_message_whose_to_would_gain_a_recipient(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(
-        "engine.messages._mailbox_tokens",
+        "engine.sending.messages._mailbox_tokens",
         lambda mailbox, room: ["evil@x.com,", f"<{mailbox.addr_spec}>"],
     )
     with pytest.raises(ValueError, match="refusing a message whose From would not be"):
@@ -546,3 +560,8 @@ def test_it_round_trips_references_it_wrote() -> None:
     ids = [make_message_id(SENDER) for _ in range(12)]
     parsed = reparse(build(outgoing(in_reply_to=ids[-1], references=tuple(ids))))
     assert parse_message_ids(parsed["References"]) == ids
+
+
+def test_it_drops_comments_and_quotes_around_ids() -> None:
+    assert parse_message_ids("<a@x> (Jane's message, sent to b@y)") == ["<a@x>"]
+    assert parse_message_ids('"<b@x>" "c@x"') == ["<b@x>", "<c@x>"]

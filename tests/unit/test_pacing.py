@@ -1,4 +1,4 @@
-"""engine.pacing: pure functions of the pacing state, the rules and an injected time."""
+"""engine.sending.pacing: pure functions of the pacing state, the rules and an injected time."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.pacing import (
+from engine.sending.pacing import (
     PacingRules,
     PacingState,
     SendCounts,

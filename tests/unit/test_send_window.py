@@ -9,7 +9,7 @@ import pytest
 
 from engine.config import load_settings
 from engine.errors import ConfigError
-from engine.pacing import Gate, PacingRules, PacingState, SendCounts, SendWindow, gate
+from engine.sending.pacing import Gate, PacingRules, PacingState, SendCounts, SendWindow, gate
 from tests.conftest import BASE_ENV
 
 BERLIN = ZoneInfo("Europe/Berlin")

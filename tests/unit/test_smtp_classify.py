@@ -18,7 +18,7 @@ from engine.errors import (
     TryLater,
     Uncertain,
 )
-from engine.smtp import classify_smtp_error
+from engine.sending.smtp_errors import classify_smtp_error
 
 # (stage, code, server text, expected type). The stage is where the answer came.
 ANSWERS: list[tuple[str, int, str, type[SendError]]] = [

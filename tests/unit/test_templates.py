@@ -1,4 +1,5 @@
-"""engine.templates: names, defaults, placeholder syntax, validation, rendering, chat parsing."""
+"""engine.templates and engine.template_syntax: names, defaults, placeholder syntax, validation,
+rendering, chat parsing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 import pytest
 
 from engine.errors import UserInputError
+from engine.template_syntax import placeholders, render, syntax_errors
 from engine.templates import (
     BASE_FIELDS,
     BODY_MAX_CHARS,
@@ -15,11 +17,8 @@ from engine.templates import (
     default_template,
     is_template_name,
     parse_template_message,
-    placeholders,
-    render,
     render_template,
     sample_values,
-    syntax_errors,
     template_names,
     validate_template,
 )

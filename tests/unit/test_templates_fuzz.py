@@ -6,14 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import UserInputError
-from engine.templates import (
-    Template,
-    placeholders,
-    render,
-    render_template,
-    syntax_errors,
-    validate_template,
-)
+from engine.template_syntax import placeholders, render, syntax_errors
+from engine.templates import Template, render_template, validate_template
 
 FAST = settings(max_examples=200, deadline=None)
 

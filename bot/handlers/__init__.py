@@ -1,0 +1,53 @@
+"""The Telegram handlers, one module per concern; ``register`` below is all the wiring.
+
+- access: only admins, only in a private chat (runs before everything else)
+- campaign: /help /status /run /pause /stop /settings /templates /template /test /uncertain
+- leads: /leads /lead /export /suppressions /unsuppress and the buttons on leads and domains
+- upload: a CSV document, imported with progress
+- buttons: the table from a button's prefix to its action
+- errors: what the operator sees when a handler fails
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.handlers import campaign, leads
+from bot.handlers.access import admin_gate
+from bot.handlers.buttons import button
+from bot.handlers.errors import error_handler
+from bot.handlers.upload import document_msg
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """All the wiring, top to bottom."""
+    app.add_handler(TypeHandler(Update, admin_gate), group=-1)
+    app.add_handler(CommandHandler(["start", "help"], campaign.help_cmd))
+    app.add_handler(CommandHandler("status", campaign.status_cmd))
+    app.add_handler(CommandHandler("run", campaign.run_cmd))
+    app.add_handler(CommandHandler("pause", campaign.pause_cmd))
+    app.add_handler(CommandHandler("stop", campaign.stop_cmd))
+    app.add_handler(CommandHandler("leads", leads.leads_cmd))
+    app.add_handler(CommandHandler("lead", leads.lead_cmd))
+    app.add_handler(CommandHandler("settings", campaign.settings_cmd))
+    app.add_handler(CommandHandler("export", leads.export_cmd))
+    app.add_handler(CommandHandler("templates", campaign.templates_cmd))
+    app.add_handler(CommandHandler("template", campaign.template_cmd))
+    app.add_handler(CommandHandler("test", campaign.test_cmd))
+    app.add_handler(CommandHandler("uncertain", campaign.uncertain_cmd))
+    app.add_handler(CommandHandler("suppressions", leads.suppressions_cmd))
+    app.add_handler(CommandHandler("unsuppress", leads.unsuppress_cmd))
+    app.add_handler(MessageHandler(filters.Document.ALL, document_msg))
+    app.add_handler(CallbackQueryHandler(button))
+    app.add_handler(MessageHandler(filters.COMMAND, campaign.help_cmd))
+    app.add_error_handler(error_handler)

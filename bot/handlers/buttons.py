@@ -1,0 +1,51 @@
+"""Every inline button is ``prefix:id``; the prefix picks its action from one table."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.handlers import campaign, leads
+from bot.handlers.common import ButtonAction, Ctx
+
+ACTIONS: dict[str, ButtonAction] = {
+    # on a reply notification and on /lead
+    "stop": leads.stop_button,
+    "dom": leads.domain_button,
+    "domyes": leads.domain_yes_button,
+    "domno": leads.cancel_button,
+    "int": leads.interested_button,
+    "notint": leads.not_interested_button,
+    "del": leads.delete_button,
+    "delyes": leads.delete_yes_button,
+    # on an unverified-sender notice
+    "apply": leads.apply_button,
+    # on /suppressions and /unsuppress
+    "supp": leads.suppressions_page_button,
+    "unsup": leads.unsuppress_button,
+    "unsupno": leads.cancel_button,
+    # on /uncertain
+    "resend": campaign.resend_button,
+    "wassent": campaign.was_sent_button,
+}
+
+
+async def button(update: Update, context: Ctx) -> None:
+    """Any inline button: run its action; a text it returns is the answer, also posted."""
+    q = update.callback_query
+    if q is None or not q.data:
+        return
+    prefix, _, arg = q.data.partition(":")
+    action = ACTIONS.get(prefix)
+    try:
+        ident = int(arg)
+    except ValueError:
+        action = None
+    if action is None:
+        await q.answer("Unknown button.")
+        return
+    text = await action(q, context, ident)
+    if text is None:
+        return
+    await q.answer(text[:190])
+    if q.message is not None:
+        await context.bot.send_message(q.message.chat.id, text)

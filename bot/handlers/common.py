@@ -1,0 +1,52 @@
+"""What every handler module shares: the engine context, worker-thread calls and replies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from telegram import CallbackQuery, Update
+from telegram.ext import ContextTypes
+
+from engine.context import EngineContext
+from engine.scheduler import Scheduler
+
+T = TypeVar("T")
+Ctx = ContextTypes.DEFAULT_TYPE
+
+# A button's action gets the query, the context and the id after the prefix. It returns the
+# text to answer with (also posted to the chat), or None when it has answered by itself.
+ButtonAction = Callable[[CallbackQuery, Ctx, int], Awaitable[str | None]]
+
+
+def ctx_of(context: Ctx) -> EngineContext:
+    """The engine's context the application was built with."""
+    ctx: EngineContext = context.application.bot_data["ctx"]
+    return ctx
+
+
+def engine_of(context: Ctx) -> Scheduler | None:
+    """The running scheduler, if there is one (tests may run the bot without it)."""
+    return context.application.bot_data.get("engine")
+
+
+async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Engine calls block (database, SMTP): run them in a worker thread."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def reply(update: Update, text: str, **kwargs: Any) -> None:
+    """Answer in the chat the update came from, cut to Telegram's limit."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text[:4096], **kwargs)
+
+
+async def drop_buttons(q: CallbackQuery, text: str | None = None) -> None:
+    """A confirmation is used once: take its buttons away (and say what happened)."""
+    with contextlib.suppress(Exception):
+        if text is not None:
+            await q.edit_message_text(text)
+        else:
+            await q.edit_message_reply_markup(None)

@@ -1,0 +1,221 @@
+"""The lead commands (/leads /lead /export /suppressions /unsuppress) and the buttons that act on
+a lead, a domain or a suppression entry, with their confirmations."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import format as fmt
+from bot.handlers.common import Ctx, call, ctx_of, drop_buttons, reply
+from engine import campaign
+from engine.leads import service as leads
+from engine.leads import suppressions
+
+CANCELLED = "Cancelled; nothing was changed."
+
+
+async def leads_cmd(update: Update, context: Ctx) -> None:
+    """Lead counts by status."""
+    ctx = ctx_of(context)
+
+    def counts() -> dict[str, int]:
+        with ctx.db.transaction() as session:
+            return leads.counts_by_status(session)
+
+    await reply(update, fmt.leads_text(await call(counts)))
+
+
+async def lead_cmd(update: Update, context: Ctx) -> None:
+    """One lead with its history and buttons."""
+    if not context.args:
+        await reply(
+            update, "Which lead? Send /lead followed by an email address, e.g. /lead ana@acme.com"
+        )
+        return
+    ctx = ctx_of(context)
+    view = await call(leads.find_lead, ctx, context.args[0])
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("🛑 Stop", callback_data=f"stop:{view.lead.id}"),
+                InlineKeyboardButton("🗑 Delete", callback_data=f"del:{view.lead.id}"),
+            ]
+        ]
+    )
+    await reply(update, fmt.lead_text(view, ctx.settings.tz), reply_markup=markup)
+
+
+async def export_cmd(update: Update, context: Ctx) -> None:
+    """Every lead as a CSV document."""
+    data = await call(campaign.export_csv, ctx_of(context))
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    if update.effective_message is not None:
+        await update.effective_message.reply_document(
+            document=data, filename=f"leads-{stamp}.csv", caption="📎 All leads"
+        )
+
+
+async def suppressions_cmd(update: Update, context: Ctx) -> None:
+    """The suppression list, 20 entries a page, with ◀️ ▶️ buttons."""
+    page = await call(suppressions.page, ctx_of(context), 0)
+    await reply(
+        update, fmt.suppressions_text(page, ctx_of(context).settings.tz), reply_markup=_pager(page)
+    )
+
+
+def _pager(page: suppressions.Page) -> InlineKeyboardMarkup | None:
+    row = []
+    if page.page > 0:
+        row.append(InlineKeyboardButton("◀️", callback_data=f"supp:{page.page - 1}"))
+    if page.page + 1 < page.pages:
+        row.append(InlineKeyboardButton("▶️", callback_data=f"supp:{page.page + 1}"))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+async def unsuppress_cmd(update: Update, context: Ctx) -> None:
+    """Take an address or a domain off the suppression list, after a confirmation."""
+    if not context.args:
+        await reply(
+            update,
+            "Which entry? Send /unsuppress followed by an address or a domain, e.g. "
+            "/unsuppress ana@acme.io — /suppressions shows the list.",
+        )
+        return
+    entry = await call(suppressions.find, ctx_of(context), " ".join(context.args))
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("✅ Yes, remove it", callback_data=f"unsup:{entry.id}"),
+                InlineKeyboardButton("✖️ Cancel", callback_data=f"unsupno:{entry.id}"),
+            ]
+        ]
+    )
+    await reply(
+        update,
+        f"Remove {entry.value} ({entry.kind}; {entry.reason or 'no reason noted'}) from the "
+        "suppression list? New imports of it are then accepted again; leads already stopped "
+        "stay stopped.",
+        reply_markup=markup,
+    )
+
+
+# --- buttons: each gets the id after its prefix (see bot/handlers/buttons.py) ---------------------
+async def stop_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """🛑 Stop: nothing more is sent to this lead."""
+    lead = await call(leads.stop_lead, ctx_of(context), ident)
+    return f"🛑 Nothing more will be sent to {lead.email}."
+
+
+async def domain_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """🌐 Stop whole domain: first ask, saying what it would stop."""
+    await q.answer()
+    await _confirm_domain_stop(
+        q, context, await call(leads.preview_domain_stop, ctx_of(context), ident)
+    )
+    return None
+
+
+async def _confirm_domain_stop(q: CallbackQuery, context: Ctx, stop: leads.DomainStop) -> None:
+    if q.message is None:
+        return
+    if stop.free_mail:
+        text = (
+            f"🌐 {stop.domain} is a free-mail provider: its {stop.leads} lead(s) are unrelated "
+            f"people, so it cannot be stopped as a domain. Stop only {stop.lead_email}?"
+        )
+        buttons = [InlineKeyboardButton("🛑 Stop this lead", callback_data=f"stop:{stop.lead_id}")]
+    else:
+        text = (
+            f"🌐 Stop everyone at {stop.domain}? {stop.leads} lead(s) will get nothing more, and "
+            f"later imports from {stop.domain} are skipped (/unsuppress {stop.domain} undoes that)."
+        )
+        buttons = [
+            InlineKeyboardButton(
+                f"✅ Yes, stop {stop.domain}"[:60], callback_data=f"domyes:{stop.lead_id}"
+            ),
+            InlineKeyboardButton("✖️ Cancel", callback_data=f"domno:{stop.lead_id}"),
+        ]
+    await context.bot.send_message(
+        q.message.chat.id, text, reply_markup=InlineKeyboardMarkup([buttons])
+    )
+
+
+async def domain_yes_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """✅ Yes, stop the domain: every lead there is stopped, later imports skipped."""
+    domain, n = await call(leads.stop_domain, ctx_of(context), ident)
+    await drop_buttons(q)
+    return f"🌐 Nothing more will be sent to anyone at {domain} ({n} lead(s))."
+
+
+async def cancel_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """✖️ Cancel on a confirmation: nothing changes, the buttons go."""
+    await q.answer(CANCELLED)
+    await drop_buttons(q, f"✖️ {CANCELLED}")
+    return None
+
+
+async def suppressions_page_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """◀️ ▶️ on the suppression list: show that page in place."""
+    ctx = ctx_of(context)
+    page = await call(suppressions.page, ctx, ident)
+    await q.answer()
+    with contextlib.suppress(Exception):  # "message is not modified" on a double tap
+        await q.edit_message_text(
+            fmt.suppressions_text(page, ctx.settings.tz), reply_markup=_pager(page)
+        )
+    return None
+
+
+async def unsuppress_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """✅ Yes, remove it: the entry leaves the suppression list."""
+    value = await call(suppressions.remove, ctx_of(context), ident)
+    await drop_buttons(q)
+    return f"✅ {value} is off the suppression list; new imports of it are accepted again."
+
+
+async def interested_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """👍 Interested on a reply."""
+    return await _mark(context, ident, "interested")
+
+
+async def not_interested_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """👎 Not interested on a reply."""
+    return await _mark(context, ident, "not interested")
+
+
+async def _mark(context: Ctx, ident: int, interest: str) -> str:
+    lead = await call(leads.set_interest, ctx_of(context), ident, interest)
+    return f"Marked {lead.email} as {interest}."
+
+
+async def delete_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """🗑 Delete: first ask, since it cannot be undone."""
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Yes, delete", callback_data=f"delyes:{ident}")]]
+    )
+    await q.answer()
+    if q.message is not None:
+        await context.bot.send_message(
+            q.message.chat.id,
+            "Delete this lead and its history? This cannot be undone.",
+            reply_markup=markup,
+        )
+    return None
+
+
+async def delete_yes_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """Yes, delete: the lead and its history are gone."""
+    email = await call(leads.delete_lead, ctx_of(context), ident)
+    return f"🗑 Deleted {email}."
+
+
+async def apply_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """Apply anyway on an unverified-sender notice: the held action, applied once."""
+    # Imported on use, as the scheduler does: the inbox pipeline loads only when it is needed.
+    from bot.messages.inbox import applied
+    from engine.inbox.sync import apply_unverified
+
+    return applied(await call(apply_unverified, ctx_of(context), ident))

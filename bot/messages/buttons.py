@@ -1,0 +1,28 @@
+"""The inline buttons under notifications (callback data well within Telegram's 64 bytes)."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+
+def reply_buttons(lead_id: int) -> InlineKeyboardMarkup:
+    """Under a reply: stop the lead or its whole domain, mark the interest."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("🛑 Stop this lead", callback_data=f"stop:{lead_id}"),
+                InlineKeyboardButton("🌐 Stop whole domain", callback_data=f"dom:{lead_id}"),
+            ],
+            [
+                InlineKeyboardButton("👍 Interested", callback_data=f"int:{lead_id}"),
+                InlineKeyboardButton("👎 Not interested", callback_data=f"notint:{lead_id}"),
+            ],
+        ]
+    )
+
+
+def apply_anyway_button(notification_id: int) -> InlineKeyboardMarkup:
+    """The button under an "⚠️ unverified sender" notice."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Apply anyway", callback_data=f"apply:{notification_id}")]]
+    )

@@ -1,0 +1,100 @@
+"""Words for the inbox notifications (see bot/messages/__init__.py): replies, bounces, opt-outs
+and held (unverified) messages, and the answer to "Apply anyway"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup
+
+from bot.messages import Rendered, Renderer
+from bot.messages.buttons import apply_anyway_button, reply_buttons
+from engine.inbox.sync import ApplyOutcome, ApplyResult
+from engine.notify import Notification
+from engine.states import InboundKind, NoticeKind
+
+WOULD_BE = {
+    InboundKind.BOUNCE: "a bounce",
+    InboundKind.AUTO_REPLY: "an auto-reply",
+    InboundKind.OPT_OUT: "an opt-out",
+    InboundKind.HUMAN: "a reply",
+}
+
+
+def who(p: dict[str, Any]) -> str:
+    """ "Ana Diaz <ana@acme.io> (Acme)", or just the address when there is no name."""
+    name, email = str(p.get("name") or ""), str(p.get("email") or "")
+    parts = [name or email]
+    if name:
+        parts.append(f"<{email}>")
+    if p.get("company"):
+        parts.append(f"({p['company']})")
+    return " ".join(parts)
+
+
+def _rendered(
+    text: str,
+    *,
+    line: str | None = None,
+    buttons: InlineKeyboardMarkup | None = None,
+    standalone: bool = False,
+) -> Rendered:
+    return Rendered(text, text if line is None else line, buttons, standalone)
+
+
+def reply(n: Notification) -> Rendered:
+    p = n.payload
+    writer = who(p)
+    if p.get("writer"):
+        writer = f"{p['writer']}, who wrote in the thread with {writer}"
+    head = f"💬 Reply from {writer}\nSubject: {p.get('subject') or '(no subject)'}"
+    text = f"{head}\n\n{p.get('snippet') or ''}"
+    if p.get("calendar_queued"):
+        text += "\n\n📅 Calendar link queued."
+    elif p.get("first") and not p.get("calendar_link_set"):
+        text += "\n\n(No CALENDAR_LINK set, so no calendar answer was sent — reply yourself.)"
+    lead_id = p.get("lead_id")
+    buttons = reply_buttons(int(lead_id)) if lead_id is not None else None
+    return _rendered(text, line=head, buttons=buttons, standalone=True)
+
+
+def bounce(n: Notification) -> Rendered:
+    p = n.payload
+    if p.get("hard"):
+        return _rendered(f"❌ Bounced ({p['status']}): {p['email']} — no more emails to it.")
+    return _rendered(f"↩️ Soft bounce ({p['status']}) from {p['email']}; it keeps its place.")
+
+
+def opt_out(n: Notification) -> Rendered:
+    p = n.payload
+    writer = who(p)
+    if p.get("writer"):
+        writer = f"{p['writer']} wrote in the thread with {writer}"
+    return _rendered(
+        f"🚫 Opt-out: {writer} asked to be removed; {p['email']} is added to the suppression list."
+    )
+
+
+def unverified(n: Notification) -> Rendered:
+    p = n.payload
+    would_be = WOULD_BE[InboundKind(str(p["would_be"]))]
+    text = (
+        f"⚠️ unverified sender: {p.get('from_email') or '(no address)'} ({p.get('verdict')}) — "
+        f"would be {would_be} for {who(p)}; nothing was changed."
+    )
+    return _rendered(text, buttons=apply_anyway_button(n.id), standalone=True)
+
+
+def applied(outcome: ApplyOutcome) -> str:
+    """The answer to "Apply anyway"."""
+    if outcome.result is ApplyResult.ALREADY_APPLIED:
+        return f"Already applied to {outcome.email}."
+    return f"✅ Applied: {WOULD_BE[outcome.would_be]} for {outcome.email}."
+
+
+RENDERERS: dict[str, Renderer] = {
+    NoticeKind.REPLY: reply,
+    NoticeKind.BOUNCE: bounce,
+    NoticeKind.OPT_OUT: opt_out,
+    NoticeKind.UNVERIFIED: unverified,
+}

@@ -1,0 +1,121 @@
+"""Words for the system notifications (see bot/messages/__init__.py): standing alerts and their
+clearing, the midnight summary, information and errors.
+
+A standing alert's words depend on its condition: each area module (``inbox``, ``sending``,
+``system``) may export ``ALERTS`` and ``CLEARS`` tables, condition -> function(payload) -> text;
+:func:`alert_text` and :func:`cleared_text` look a condition up across the three. The payload is
+the one given to ``engine.notify.raise_alert``/``clear_alert`` (the notification's payload also
+carries ``condition``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from engine.notify import Notification
+from engine.states import AlertCondition, NoticeKind
+
+if TYPE_CHECKING:
+    from bot.messages import Rendered, Renderer
+
+Words = Callable[[dict[str, Any]], str]
+_JOBS = (
+    AlertCondition.JOB_SEND,
+    AlertCondition.JOB_MIDNIGHT,
+    AlertCondition.JOB_OUTBOX,
+    AlertCondition.JOB_MAINTENANCE,
+)
+
+
+def _imap_failing(p: dict[str, Any]) -> str:
+    return (
+        f"📭 The reply check failed {p.get('failures')} times in a row ({p.get('error')}). "
+        "Replies are not being read; it keeps retrying."
+    )
+
+
+def _job_failing(p: dict[str, Any]) -> str:
+    return (
+        f"⚙️ The {p.get('job')} job failed {p.get('failures')} times in a row "
+        f"({p.get('error')}). It keeps retrying; see /status."
+    )
+
+
+ALERTS: dict[str, Words] = {
+    AlertCondition.IMAP: _imap_failing,
+    **dict.fromkeys(_JOBS, _job_failing),
+}
+CLEARS: dict[str, Words] = {
+    AlertCondition.IMAP: lambda p: "📬 The reply check works again.",
+    **dict.fromkeys(_JOBS, lambda p: f"⚙️ The {p.get('job')} job works again."),
+}
+
+
+def _details(payload: dict[str, Any]) -> str:
+    """A payload's fields, short, for words nobody wrote yet."""
+    shown = [f"{k}: {str(v)[:100]}" for k, v in payload.items() if k not in ("condition", "event")][
+        :6
+    ]
+    return f" ({', '.join(shown)})" if shown else ""
+
+
+def _lookup(table: str, condition: str) -> Words | None:
+    from bot.messages import inbox, sending
+
+    for module in (inbox, sending):
+        words = getattr(module, table, {}).get(condition)
+        if words is not None:
+            return words
+    return (ALERTS if table == "ALERTS" else CLEARS).get(condition)
+
+
+def alert_text(condition: str, payload: dict[str, Any]) -> str:
+    """The words of a standing alert; an unknown condition still says which one it is."""
+    words = _lookup("ALERTS", condition)
+    return words(payload) if words else f"⚠️ Alert: {condition}{_details(payload)}"
+
+
+def cleared_text(condition: str, payload: dict[str, Any]) -> str:
+    words = _lookup("CLEARS", condition)
+    return words(payload) if words else f"✅ Cleared: {condition}{_details(payload)}"
+
+
+def _plain(text: str) -> Rendered:
+    from bot.messages import Rendered
+
+    return Rendered(text=text, line=text)
+
+
+def _alert(n: Notification) -> Rendered:
+    return _plain(alert_text(str(n.payload.get("condition", "")), n.payload))
+
+
+def _cleared(n: Notification) -> Rendered:
+    return _plain(cleared_text(str(n.payload.get("condition", "")), n.payload))
+
+
+def _summary(n: Notification) -> Rendered:
+    p = n.payload
+    return _plain(
+        f"🌙 Yesterday: {p.get('sent', 0)} sent, {p.get('replies', 0)} replies; "
+        f"{p.get('bounced', 0)} bounced and {p.get('opted_out', 0)} opted out in total. "
+        f"Daily counter reset; campaign is {p.get('campaign')}."
+    )
+
+
+def _info(n: Notification) -> Rendered:
+    return _plain(f"ℹ️ {n.payload.get('event', 'note')}{_details(n.payload)}")
+
+
+def _error(n: Notification) -> Rendered:
+    return _plain(f"❗ {n.payload.get('event', 'error')}{_details(n.payload)}")
+
+
+RENDERERS: dict[str, Renderer] = {
+    NoticeKind.ALERT: _alert,
+    NoticeKind.CLEARED: _cleared,
+    NoticeKind.SUMMARY: _summary,
+    NoticeKind.INFO: _info,
+    NoticeKind.ERROR: _error,
+}

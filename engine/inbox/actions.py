@@ -1,0 +1,167 @@
+"""What a classified inbound message does to its lead, in the caller's transaction: a bounce
+(hard: the lead is bounced and the bounce-rate guard runs; soft: noted), an auto-reply (counted),
+an opt-out (suppressed) or a human reply (the sequence stops; the first one queues the calendar
+answer in the lead's thread). Status changes go through :mod:`engine.leads.lifecycle`; the
+admins are told through :func:`engine.notify.emit` with a structured payload (the words are
+``bot/messages/inbox.py``'s).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine import notify
+from engine.config import Settings
+from engine.inbox.bounces import Bounce
+from engine.inbox.classify import Classification, Inbound
+from engine.leads import lifecycle
+from engine.message_ids import reply_headers
+from engine.sending.bounce_guard import guard_bounce_rate
+from engine.sending.compose import lead_values
+from engine.sending.messages import make_message_id, reply_subject
+from engine.states import InboundKind, LeadStatus, MessageKind, NoticeKind, OutboundState
+from engine.storage import store
+from engine.storage.models import CALENDAR_STEP, Lead, OutboundMessage
+from engine.templates import render_template
+
+
+def snippet(text: str, limit: int) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    out = "\n".join(lines[:8])
+    return out[:limit]
+
+
+def _cancel_queued(session: Session, lead: Lead, why: str) -> None:
+    lead.queue = None
+    lead.next_send_at = None
+    session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.lead_id == lead.id,
+            OutboundMessage.state == OutboundState.QUEUED,
+            OutboundMessage.kind != MessageKind.CALENDAR,
+        )
+        .values(state=OutboundState.CANCELLED, error=why)
+    )
+
+
+def lead_fields(lead: Lead) -> dict[str, Any]:
+    """Who the lead is, for the admins' words: id, address, name, company."""
+    name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
+    return {"lead_id": lead.id, "email": lead.email, "name": name, "company": lead.company or ""}
+
+
+def _third_party(lead: Lead, inb: Inbound) -> str | None:
+    """The writer's address when someone other than the lead answered in the lead's thread
+    (the lead is still the one acted on), else None."""
+    if inb.from_email and inb.from_email != (lead.email_key or lead.email.lower()):
+        return inb.from_email
+    return None
+
+
+def act(
+    session: Session,
+    s: Settings,
+    now: datetime,
+    lead: Lead,
+    inb: Inbound,
+    message_id: str,
+    cls: Classification,
+) -> None:
+    lead.last_inbound_at = inb.date or now
+    lead.last_inbound_kind = str(cls.kind)
+    if cls.kind == InboundKind.BOUNCE:
+        _act_on_bounce(session, s, now, lead, cls.bounce)
+    elif cls.kind == InboundKind.AUTO_REPLY:
+        lead.auto_replies = (lead.auto_replies or 0) + 1
+    elif cls.kind == InboundKind.OPT_OUT:
+        lifecycle.opted_out(lead)
+        _cancel_queued(session, lead, "opted out")
+        store.suppress(session, now, lead.email_key, "email", "asked to be removed")
+        notify.emit(
+            session,
+            now,
+            NoticeKind.OPT_OUT,
+            {**lead_fields(lead), "writer": _third_party(lead, inb)},
+        )
+    else:
+        _act_on_reply(session, s, now, lead, inb, message_id)
+
+
+def _act_on_bounce(
+    session: Session, s: Settings, now: datetime, lead: Lead, b: Bounce | None
+) -> None:
+    status_code = (b.status if b else None) or "?"
+    fields = {"lead_id": lead.id, "email": lead.email, "status": status_code}
+    if b is not None and not b.hard:
+        lead.last_error = f"soft bounce {status_code}: {b.diagnostic[:200]}"
+        notify.emit(session, now, NoticeKind.BOUNCE, {**fields, "hard": False})
+        return
+    lifecycle.bounced(lead)
+    lead.last_error = f"bounced {status_code}: {(b.diagnostic if b else '')[:200]}"
+    _cancel_queued(session, lead, "bounced")
+    session.flush()
+    guard_bounce_rate(session, s, now)
+    notify.emit(session, now, NoticeKind.BOUNCE, {**fields, "hard": True})
+
+
+def _act_on_reply(
+    session: Session, s: Settings, now: datetime, lead: Lead, inb: Inbound, message_id: str
+) -> None:
+    """A human reply: the sequence stops; on the first one, the calendar answer is queued."""
+    first = lifecycle.replied(lead, now)
+    _cancel_queued(session, lead, "the lead replied")
+    calendar_queued = False
+    if first and s.calendar_link and lead.status == LeadStatus.REPLIED:
+        calendar_queued = _queue_calendar(session, s, now, lead, inb, message_id)
+    notify.emit(
+        session,
+        now,
+        NoticeKind.REPLY,
+        {
+            **lead_fields(lead),
+            "domain": lead.domain,
+            "first": first,
+            "writer": _third_party(lead, inb),
+            "subject": inb.subject[:300],
+            "snippet": snippet(inb.new_text or inb.text, 500),
+            "calendar_queued": calendar_queued,
+            "calendar_link_set": bool(s.calendar_link),
+        },
+    )
+
+
+def _queue_calendar(
+    session: Session, s: Settings, now: datetime, lead: Lead, inb: Inbound, message_id: str
+) -> bool:
+    """The calendar answer, in the lead's thread, at most once per lead (unique lead+step)."""
+    exists = session.scalar(
+        select(OutboundMessage.id).where(
+            OutboundMessage.lead_id == lead.id, OutboundMessage.step == CALENDAR_STEP
+        )
+    )
+    if exists:
+        return False
+    subject, body = render_template(store.template(session, "calendar"), lead_values(lead, s))
+    thread = reply_headers([*inb.references, message_id])
+    session.add(
+        OutboundMessage(
+            lead_id=lead.id,
+            kind=MessageKind.CALENDAR,
+            step=CALENDAR_STEP,
+            message_id=make_message_id(s.email_address),
+            to_email=lead.email,
+            subject=reply_subject(inb.subject or lead.first_subject or subject),
+            body=body,
+            in_reply_to=thread.in_reply_to,
+            references=" ".join(thread.references),
+            state=OutboundState.QUEUED,
+            attempts=0,
+            created_at=now,
+        )
+    )
+    return True

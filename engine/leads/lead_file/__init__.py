@@ -1,0 +1,10 @@
+"""The steps of reading an uploaded lead list, one concern each; the entry point and the report
+types are ``engine.leads.csv_import``.
+
+* ``decoding`` - bytes to text (binary formats refused, BOM / UTF-16 / fallback encodings).
+* ``dialect``  - text to CSV records (delimiter, Excel's ``sep=`` line, line numbers).
+* ``aliases``  - header spellings that mean email, first/last name, company, full name.
+* ``layout``   - the header row to a column layout (email column found or guessed).
+* ``rows``     - one row's email checked and normalised, its other cells cleaned.
+* ``cells``    - what any cell's text becomes (one line, no control characters, capped).
+"""

@@ -1,0 +1,305 @@
+"""Use-cases on leads: import a CSV (all valid rows or none), look one up, stop or delete it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from engine.context import EngineContext
+from engine.errors import UserInputError
+from engine.freemail import is_free_mail
+from engine.leads import imports, lifecycle
+from engine.leads.csv_import import InvalidRow, LeadRow, normalise_email_key, parse_leads_csv
+from engine.states import LeadStatus, OutboundState
+from engine.storage import store
+from engine.storage.models import (
+    QUEUE_NEW,
+    InboundMessage,
+    Lead,
+    OutboundMessage,
+)
+
+Progress = Callable[[int, int], None]
+CHUNK = 2_000
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    duplicates_in_file: list[int] = field(default_factory=list)
+    already_stored: list[int] = field(default_factory=list)
+    suppressed: list[int] = field(default_factory=list)
+    invalid: list[InvalidRow] = field(default_factory=list)
+    total_rows: int = 0
+    columns: list[str] = field(default_factory=list)
+    encoding: str = ""
+    delimiter: str = ""
+
+    @property
+    def duplicates(self) -> int:
+        return len(self.duplicates_in_file) + len(self.already_stored)
+
+
+def _new_lead(row: LeadRow, key: str, now: datetime) -> dict[str, Any]:
+    """A lead as imported: pending, its first email due now."""
+    return {
+        "email": row.email,
+        "email_key": key,
+        "domain": store.email_domain(key),
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "company": row.company,
+        "custom": dict(row.custom),
+        "status": LeadStatus.PENDING,
+        "next_step": 0,
+        "followups_sent": 0,
+        "queue": QUEUE_NEW,
+        "next_send_at": now,
+        "auto_replies": 0,
+        "created_at": now,
+    }
+
+
+def import_csv(
+    ctx: EngineContext,
+    data: bytes,
+    *,
+    progress: Progress | None = None,
+    max_rows: int | None = None,
+    import_id: int | None = None,
+) -> ImportReport:
+    """Parse, then store every new valid row in ONE transaction: all or nothing. With
+    ``import_id`` (see ``engine.leads.imports``) that transaction also marks the import finished."""
+    kwargs: dict[str, Any] = {} if max_rows is None else {"max_rows": max_rows}
+    parsed = parse_leads_csv(data, **kwargs)
+    report = ImportReport(
+        duplicates_in_file=list(parsed.duplicates_in_file),
+        invalid=list(parsed.invalid),
+        total_rows=parsed.total_rows,
+        columns=list(parsed.columns),
+        encoding=parsed.encoding,
+        delimiter=parsed.delimiter,
+    )
+    now = ctx.clock.now()
+    total = len(parsed.rows)
+    with ctx.db.transaction() as session:
+        keys = [normalise_email_key(r.email) for r in parsed.rows]
+        existing = _existing_keys(session, keys)
+        domains = {store.email_domain(k) for k in keys}
+        suppressed = store.suppressed_values(session, keys) | store.suppressed_values(
+            session, domains
+        )
+        batch: list[dict[str, Any]] = []
+        for i, (row, key) in enumerate(zip(parsed.rows, keys, strict=True)):
+            if key in existing:
+                report.already_stored.append(row.line)
+                continue
+            if key in suppressed or store.email_domain(key) in suppressed:
+                report.suppressed.append(row.line)
+                continue
+            existing.add(key)
+            batch.append(_new_lead(row, key, now))
+            if len(batch) >= CHUNK:
+                _insert_leads(session, batch)
+                report.imported += len(batch)
+                batch = []
+                if progress is not None:
+                    progress(i + 1, total)
+        if batch:
+            _insert_leads(session, batch)
+            report.imported += len(batch)
+        if import_id is not None:
+            imports.finish_in(session, ctx, import_id, imports.DONE)
+        if progress is not None:
+            progress(total, total)
+    return report
+
+
+_COPY_COLUMNS = (
+    "email email_key domain first_name last_name company custom status next_step followups_sent"
+    " queue next_send_at auto_replies created_at"
+).split()
+
+
+def _insert_leads(session: Session, batch: list[dict[str, Any]]) -> None:
+    """Insert new leads in the caller's transaction. On PostgreSQL through COPY: a multi-row
+    INSERT of 100,000 leads runs at ~14,000 rows/s there, COPY at several times that."""
+    conn = session.connection()
+    has_null = any(r[c] is None for r in batch for c in _COPY_COLUMNS)
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg2" or has_null:
+        session.execute(insert(Lead), batch)
+        return
+    buf = io.StringIO()
+    out = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC)  # "" is an empty string, not NULL
+    for r in batch:
+        out.writerow(
+            [
+                json.dumps(r[c]) if c == "custom" else r[c].isoformat() if c in _DATES else r[c]
+                for c in _COPY_COLUMNS
+            ]
+        )
+    buf.seek(0)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.copy_expert(
+            f"COPY leads ({', '.join(_COPY_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buf
+        )
+    finally:
+        cursor.close()
+
+
+_DATES = ("next_send_at", "created_at")
+
+
+def _existing_keys(session: Session, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(keys), 900):
+        chunk = keys[i : i + 900]
+        found.update(session.scalars(select(Lead.email_key).where(Lead.email_key.in_(chunk))))
+    return found
+
+
+def custom_fields(session: Session, sample: int = 200) -> set[str]:
+    """Custom column names seen on stored leads (for validating template placeholders)."""
+    names: set[str] = set()
+    for custom in session.scalars(select(Lead.custom).order_by(Lead.id.desc()).limit(sample)):
+        names.update(str(k) for k in (custom or {}))
+    return names
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Lead.status, func.count()).group_by(Lead.status)).all()
+    counts: dict[str, int] = {str(s): 0 for s in LeadStatus if s is not LeadStatus.STOPPED}
+    for status, n in rows:
+        counts[status] = int(n)
+    return counts
+
+
+@dataclass(frozen=True)
+class LeadView:
+    lead: Lead
+    outbound: list[OutboundMessage]
+    inbound: list[InboundMessage]
+
+
+def find_lead(ctx: EngineContext, address: str) -> LeadView:
+    key = normalise_email_key(address)
+    with ctx.db.transaction() as session:
+        lead = session.scalars(select(Lead).where(Lead.email_key == key)).first()
+        if lead is None:
+            raise UserInputError(
+                f"No lead with the address {address.strip()!r}. Check the spelling, or see "
+                "/leads for what is stored."
+            )
+        outbound = list(
+            session.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.lead_id == lead.id)
+                .order_by(OutboundMessage.created_at, OutboundMessage.id)
+            )
+        )
+        inbound = list(
+            session.scalars(
+                select(InboundMessage)
+                .where(InboundMessage.lead_id == lead.id)
+                .order_by(InboundMessage.seen_at, InboundMessage.id)
+            )
+        )
+        return LeadView(lead, outbound, inbound)
+
+
+def _cancel_pending(session: Session, lead_id: int, why: str) -> None:
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.lead_id == lead_id, OutboundMessage.state == OutboundState.QUEUED)
+        .values(state=OutboundState.CANCELLED, error=why)
+    )
+
+
+def stop_lead(ctx: EngineContext, lead_id: int) -> Lead:
+    """Nothing more goes to this lead (its status is kept if it already replied/bounced)."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        lead = session.get(Lead, lead_id, with_for_update=True)
+        if lead is None:
+            raise UserInputError("That lead no longer exists.")
+        lifecycle.stopped(lead)
+        _cancel_pending(session, lead.id, "stopped by the operator")
+        store.suppress(session, now, lead.email_key, "email", "stopped by the operator")
+        return lead
+
+
+def delete_lead(ctx: EngineContext, lead_id: int) -> str:
+    with ctx.db.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise UserInputError("That lead no longer exists.")
+        email = lead.email
+        session.execute(delete(OutboundMessage).where(OutboundMessage.lead_id == lead_id))
+        session.delete(lead)
+        return email
+
+
+def set_interest(ctx: EngineContext, lead_id: int, interest: str) -> Lead:
+    with ctx.db.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise UserInputError("That lead no longer exists.")
+        lead.interest = interest
+        return lead
+
+
+@dataclass(frozen=True)
+class DomainStop:
+    """What "Stop whole domain" would do, shown to the operator before it is done."""
+
+    lead_id: int
+    lead_email: str
+    domain: str
+    leads: int  # leads at the domain, the lead itself included
+    free_mail: bool  # a free-mail provider: cannot be domain-stopped
+
+
+def preview_domain_stop(ctx: EngineContext, lead_id: int) -> DomainStop:
+    with ctx.db.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise UserInputError("That lead no longer exists.")
+        n = session.scalar(select(func.count()).select_from(Lead).where(Lead.domain == lead.domain))
+        return DomainStop(lead.id, lead.email, lead.domain, int(n or 0), is_free_mail(lead.domain))
+
+
+def stop_domain(ctx: EngineContext, lead_id: int) -> tuple[str, int]:
+    """Send nothing more to anyone at this lead's domain. Returns (domain, leads stopped).
+    A free-mail domain (gmail.com...) is refused: its leads are unrelated people."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise UserInputError("That lead no longer exists.")
+        domain = lead.domain
+        if is_free_mail(domain):
+            raise UserInputError(
+                f"{domain} is a free-mail provider, shared by unrelated people; it cannot be "
+                f"stopped as a domain. Stop {lead.email} alone instead."
+            )
+        store.suppress(session, now, domain, "domain", f"domain stopped after {lead.email}")
+        ids = list(session.scalars(select(Lead.id).where(Lead.domain == domain)))
+        lifecycle.stop_domain(session, domain)
+        session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.lead_id.in_(ids),
+                or_(OutboundMessage.state == OutboundState.QUEUED),
+            )
+            .values(state=OutboundState.CANCELLED, error="domain stopped by the operator")
+        )
+        return domain, len(ids)

@@ -1,0 +1,317 @@
+"""Claims: an email is committed as ``sending`` (Message-ID generated, lease set, pacing slot
+reserved) BEFORE the SMTP transaction that sends it starts. A claim never attempted is
+released; a claim whose owner died runs out of lease and becomes ``uncertain``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.config import Settings
+from engine.context import EngineContext
+from engine.leads import lifecycle
+from engine.message_ids import reply_headers
+from engine.sending.compose import lead_name, lead_values, outgoing, thread
+from engine.sending.gate import evaluate, pacing_rules
+from engine.sending.messages import Outgoing, make_message_id, reply_subject
+from engine.sending.pacing import Gate, SendCounts, after_send, gate
+from engine.states import MessageKind, OutboundState
+from engine.storage import store
+from engine.storage.leases import owner_is_gone
+from engine.storage.models import QUEUE_FOLLOWUP, QUEUE_NEW, Lead, OutboundMessage, Suppression
+from engine.templates import render_template
+
+
+@dataclass(frozen=True)
+class Claimed:
+    outbound_id: int
+    lead_id: int | None
+    kind: str
+    step: int
+    outgoing: Outgoing
+    settings: Settings  # the effective settings at claim time (sender, follow-up delays)
+    # Where a fresh claim came from, so an unattempted claim can be undone exactly.
+    from_queue: int | None = None
+    was_due: datetime | None = None
+
+
+def skip_locked(stmt: Any, ctx: EngineContext) -> Any:
+    return stmt.with_for_update(skip_locked=True) if ctx.db.is_postgres else stmt
+
+
+def lease(row: OutboundMessage, ctx: EngineContext, now: datetime) -> None:
+    """Make ``row`` ours: ``sending``, with a lease that runs out if we die."""
+    row.state = OutboundState.SENDING
+    row.lease_owner = ctx.owner
+    row.lease_expires_at = now + timedelta(seconds=ctx.lease_seconds)
+    row.attempted_at = now
+    row.attempts = (row.attempts or 0) + 1
+
+
+def unlease(row: OutboundMessage, state: OutboundState, error: str | None) -> None:
+    """The SMTP transaction is over (or never happened): the row leaves ``sending``."""
+    row.state = state
+    row.error = error
+    row.lease_owner = None
+    row.lease_expires_at = None
+
+
+def requeue(row: OutboundMessage, not_before: datetime | None, error: str) -> None:
+    """The same message (same Message-ID) waits in ``queued`` again."""
+    unlease(row, OutboundState.QUEUED, error[:1000])
+    row.not_before = not_before
+
+
+def _claim_queued(
+    session: Session, ctx: EngineContext, s: Settings, now: datetime
+) -> Claimed | None:
+    """Answers to replies and retries: rows already rendered, waiting in ``queued``."""
+    stmt = (
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.state == OutboundState.QUEUED,
+            or_(OutboundMessage.not_before.is_(None), OutboundMessage.not_before <= now),
+        )
+        .order_by(OutboundMessage.step.desc(), OutboundMessage.id)
+        .limit(1)
+    )
+    while (row := session.scalars(skip_locked(stmt, ctx)).first()) is not None:
+        lead = session.get(Lead, row.lead_id) if row.lead_id is not None else None
+        if (
+            lead is not None
+            and row.kind != MessageKind.CALENDAR
+            and not lifecycle.in_sequence(lead)
+        ):
+            row.state, row.error = OutboundState.CANCELLED, f"lead is {lead.status}"
+        elif lead is not None and store.suppressed(session, lead.email):
+            row.state, row.error = OutboundState.CANCELLED, "suppressed"
+        else:
+            lease(row, ctx, now)
+            return Claimed(
+                row.id, row.lead_id, row.kind, row.step, outgoing(row, lead_name(lead)), s
+            )
+        session.flush()
+    return None
+
+
+def _due_leads(
+    session: Session, ctx: EngineContext, now: datetime, queue: int, limit: int
+) -> tuple[list[Lead], dict[str, Suppression]]:
+    """The due leads of one queue, oldest due first, and the suppressions that hit any of
+    them (their address or their domain), read in one go."""
+    stmt = (
+        select(Lead)
+        .where(Lead.queue == queue, Lead.next_send_at <= now)
+        .order_by(Lead.next_send_at, Lead.id)
+        .limit(limit)
+    )
+    candidates = list(session.scalars(skip_locked(stmt, ctx)))
+    if not candidates:
+        return [], {}
+    keys = [lead.email_key for lead in candidates]
+    values = set(keys) | {store.email_domain(k) for k in keys}
+    blocked = {
+        sup.value: sup
+        for sup in session.scalars(select(Suppression).where(Suppression.value.in_(values)))
+    }
+    return candidates, blocked
+
+
+def _new_message(
+    session: Session, ctx: EngineContext, s: Settings, now: datetime, lead: Lead
+) -> OutboundMessage:
+    """Render the lead's next step as an outbound row, claimed (``sending``)."""
+    step = lead.next_step
+    templates = session.info.setdefault("templates", {})  # one look-up per name per claim
+    name = "initial" if step == 0 else f"followup_{step}"
+    if name not in templates:
+        templates[name] = store.template(session, name)
+    subject, body = render_template(templates[name], lead_values(lead, s))
+    headers = reply_headers([])
+    if step > 0:
+        subject = reply_subject(lead.first_subject or subject)
+        headers = reply_headers(thread(session, lead.id))
+    row = OutboundMessage(
+        lead_id=lead.id,
+        kind=MessageKind.INITIAL if step == 0 else MessageKind.FOLLOWUP,
+        step=step,
+        message_id=make_message_id(s.email_address),
+        to_email=lead.email,
+        subject=subject,
+        body=body,
+        in_reply_to=headers.in_reply_to,
+        references=headers.references_value,
+        state=OutboundState.SENDING,
+        attempts=0,
+        created_at=now,
+    )
+    lease(row, ctx, now)
+    session.add(row)
+    if step == 0:
+        lead.first_subject = subject
+    return row
+
+
+def _claim_leads(
+    session: Session,
+    ctx: EngineContext,
+    s: Settings,
+    now: datetime,
+    queue: int,
+    limit: int,
+    may_continue: Callable[[], bool],
+) -> list[Claimed]:
+    """Claim due leads from one queue while ``may_continue()`` (the gate, updated by the
+    caller for each claim) allows: each becomes an outbound row in ``sending``."""
+    candidates, blocked = _due_leads(session, ctx, now, queue, limit)
+    fresh: list[tuple[OutboundMessage, Lead, datetime | None]] = []
+    for lead in candidates:
+        due = lead.next_send_at
+        lead.queue = None
+        if not lifecycle.in_sequence(lead):
+            continue
+        hit = blocked.get(lead.email_key) or blocked.get(store.email_domain(lead.email_key))
+        if hit is not None:
+            why = f"suppressed: {hit.reason or hit.value}"
+            lifecycle.suppressed(lead, whole_domain=hit.kind != "email", why=why)
+            continue
+        if lead.next_step > len(s.followup_delays):
+            lifecycle.completed(lead)
+            continue
+        fresh.append((_new_message(session, ctx, s, now, lead), lead, due))
+        if not may_continue():
+            break
+    session.flush()  # the rows get their ids
+    return [
+        Claimed(row.id, lead.id, row.kind, row.step, outgoing(row, lead_name(lead)), s, queue, due)
+        for row, lead, due in fresh
+    ]
+
+
+def claim_next(ctx: EngineContext) -> Claimed | Gate:
+    """One transaction: check the gate, pick the next email, commit it as ``sending``."""
+    claimed = claim_batch(ctx, 1)
+    return claimed[0] if isinstance(claimed, list) else claimed
+
+
+def claim_batch(ctx: EngineContext, limit: int) -> list[Claimed] | Gate:
+    """One transaction: claim up to ``limit`` emails, as many as the gate allows right now.
+
+    With pacing on, the gate allows one (the next waits MIN..MAX_DELAY_SECONDS); with pacing
+    off, several, so the per-email cost of a transaction is shared."""
+    with ctx.db.transaction() as session:
+        # Claims are serialised on the mailbox row; read the clock only once we hold it, so
+        # the pacing slot another replica just reserved is never in our future.
+        mb = store.mailbox(session, ctx.clock.now(), lock=True)
+        now = ctx.clock.now()
+        s = store.effective_settings(session, ctx.settings)
+        g, state, counts = evaluate(session, s, now, lock=True, mb=mb)
+        if not g.allowed:
+            return g
+        rules = pacing_rules(s)
+        claimed: list[Claimed] = []
+        gate_open = True
+
+        def account_for_one() -> bool:
+            """Count one claim against pacing and the cap: may another go right now?"""
+            nonlocal state, counts, gate_open
+            state = after_send(now, state, rules, ctx.rng)
+            counts = SendCounts(
+                counts.sent_today + 1, counts.sent_last_24h + 1, counts.oldest_in_window or now
+            )
+            gate_open = gate(now, state, rules, counts, s.tz).allowed
+            return gate_open
+
+        while gate_open and len(claimed) < limit:
+            one = _claim_queued(session, ctx, s, now)
+            if one is None:
+                break
+            claimed.append(one)
+            account_for_one()
+        for queue in (QUEUE_FOLLOWUP, QUEUE_NEW):
+            if gate_open and len(claimed) < limit:
+                claimed += _claim_leads(
+                    session, ctx, s, now, queue, limit - len(claimed), account_for_one
+                )
+        if not claimed:
+            return Gate(False, "nothing is due")
+        mb.next_send_at, mb.batch_count, mb.updated_at = state.next_send_at, state.batch_count, now
+        return claimed
+
+
+def release(ctx: EngineContext, claimed: list[Claimed]) -> None:
+    """Undo claims that were never attempted (the batch stopped early): a fresh one is deleted
+    and its lead goes back to its place in the queue; a queued one waits again, with its
+    Message-ID. Neither counts against the cap, nor towards the pacing's batch pause."""
+    if not claimed:
+        return
+    with ctx.db.transaction() as session:
+        released = 0
+        for c in claimed:
+            row = session.get(OutboundMessage, c.outbound_id, with_for_update=True)
+            if row is None or row.state != OutboundState.SENDING or row.lease_owner != ctx.owner:
+                continue
+            released += 1
+            lead = session.get(Lead, c.lead_id) if c.lead_id is not None else None
+            if c.from_queue is not None and lead is not None:
+                session.delete(row)
+                lead.queue, lead.next_send_at = c.from_queue, c.was_due
+                if c.step == 0:
+                    lead.first_subject = None
+            else:
+                requeue(row, None, "released: the batch stopped before this one")
+                row.attempts = max(0, (row.attempts or 1) - 1)
+        if released:
+            mb = store.mailbox(session, ctx.clock.now(), lock=True)
+            mb.batch_count = max(0, (mb.batch_count or 0) - released)
+
+
+def expire_leases(ctx: EngineContext, *, everything: bool = False) -> int:
+    """``sending`` rows left by a crashed worker become ``uncertain``: the lease ran out, or the
+    owner was a process on this host that is gone, or (SQLite, one process) ``everything``."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        stmt = select(OutboundMessage).where(OutboundMessage.state == OutboundState.SENDING)
+        rows = list(session.scalars(skip_locked(stmt, ctx)))
+        expired = 0
+        for row in rows:
+            lease_over = row.lease_expires_at is not None and row.lease_expires_at < now
+            gone = row.lease_owner is not None and owner_is_gone(row.lease_owner, ctx.owner)
+            if not (everything or lease_over or gone):
+                continue
+            unlease(row, OutboundState.UNCERTAIN, "the process stopped during the SMTP transaction")
+            expired += 1
+        return expired
+
+
+def in_flight(session: Session, now: datetime) -> int:
+    """How many emails may be inside an SMTP transaction right now, at most: one per sender
+    holding live ``sending`` claims (a sender hands its claims to the server one by one and reads
+    the brake before each). Asked right after a pause/stop commits, this bounds what can still
+    reach the server: every other claim sees the brake and is released unsent."""
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(OutboundMessage.lease_owner))).where(
+                OutboundMessage.state == OutboundState.SENDING,
+                OutboundMessage.lease_owner.is_not(None),
+                OutboundMessage.lease_expires_at > now,
+            )
+        )
+        or 0
+    )
+
+
+def count_uncertain(session: Session) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(OutboundMessage)
+            .where(OutboundMessage.state == OutboundState.UNCERTAIN)
+        )
+        or 0
+    )

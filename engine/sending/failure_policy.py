@@ -1,0 +1,109 @@
+"""What to do about a failed send: a table from what the failure means (the ``SendError``
+types of ``engine.errors``, decided by ``engine.sending.smtp_errors``) to an action. Pure: deciding
+here, writing in ``engine.sending.outcomes.apply_failure``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from engine.errors import (
+    AccountBroken,
+    ContentBlocked,
+    QuotaExceeded,
+    RecipientRejected,
+    SendError,
+    TooManyLogins,
+    Uncertain,
+)
+from engine.sending.pacing import ROLLING_WINDOW
+from engine.states import AlertCondition
+
+ACCOUNT_BACKOFF = timedelta(minutes=15)
+# Recipient errors in a row across this many domains mean the account, not the leads.
+RECIPIENT_STREAK = 3
+# Retries in a row before the admins hear that the server keeps asking us to wait.
+BUSY_ALERT_AFTER = 5
+
+
+class Action(StrEnum):
+    UNCERTAIN = "uncertain"  # the server may have it: settled from the Sent folder, never resent
+    PAUSE = "pause"  # the message waits, the campaign pauses until an admin says /run
+    BACK_OFF = "back_off"  # the message waits, the account sends nothing for a while
+    BOUNCE = "bounce"  # the recipient is bad: the lead bounces (unless a streak says account)
+    RETRY = "retry"  # the same message again later, with backoff; no lead is touched
+
+
+@dataclass(frozen=True)
+class FailureDecision:
+    action: Action
+    outcome: str  # what the send queue reports (and stops on)
+    alert: AlertCondition | None = None
+    pause_reason: str = ""  # the campaign's reason, shown in /status
+    back_off: timedelta | None = None
+    block_reason: str = ""  # the mailbox's reason, shown in /status
+    alert_after: int = 1  # failures in a row before the alert is raised
+
+
+# Checked in order; the first type the error is an instance of decides.
+POLICY: tuple[tuple[type[SendError], FailureDecision], ...] = (
+    (Uncertain, FailureDecision(Action.UNCERTAIN, "uncertain")),
+    (
+        AccountBroken,
+        FailureDecision(Action.PAUSE, "paused", AlertCondition.ACCOUNT, "the mailbox login failed"),
+    ),
+    (
+        TooManyLogins,
+        FailureDecision(
+            Action.BACK_OFF,
+            "backoff",
+            AlertCondition.TOO_MANY_LOGINS,
+            back_off=ACCOUNT_BACKOFF,
+            block_reason="the server reported too many logins; backing off",
+        ),
+    ),
+    (
+        QuotaExceeded,
+        FailureDecision(
+            Action.BACK_OFF,
+            "quota",
+            AlertCondition.QUOTA,
+            back_off=ROLLING_WINDOW,
+            block_reason="the provider's daily sending quota is used up",
+        ),
+    ),
+    (
+        ContentBlocked,
+        FailureDecision(
+            Action.PAUSE, "paused", AlertCondition.CONTENT, "the server rejected our message"
+        ),
+    ),
+    (RecipientRejected, FailureDecision(Action.BOUNCE, "bounced")),
+)
+# TryLater and anything unexpected.
+OTHERWISE = FailureDecision(
+    Action.RETRY, "retry", AlertCondition.SERVER_BUSY, alert_after=BUSY_ALERT_AFTER
+)
+# A streak of refused recipients that points at the account.
+STREAK_PAUSE = FailureDecision(
+    Action.PAUSE, "paused", AlertCondition.ACCOUNT, "several recipients were refused in a row"
+)
+
+
+def decide(err: SendError) -> FailureDecision:
+    """The action for this failure."""
+    for kind, decision in POLICY:
+        if isinstance(err, kind):
+            return decision
+    return OTHERWISE
+
+
+def streak_points_at_account(streak: Sequence[dict[str, Any]]) -> bool:
+    """Recipients refused in a row (oldest first, each with its ``domain``): so many, on so
+    many different domains, that the mailbox is the problem and not the leads."""
+    domains = {e["domain"] for e in streak}
+    return len(streak) >= RECIPIENT_STREAK and len(domains) >= RECIPIENT_STREAK

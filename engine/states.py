@@ -1,0 +1,105 @@
+"""Every state and kind the engine stores, as ``StrEnum``s: one place to read what a column may
+hold. Values are the strings already in the database, so no migration is needed.
+
+Different enums may share a value where two columns name the same idea (a lead and an outbound
+message can both be ``sent``); they are still different types, and ``tests/unit/test_states.py``
+lists every shared value so that none is shared by accident.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LeadStatus(StrEnum):
+    PENDING = "pending"  # imported, nothing sent yet
+    SENT = "sent"  # in its sequence
+    REPLIED = "replied"  # a human answered: the sequence stopped
+    BOUNCED = "bounced"  # a hard bounce: never written to again
+    FAILED = "failed"  # the address cannot be sent to
+    UNSUBSCRIBED = "unsubscribed"  # asked to be removed (or suppressed)
+    COMPLETED = "completed"  # every step sent, no answer
+    STOPPED = "stopped"  # stopped by the operator
+
+
+class OutboundState(StrEnum):
+    """queued -> sending -> sent | failed | cancelled; sending -> uncertain."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNCERTAIN = "uncertain"
+
+
+class MessageKind(StrEnum):
+    """What an outbound message is: step 0, steps 1..N, the calendar answer, a /test email."""
+
+    INITIAL = "initial"
+    FOLLOWUP = "followup"
+    CALENDAR = "calendar"
+    TEST = "test"
+
+
+class CampaignState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+class AlertCondition(StrEnum):
+    """A standing condition the admins are told about once when it starts and once when it
+    ends. A typo here is a type error, not an alert that never clears."""
+
+    ACCOUNT = "account"  # the mailbox refuses the login
+    CONTENT = "content"  # the server blocks our content (5.7.x)
+    QUOTA = "quota"  # the sending quota is used up
+    SERVER_BUSY = "server_busy"  # 4xx back-off
+    TOO_MANY_LOGINS = "too_many_logins"
+    BOUNCE_RATE = "bounce_rate"  # the bounce-rate guard paused the campaign
+    UNCERTAIN = "uncertain"  # sends whose outcome is unknown need the operator
+    RECORD_FAILED = "record_failed"  # accepted by the server, not recorded
+    IMAP = "imap"  # the reply check keeps failing
+    JOB_SEND = "job:send"
+    JOB_MIDNIGHT = "job:midnight"
+    JOB_OUTBOX = "job:outbox"
+    JOB_MAINTENANCE = "job:maintenance"
+
+    @classmethod
+    def for_job(cls, job: str) -> AlertCondition:
+        """The condition of a failing scheduler job (``job:<name>``)."""
+        return cls(f"job:{job}")
+
+
+class NoticeKind(StrEnum):
+    """What a notification to the admins is about. The engine stores the kind and a structured
+    payload; ``bot/`` turns them into words and buttons."""
+
+    # --- inbox
+    REPLY = "reply"
+    BOUNCE = "bounce"
+    OPT_OUT = "opt_out"
+    UNVERIFIED = "unverified"
+    # --- sending
+    BAD_ADDRESS = "bad_address"  # a lead's stored address cannot go on an envelope
+    # --- system
+    ALERT = "alert"
+    CLEARED = "cleared"
+    SUMMARY = "summary"
+    INFO = "info"
+    ERROR = "error"
+
+
+class InboundKind(StrEnum):
+    """What an inbound message was recorded as (``inbound_messages.kind``). The classifier's
+    verdict is one of the first four; the rest are the reply check's own."""
+
+    BOUNCE = "bounce"
+    AUTO_REPLY = "auto_reply"
+    OPT_OUT = "opt_out"
+    HUMAN = "human"
+    OTHER = "other"  # no matching lead, an uncited bounce, or not classifiable in time
+    OWN = "own"  # sent by this mailbox
+    UNVERIFIED = "unverified"  # the sender failed DMARC: held until an admin applies it
+    DUPLICATE = "duplicate"  # seen before (never stored: the reply check's count only)

@@ -1,0 +1,308 @@
+"""The database schema: SQLAlchemy 2 typed models. Migrations live in ``engine/migrations``.
+
+Everything the engine needs to resume — pacing, the campaign's state, the send queue, the inbox
+mark, undelivered notifications — lives here, so a restart (or another replica) changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from engine.states import LeadStatus
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on SQLite (which drops zones) as well."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+# Lead queues: which line a due lead waits in. Follow-ups go before new leads.
+QUEUE_FOLLOWUP, QUEUE_NEW = 1, 2
+
+# Outbound step numbers: 0 initial, 1..N follow-ups, CALENDAR_STEP the answer (MessageKind).
+CALENDAR_STEP = 100
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+    __table_args__ = (
+        Index("ix_leads_queue_due", "queue", "next_send_at"),
+        Index("ix_leads_status", "status"),
+        Index("ix_leads_status_counts", "status", "replied_at", "last_sent_at"),  # /status
+        Index("ix_leads_domain", "domain"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
+    domain: Mapped[str] = mapped_column(String(255))
+    first_name: Mapped[str] = mapped_column(String(1000), default="")
+    last_name: Mapped[str] = mapped_column(String(1000), default="")
+    company: Mapped[str] = mapped_column(String(1000), default="")
+    custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default=LeadStatus.PENDING)
+    next_step: Mapped[int] = mapped_column(Integer, default=0)
+    followups_sent: Mapped[int] = mapped_column(Integer, default=0)
+    queue: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    next_send_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    first_subject: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    replied_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_inbound_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    auto_replies: Mapped[int] = mapped_column(Integer, default=0)
+    interest: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime]
+
+
+class OutboundMessage(Base):
+    __tablename__ = "outbound_messages"
+    __table_args__ = (
+        UniqueConstraint("lead_id", "step", name="uq_outbound_lead_step"),
+        Index("ix_outbound_state_due", "state", "not_before"),
+        Index("ix_outbound_attempted", "attempted_at"),
+        Index("ix_outbound_lead", "lead_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="CASCADE"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    step: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    to_email: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(1000))
+    body: Mapped[str] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    references: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state: Mapped[str] = mapped_column(String(20))
+    not_before: Mapped[datetime | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    attempted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime]
+
+
+class InboundMessage(Base):
+    __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_lead", "lead_id"), Index("ix_inbound_seen", "seen_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(512), unique=True)
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="SET NULL"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # bounce | auto_reply | opt_out | human | other
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    from_email: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(String(1000), default="")
+    snippet: Mapped[str] = mapped_column(Text, default="")
+    folder: Mapped[str] = mapped_column(String(255), default="INBOX")
+    uid: Mapped[int] = mapped_column(BigInteger, default=0)  # IMAP UIDs are unsigned 32-bit
+    received_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    seen_at: Mapped[datetime]
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), default="stopped")  # running|paused|stopped
+    reason: Mapped[str] = mapped_column(Text, default="")
+    changed_at: Mapped[datetime]
+
+
+class MailboxState(Base):
+    """Pacing and account state, global to the mailbox (not per replica)."""
+
+    __tablename__ = "mailbox_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    next_send_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    batch_count: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    blocked_reason: Mapped[str] = mapped_column(Text, default="")
+    retry_failures: Mapped[int] = mapped_column(Integer, default=0)
+    recipient_errors: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sent_copy_check: Mapped[str] = mapped_column(String(20), default="unknown")
+    updated_at: Mapped[datetime]
+
+
+class SettingOverride(Base):
+    __tablename__ = "setting_overrides"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class TemplateRow(Base):
+    __tablename__ = "templates"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class Suppression(Base):
+    """An address or a whole domain that must never be emailed again."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased email or domain
+    kind: Mapped[str] = mapped_column(String(10))  # email | domain
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+
+class ImapSync(Base):
+    __tablename__ = "imap_sync"
+
+    folder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # Unsigned 32-bit on the wire (RFC 3501): more than a signed INTEGER holds.
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime]
+
+
+class PendingNotification(Base):
+    """A notification for the admins, written in the same transaction as the event it reports,
+    waiting to be delivered to the chat (it has nothing to do with outgoing email).
+
+    The table keeps its historical name ``outbox``: renaming it would need a migration for no
+    change in behaviour."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # A delivery claims its rows (committed) before calling Telegram; a crashed claimant's rows
+    # are taken again once the claim expires.
+    claim_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Alert(Base):
+    """A standing condition (account broken, quota, ...): admins hear once when it starts and
+    once when it clears."""
+
+    __tablename__ = "alerts"
+
+    condition: Mapped[str] = mapped_column(String(50), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    since: Mapped[datetime | None] = mapped_column(nullable=True)
+    updated_at: Mapped[datetime]
+
+
+class Lease(Base):
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime]
+
+
+class Replica(Base):
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+
+
+class JobRun(Base):
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_missed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class DailyRun(Base):
+    """A run ledger: one row per (job, local day), so the midnight reset happens exactly once."""
+
+    __tablename__ = "daily_runs"
+    __table_args__ = (UniqueConstraint("job", "day", name="uq_daily_runs_job_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(50))
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD in TIMEZONE
+    owner: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class ImportRun(Base):
+    """One CSV import from the chat, recorded when it starts. Its leads are stored in the same
+    transaction that sets ``finished_at``, so an import without it stored nothing."""
+
+    __tablename__ = "imports"
+    __table_args__ = (Index("ix_imports_unfinished", "finished_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # progress message
+    owner: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
