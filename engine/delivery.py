@@ -37,75 +37,78 @@ async def deliver_notifications(
     ttl = ctx.intervals.notification_claim if claim_ttl is None else claim_ttl
     token = f"{ctx.owner}:{secrets.token_hex(3)}"[:100]
 
-    def claim() -> list[Notification]:
-        now = ctx.clock.now()
-        free = and_(
-            PendingNotification.delivered_at.is_(None),
-            or_(
-                PendingNotification.claim_owner.is_(None),
-                PendingNotification.claim_expires_at < now,
-            ),
-        )
-        # On PostgreSQL concurrent claimants skip each other's locked rows. On SQLite two
-        # claimants may pick the same free rows before one of them writes: the loser claims
-        # nothing and picks again, so it takes the next rows instead of giving up.
-        for _ in range(CLAIM_PICKS):
-            with ctx.db.transaction() as session:
-                ids = list(
-                    session.scalars(
-                        select(PendingNotification.id)
-                        .where(free)
-                        .order_by(PendingNotification.id)
-                        .limit(limit)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                if not ids:
-                    return []
-                res = session.execute(
-                    update(PendingNotification)
-                    .where(PendingNotification.id.in_(ids), free)
-                    .values(claim_owner=token, claim_expires_at=now + timedelta(seconds=ttl))
-                    .execution_options(synchronize_session=False)
-                )
-            if res.rowcount:  # type: ignore[attr-defined]
-                break
-        else:
-            return []
-        with ctx.db.transaction() as session:
-            rows = session.scalars(
-                select(PendingNotification)
-                .where(PendingNotification.id.in_(ids), PendingNotification.claim_owner == token)
-                .order_by(PendingNotification.id)
-            )
-            return [
-                Notification(r.id, r.kind, r.text, dict(r.payload or {}), r.created_at)
-                for r in rows
-            ]
-
-    def settle(ids: list[int], error: str | None) -> None:
-        now = ctx.clock.now()
-        with ctx.db.transaction() as session:
-            mine = select(PendingNotification).where(
-                PendingNotification.id.in_(ids), PendingNotification.claim_owner == token
-            )
-            for item in session.scalars(mine):
-                item.attempts = (item.attempts or 0) + 1
-                item.claim_owner = None
-                item.claim_expires_at = None
-                if error is None:
-                    item.delivered_at = now
-                else:
-                    item.last_error = error[:500]
-
-    batch = await asyncio.to_thread(claim)
+    batch = await asyncio.to_thread(_claim, ctx, token, limit, ttl)
     if not batch:
         return 0
     try:
         await notifier.deliver(batch)
     except NotifierError as e:
-        await asyncio.to_thread(settle, [n.id for n in batch], str(e))
+        await asyncio.to_thread(_settle, ctx, token, [n.id for n in batch], str(e))
         log.warning("notification delivery failed (%s); will retry", e)
         return 0
-    await asyncio.to_thread(settle, [n.id for n in batch], None)
+    await asyncio.to_thread(_settle, ctx, token, [n.id for n in batch], None)
     return len(batch)
+
+
+def _claim(ctx: EngineContext, token: str, limit: int, ttl: float) -> list[Notification]:
+    """Claim (committed) up to ``limit`` free rows for ``token``; the rows it got."""
+    now = ctx.clock.now()
+    free = and_(
+        PendingNotification.delivered_at.is_(None),
+        or_(
+            PendingNotification.claim_owner.is_(None),
+            PendingNotification.claim_expires_at < now,
+        ),
+    )
+    # On PostgreSQL concurrent claimants skip each other's locked rows. On SQLite two
+    # claimants may pick the same free rows before one of them writes: the loser claims
+    # nothing and picks again, so it takes the next rows instead of giving up.
+    for _ in range(CLAIM_PICKS):
+        with ctx.db.transaction() as session:
+            ids = list(
+                session.scalars(
+                    select(PendingNotification.id)
+                    .where(free)
+                    .order_by(PendingNotification.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not ids:
+                return []
+            res = session.execute(
+                update(PendingNotification)
+                .where(PendingNotification.id.in_(ids), free)
+                .values(claim_owner=token, claim_expires_at=now + timedelta(seconds=ttl))
+                .execution_options(synchronize_session=False)
+            )
+        if res.rowcount:  # type: ignore[attr-defined]
+            break
+    else:
+        return []
+    with ctx.db.transaction() as session:
+        rows = session.scalars(
+            select(PendingNotification)
+            .where(PendingNotification.id.in_(ids), PendingNotification.claim_owner == token)
+            .order_by(PendingNotification.id)
+        )
+        return [
+            Notification(r.id, r.kind, r.text, dict(r.payload or {}), r.created_at) for r in rows
+        ]
+
+
+def _settle(ctx: EngineContext, token: str, ids: list[int], error: str | None) -> None:
+    """Delivered (``error`` None) or released for the next try, for the rows ``token`` holds."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        mine = select(PendingNotification).where(
+            PendingNotification.id.in_(ids), PendingNotification.claim_owner == token
+        )
+        for item in session.scalars(mine):
+            item.attempts = (item.attempts or 0) + 1
+            item.claim_owner = None
+            item.claim_expires_at = None
+            if error is None:
+                item.delivered_at = now
+            else:
+                item.last_error = error[:500]
