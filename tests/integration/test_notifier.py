@@ -9,7 +9,7 @@ from bot.notifier import TelegramNotifier
 from engine import notify
 from engine.delivery import deliver_notifications
 from engine.states import AlertCondition, LeadStatus, NoticeKind
-from engine.storage.models import Lead, PendingNotification, Suppression
+from engine.storage.models import Alert, Lead, PendingNotification, Suppression
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot
 from tests.integration.sendkit import stored_notice
@@ -181,8 +181,13 @@ async def test_it_still_shows_an_alert_stored_as_text_by_an_older_release(
     running_bot: RunningBot,
 ) -> None:
     ctx = running_bot.ctx
-    with ctx.db.transaction() as session:
-        notify.raise_alert(session, ctx.clock.now(), "quota", "⛔ Sending quota used up.\nmore")
+    text = "⛔ Sending quota used up.\nmore"
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:  # the rows an older release wrote: text, no payload
+        session.add(
+            Alert(condition="quota", active=True, detail=text, count=1, since=now, updated_at=now)
+        )
+        stored_notice(session, now, NoticeKind.ALERT, text, {"condition": "quota"})
 
     assert await deliver(running_bot) == 1
     await running_bot.fake.wait_for_async("⛔ Sending quota used up.\nmore", chat_id=ADMIN)
