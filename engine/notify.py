@@ -73,6 +73,29 @@ def raise_alert(
     return True
 
 
+def revise_alert(
+    session: Session,
+    now: datetime,
+    condition: AlertCondition | str,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """Like :func:`raise_alert`, but a condition already standing whose detail has changed is
+    told again, once per change (e.g. "not yet known" has become "keeps no Sent copy"). True if
+    the admins hear about it."""
+    alert = session.get(Alert, str(condition), with_for_update=True)
+    if alert is None or not alert.active:
+        return raise_alert(session, now, condition, detail)
+    payload = dict(detail or {})
+    stored = json.dumps(payload, sort_keys=True, default=str)
+    alert.count = (alert.count or 0) + 1
+    alert.updated_at = now
+    if alert.detail == stored:
+        return False
+    alert.detail = stored
+    emit(session, now, NoticeKind.ALERT, {"condition": str(condition), **payload})
+    return True
+
+
 def clear_alert(
     session: Session,
     now: datetime,

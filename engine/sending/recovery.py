@@ -162,7 +162,9 @@ def _settle(
             # No Sent copy to check (or no way yet to tell whether the server keeps one, e.g.
             # the very first email was the uncertain one): at-most-once, ask the operator.
             sent_copies = NONE if check == NONE else UNKNOWN
-            notify.raise_alert(session, now, AlertCondition.UNCERTAIN, {"sent_copies": sent_copies})
+            notify.revise_alert(
+                session, now, AlertCondition.UNCERTAIN, {"sent_copies": sent_copies}
+            )
         if not session.scalar(
             select(OutboundMessage.id)
             .where(OutboundMessage.state == OutboundState.UNCERTAIN)

@@ -103,3 +103,30 @@ def test_it_asks_the_operator_when_it_cannot_tell(
     alerts = outbox(ctx, "alert")
     assert len(alerts) == 1 and "/uncertain" in words(alerts[0])
     assert len(smtp_server.messages) == 1  # never resent on its own
+
+
+def test_it_tells_the_operator_again_once_it_learns_the_server_keeps_no_sent_copy(
+    make_ctx: Ctx, smtp_server: SmtpServer, dovecot: Dovecot, clock: FakeClock
+) -> None:
+    ctx = _ctx(make_ctx, smtp_server, dovecot)
+    start(ctx)
+    add_leads(ctx, "ana@acme.io")
+    smtp_server.drop_after_store_next(1)  # the very first email: nothing to learn from yet
+    _send(ctx)
+    clock.advance(timedelta(seconds=ctx.settings.sent_copy_grace_seconds + 1))
+    assert resolve_uncertain(ctx) == 0
+    (first,) = outbox(ctx, "alert")
+    assert "not yet known" in words(first)
+
+    add_leads(ctx, "bob@beta.io")  # sent normally, and the server keeps no copy of it
+    _send(ctx)
+    clock.advance(timedelta(seconds=ctx.settings.sent_copy_grace_seconds + 1))
+    assert resolve_uncertain(ctx) == 0
+    assert resolve_uncertain(ctx) == 0  # the same verdict again is not news
+
+    alerts = outbox(ctx, "alert")
+    assert len(alerts) == 2
+    assert "keeps no Sent copy" in words(alerts[1]) and "/uncertain" in words(alerts[1])
+    assert [m.state for m in outbound(ctx) if m.to_email == "ana@acme.io"] == [
+        OutboundState.UNCERTAIN
+    ]
