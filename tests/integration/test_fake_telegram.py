@@ -227,7 +227,10 @@ async def test_unreachable_period_fails_then_recovers(
     fake_telegram.set_unreachable(True)
     with pytest.raises(NetworkError):
         await app.bot.send_message(USER, "during the outage")
-    assert any(c["status"] == "dropped" for c in fake_telegram.calls("getUpdates"))
+    # The pending long poll is dropped by the server's own thread: wait for it (with a deadline).
+    await wait_until(
+        lambda: any(c["status"] == "dropped" for c in fake_telegram.calls("getUpdates"))
+    )
     fake_telegram.set_unreachable(False)
 
     await app.bot.send_message(USER, "after the outage")
