@@ -21,6 +21,22 @@ from tests.servers.smtp import SmtpServer
 NO_PACING = {"MIN_DELAY_SECONDS": "0", "MAX_DELAY_SECONDS": "0", "PAUSE_EVERY_N_EMAILS": "0"}
 
 
+def mailbox_ctx(make_ctx: Any, smtp: SmtpServer, dovecot: Any, **env: str) -> EngineContext:
+    """A context sending through ``smtp`` and reading ``dovecot`` as the same account, pacing off
+    (plus any ``env`` overrides)."""
+    smtp.set_credentials(dovecot.user, dovecot.password)
+    return make_ctx(  # type: ignore[no-any-return]
+        **NO_PACING,
+        IMAP_PORT=str(dovecot.port),
+        IMAP_SECURITY="none",
+        EMAIL_ADDRESS=dovecot.user,
+        EMAIL_PASSWORD=dovecot.password,
+        SMTP_PORT=str(smtp.port),
+        SMTP_SECURITY="none",
+        **env,
+    )
+
+
 def smtp_env(server: SmtpServer, **extra: str) -> dict[str, str]:
     return {"SMTP_PORT": str(server.port), "SMTP_SECURITY": "none", **extra}
 

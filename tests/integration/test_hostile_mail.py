@@ -22,6 +22,7 @@ from engine.inbox.sync import UNCITED_BOUNCE, apply_unverified, check_inbox
 from engine.storage.models import ImapSync, InboundMessage, PendingNotification, Suppression
 from tests import hostile, mailshapes
 from tests.integration import test_inbox_sync as inbox_tests
+from tests.integration.sendkit import mailbox_ctx
 from tests.integration.test_inbox_sync import (
     LEADS,
     calendar_rows,
@@ -255,18 +256,7 @@ def test_a_forged_pass_below_the_receivers_fail_is_ignored(ctx, dovecot) -> None
 def test_authserv_id_picks_the_header_of_the_configured_server(
     make_ctx, dovecot, smtp_server
 ) -> None:  # type: ignore[no-untyped-def]
-    smtp_server.set_credentials(dovecot.user, dovecot.password)
-    c = make_ctx(
-        IMAP_PORT=str(dovecot.port),
-        IMAP_SECURITY="none",
-        EMAIL_ADDRESS=dovecot.user,
-        EMAIL_PASSWORD=dovecot.password,
-        SMTP_PORT=str(smtp_server.port),
-        MIN_DELAY_SECONDS="0",
-        MAX_DELAY_SECONDS="0",
-        PAUSE_EVERY_N_EMAILS="0",
-        AUTHSERV_ID="MX.ourdomain.com",
-    )
+    c = mailbox_ctx(make_ctx, smtp_server, dovecot, AUTHSERV_ID="MX.ourdomain.com")
     ids = start(c, ["ana", "bob"])
     # The sender wrote a "pass" on top; the configured server's verdict below it is a fail.
     dovecot.deliver(

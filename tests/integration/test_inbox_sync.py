@@ -34,6 +34,7 @@ from engine.storage.models import (
     Suppression,
 )
 from tests import mailshapes
+from tests.integration.sendkit import mailbox_ctx
 
 LEADS = {
     "ana": "ana@acme.io",
@@ -59,18 +60,8 @@ def leads_csv(names: list[str]) -> bytes:
 
 @pytest.fixture
 def ctx(make_ctx, dovecot, smtp_server) -> EngineContext:  # type: ignore[no-untyped-def]
-    smtp_server.set_credentials(dovecot.user, dovecot.password)
-    return make_ctx(  # type: ignore[no-any-return]
-        IMAP_PORT=str(dovecot.port),
-        IMAP_SECURITY="none",
-        EMAIL_ADDRESS=dovecot.user,
-        EMAIL_PASSWORD=dovecot.password,
-        SMTP_PORT=str(smtp_server.port),
-        MIN_DELAY_SECONDS="0",
-        MAX_DELAY_SECONDS="0",
-        PAUSE_EVERY_N_EMAILS="0",
-        FOLLOWUP_DELAYS="3d,4d",
-        CALENDAR_LINK=CALENDAR_LINK,
+    return mailbox_ctx(
+        make_ctx, smtp_server, dovecot, FOLLOWUP_DELAYS="3d,4d", CALENDAR_LINK=CALENDAR_LINK
     )
 
 

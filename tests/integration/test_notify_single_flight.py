@@ -23,7 +23,7 @@ from engine.storage.models import Lead, OutboundMessage, PendingNotification
 from tests import mailshapes
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, RunningBot
-from tests.integration.sendkit import stored_notice
+from tests.integration.sendkit import mailbox_ctx, stored_notice
 
 running_bot = bot_harness.running_bot
 
@@ -36,18 +36,7 @@ def address(name: str) -> str:
 
 @pytest.fixture
 def mail_ctx(running_bot: RunningBot, make_ctx, dovecot, smtp_server) -> EngineContext:  # type: ignore[no-untyped-def]
-    smtp_server.set_credentials(dovecot.user, dovecot.password)
-    return make_ctx(  # type: ignore[no-any-return]
-        TELEGRAM_API_URL=running_bot.fake.url,
-        IMAP_PORT=str(dovecot.port),
-        IMAP_SECURITY="none",
-        EMAIL_ADDRESS=dovecot.user,
-        EMAIL_PASSWORD=dovecot.password,
-        SMTP_PORT=str(smtp_server.port),
-        MIN_DELAY_SECONDS="0",
-        MAX_DELAY_SECONDS="0",
-        PAUSE_EVERY_N_EMAILS="0",
-    )
+    return mailbox_ctx(make_ctx, smtp_server, dovecot, TELEGRAM_API_URL=running_bot.fake.url)
 
 
 def first_emails(ctx: EngineContext) -> dict[str, str]:

@@ -13,7 +13,7 @@ from engine.sending.queue import run_send_queue
 from engine.sending.recovery import resolve_uncertain
 from engine.sending.smtp import SmtpMailer
 from engine.states import OutboundState
-from tests.integration.sendkit import NO_PACING, add_leads, outbound, outbox, start, words
+from tests.integration.sendkit import add_leads, mailbox_ctx, outbound, outbox, start, words
 from tests.servers.dovecot import Dovecot
 from tests.servers.smtp import SmtpServer
 
@@ -21,16 +21,7 @@ Ctx = Callable[..., EngineContext]
 
 
 def _ctx(make_ctx: Ctx, smtp: SmtpServer, dovecot: Dovecot) -> EngineContext:
-    smtp.set_credentials(dovecot.user, dovecot.password)
-    return make_ctx(
-        **NO_PACING,
-        SMTP_PORT=str(smtp.port),
-        SMTP_SECURITY="none",
-        IMAP_PORT=str(dovecot.port),
-        IMAP_SECURITY="none",
-        EMAIL_ADDRESS=dovecot.user,
-        EMAIL_PASSWORD=dovecot.password,
-    )
+    return mailbox_ctx(make_ctx, smtp, dovecot)
 
 
 def _send(ctx: EngineContext) -> None:

@@ -14,6 +14,7 @@ from engine.storage.models import PendingNotification, Suppression
 from tests import hostile
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, STRANGER, RunningBot
+from tests.integration.sendkit import mailbox_ctx
 from tests.integration.test_inbox_sync import LEADS, lead, start
 from tests.waiting import wait_until_async
 
@@ -35,17 +36,7 @@ SPOOF_AR = "mx.ourdomain.com; spf=fail smtp.mailfrom=epsilon.io; dmarc=fail head
 async def test_the_apply_anyway_button_applies_a_held_opt_out_once(
     running_bot: RunningBot, make_ctx, dovecot, smtp_server
 ) -> None:  # type: ignore[no-untyped-def]
-    smtp_server.set_credentials(dovecot.user, dovecot.password)
-    inbox = make_ctx(
-        IMAP_PORT=str(dovecot.port),
-        IMAP_SECURITY="none",
-        EMAIL_ADDRESS=dovecot.user,
-        EMAIL_PASSWORD=dovecot.password,
-        SMTP_PORT=str(smtp_server.port),
-        MIN_DELAY_SECONDS="0",
-        MAX_DELAY_SECONDS="0",
-        PAUSE_EVERY_N_EMAILS="0",
-    )
+    inbox = mailbox_ctx(make_ctx, smtp_server, dovecot)
     await asyncio.to_thread(start, inbox, ["eve"])
     dovecot.deliver(hostile.spoofed(LEADS["eve"], "Please unsubscribe me", auth_results=[SPOOF_AR]))
     assert (await asyncio.to_thread(check_inbox, inbox)).kinds == {"unverified": 1}
