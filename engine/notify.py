@@ -51,15 +51,20 @@ def raise_alert(
     now: datetime,
     condition: AlertCondition | str,
     detail: dict[str, Any] | None = None,
+    *,
+    scope: str = "",
 ) -> bool:
     """Start a standing condition; the admins hear about it once. True if it was new.
 
     ``detail`` is a JSON-able payload (stored as JSON in ``alerts.detail`` and in the
-    notification), rendered by the bot from the condition."""
+    notification), rendered by the bot from the condition. ``scope`` keeps one mailbox's
+    condition apart from another's (``mailbox:N``; empty for the whole service)."""
     condition = str(condition)
-    alert = session.get(Alert, condition, with_for_update=True)
+    alert = session.get(Alert, (condition, scope), with_for_update=True)
     if alert is None:
-        alert = Alert(condition=condition, active=False, detail="", count=0, updated_at=now)
+        alert = Alert(
+            condition=condition, scope=scope, active=False, detail="", count=0, updated_at=now
+        )
         session.add(alert)
     alert.count = (alert.count or 0) + 1
     alert.updated_at = now
@@ -78,13 +83,15 @@ def revise_alert(
     now: datetime,
     condition: AlertCondition | str,
     detail: dict[str, Any] | None = None,
+    *,
+    scope: str = "",
 ) -> bool:
     """Like :func:`raise_alert`, but a condition already standing whose detail has changed is
     told again, once per change (e.g. "not yet known" has become "keeps no Sent copy"). True if
     the admins hear about it."""
-    alert = session.get(Alert, str(condition), with_for_update=True)
+    alert = session.get(Alert, (str(condition), scope), with_for_update=True)
     if alert is None or not alert.active:
-        return raise_alert(session, now, condition, detail)
+        return raise_alert(session, now, condition, detail, scope=scope)
     payload = dict(detail or {})
     stored = json.dumps(payload, sort_keys=True, default=str)
     alert.count = (alert.count or 0) + 1
@@ -101,11 +108,13 @@ def clear_alert(
     now: datetime,
     condition: AlertCondition | str,
     detail: dict[str, Any] | None = None,
+    *,
+    scope: str = "",
 ) -> bool:
     """End a standing condition; the admins hear it cleared, once. True if it was active.
     ``detail`` says why (e.g. ``{"by": "admin"}``)."""
     condition = str(condition)
-    alert = session.get(Alert, condition, with_for_update=True)
+    alert = session.get(Alert, (condition, scope), with_for_update=True)
     if alert is None or not alert.active:
         return False
     alert.active = False

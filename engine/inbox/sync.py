@@ -35,6 +35,7 @@ from engine.inbox.imap import ImapMailbox
 from engine.states import InboundKind, NoticeKind
 from engine.storage import store
 from engine.storage.models import (
+    PRIMARY_MAILBOX,
     ImapSync,
     InboundMessage,
     Lead,
@@ -116,7 +117,7 @@ def _mark(
 ) -> int:
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        row = session.get(ImapSync, folder, with_for_update=True)
+        row = session.get(ImapSync, (PRIMARY_MAILBOX, folder), with_for_update=True)
         if row is None:
             # First check: replies can only answer emails we have sent. Before the first send
             # there is nothing to answer, so start at the top; after it, read everything.
@@ -126,7 +127,13 @@ def _mark(
                 uids = mailbox.new_uids(0)
                 start = uids[-1] if uids else 0
             session.add(
-                ImapSync(folder=folder, uidvalidity=uidvalidity, last_uid=start, updated_at=now)
+                ImapSync(
+                    mailbox_id=PRIMARY_MAILBOX,
+                    folder=folder,
+                    uidvalidity=uidvalidity,
+                    last_uid=start,
+                    updated_at=now,
+                )
             )
             return start
         if row.uidvalidity != uidvalidity:
@@ -142,7 +149,10 @@ def _advance(session: Session, folder: str, uidvalidity: int, uid: int, now: dat
     session.execute(
         update(ImapSync)
         .where(
-            ImapSync.folder == folder, ImapSync.uidvalidity == uidvalidity, ImapSync.last_uid < uid
+            ImapSync.mailbox_id == PRIMARY_MAILBOX,
+            ImapSync.folder == folder,
+            ImapSync.uidvalidity == uidvalidity,
+            ImapSync.last_uid < uid,
         )
         .values(last_uid=uid, updated_at=now)
     )

@@ -57,6 +57,9 @@ class Base(DeclarativeBase):
 # Lead queues: which line a due lead waits in. Follow-ups go before new leads.
 QUEUE_FOLLOWUP, QUEUE_NEW = 1, 2
 
+# The environment's mailbox (EMAIL_ADDRESS): the one every release before mailboxes had.
+PRIMARY_MAILBOX = 1
+
 # Outbound step numbers: 0 initial, 1..N follow-ups, CALENDAR_STEP the answer (MessageKind).
 CALENDAR_STEP = 100
 
@@ -65,6 +68,7 @@ class Lead(Base):
     __tablename__ = "leads"
     __table_args__ = (
         Index("ix_leads_queue_due", "queue", "next_send_at"),
+        Index("ix_leads_mailbox_queue_due", "queue", "mailbox_id", "next_send_at"),
         Index("ix_leads_status", "status"),
         Index("ix_leads_status_counts", "status", "replied_at", "last_sent_at"),  # /status
         Index("ix_leads_domain", "domain"),
@@ -91,6 +95,8 @@ class Lead(Base):
     auto_replies: Mapped[int] = mapped_column(Integer, default=0)
     interest: Mapped[str | None] = mapped_column(String(20), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The mailbox the lead's thread lives in: set by its first email, never changed after.
+    mailbox_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime]
 
 
@@ -101,6 +107,7 @@ class OutboundMessage(Base):
         Index("ix_outbound_state_due", "state", "not_before"),
         Index("ix_outbound_attempted", "attempted_at"),
         Index("ix_outbound_lead", "lead_id"),
+        Index("ix_outbound_mailbox_attempted", "mailbox_id", "attempted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,6 +130,7 @@ class OutboundMessage(Base):
     attempted_at: Mapped[datetime | None] = mapped_column(nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    mailbox_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # sent from
     created_at: Mapped[datetime]
 
 
@@ -144,6 +152,7 @@ class InboundMessage(Base):
     uid: Mapped[int] = mapped_column(BigInteger, default=0)  # IMAP UIDs are unsigned 32-bit
     received_at: Mapped[datetime | None] = mapped_column(nullable=True)
     seen_at: Mapped[datetime]
+    mailbox_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # read from
 
 
 class Campaign(Base):
@@ -155,8 +164,40 @@ class Campaign(Base):
     changed_at: Mapped[datetime]
 
 
+class Mailbox(Base):
+    """A sending account. Mailbox 1 is the environment's (``source = env``: its address,
+    password and servers come from EMAIL_*/SMTP_*/IMAP_*); the others are added from the chat,
+    with the password encrypted by SECRET_KEY. Unset values fall back to the environment's
+    (servers) or the settings' (``daily_limit``, ``sender_name``, ``ramp_up``)."""
+
+    __tablename__ = "mailboxes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
+    source: Mapped[str] = mapped_column(String(10))  # MailboxSource
+    password_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    smtp_server: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    smtp_port: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    smtp_security: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    imap_server: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    imap_port: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    imap_security: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    daily_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sender_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    ramp_up: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    ramp_started_at: Mapped[datetime | None] = mapped_column(nullable=True)  # first send
+    state: Mapped[str] = mapped_column(String(20))  # MailboxStatus
+    hold: Mapped[str | None] = mapped_column(String(20), nullable=True)  # MailboxHold
+    hold_detail: Mapped[str] = mapped_column(Text, default="")
+    last_check_at: Mapped[datetime | None] = mapped_column(nullable=True)  # reply check
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class MailboxState(Base):
-    """Pacing and account state, global to the mailbox (not per replica)."""
+    """Pacing and account state of one mailbox (``id`` is the mailbox's id), global to the
+    mailbox (not per replica)."""
 
     __tablename__ = "mailbox_state"
 
@@ -201,8 +242,11 @@ class Suppression(Base):
 
 
 class ImapSync(Base):
-    __tablename__ = "imap_sync"
+    """The inbox mark of one mailbox's folder: UIDVALIDITY and the last UID handled."""
 
+    __tablename__ = "imap_marks"
+
+    mailbox_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     folder: Mapped[str] = mapped_column(String(255), primary_key=True)
     # Unsigned 32-bit on the wire (RFC 3501): more than a signed INTEGER holds.
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
@@ -241,6 +285,7 @@ class Alert(Base):
     __tablename__ = "alerts"
 
     condition: Mapped[str] = mapped_column(String(50), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(50), primary_key=True, default="")  # mailbox:N
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     detail: Mapped[str] = mapped_column(Text, default="")
     count: Mapped[int] = mapped_column(Integer, default=0)

@@ -88,7 +88,7 @@ def test_a_message_over_the_budget_is_recorded_other_and_the_mark_moves_past_it(
     assert lead(ctx, "ana").status == "replied"
     assert hanging.started == 2  # the hung child was killed and a fresh one took the next one
     with ctx.db.transaction() as session:
-        assert session.get(ImapSync, "INBOX").last_uid == 2  # type: ignore[union-attr]
+        assert session.get(ImapSync, (1, "INBOX")).last_uid == 2  # type: ignore[union-attr]
     assert check_inbox(ctx, budget_seconds=0.5, analyser=hanging).fetched == 0
 
 

@@ -419,7 +419,7 @@ def test_it_starts_at_the_top_on_a_fresh_database_before_any_send(ctx, dovecot) 
     assert report.fetched == 0
     assert lead(ctx, "ana").status == "pending"
     with ctx.db.transaction() as session:
-        assert session.get(ImapSync, "INBOX").last_uid == 4  # type: ignore[union-attr]
+        assert session.get(ImapSync, (1, "INBOX")).last_uid == 4  # type: ignore[union-attr]
     dovecot.deliver(
         mailshapes.unthreaded_reply(LEADS["ana"], "sender@example.com", "New", "Hello again")
     )
@@ -502,7 +502,7 @@ def test_it_reads_a_mailbox_whose_uidvalidity_is_above_2_to_the_31(ctx, dovecot)
     assert check_inbox(ctx).kinds == {"human": 1}
 
     with ctx.db.transaction() as session:
-        assert session.get(ImapSync, "INBOX").uidvalidity == 3_000_000_000  # type: ignore[union-attr]
+        assert session.get(ImapSync, (1, "INBOX")).uidvalidity == 3_000_000_000  # type: ignore[union-attr]
     assert lead(ctx, "ana").status == "replied"
 
 

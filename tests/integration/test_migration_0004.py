@@ -79,7 +79,7 @@ def test_it_upgrades_a_populated_0003_database_in_place(empty_url: str) -> None:
     try:
         upgrade(db, "0003")
         populate_0003(db)
-        db.migrate()  # what `python -m bot` does on start
+        upgrade(db, "0004")  # what `python -m bot` of that release did on start
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
             leads = conn.execute(text("SELECT email_key, status FROM leads ORDER BY id")).all()
@@ -127,7 +127,7 @@ def test_it_downgrades_back_to_0003_keeping_the_rows(empty_url: str) -> None:
     try:
         upgrade(db, "0003")
         populate_0003(db)
-        db.migrate()
+        upgrade(db, "0004")
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with db.engine.begin() as conn:
