@@ -103,3 +103,29 @@ class InboundKind(StrEnum):
     OWN = "own"  # sent by this mailbox
     UNVERIFIED = "unverified"  # the sender failed DMARC: held until an admin applies it
     DUPLICATE = "duplicate"  # seen before (never stored: the reply check's count only)
+
+
+class MailboxSource(StrEnum):
+    """Where a mailbox's account comes from."""
+
+    ENV = "env"  # EMAIL_ADDRESS / EMAIL_PASSWORD: mailbox 1
+    CHAT = "chat"  # added with /mailbox add (password encrypted with SECRET_KEY)
+
+
+class MailboxStatus(StrEnum):
+    """Whether a mailbox sends. ``paused`` carries a :class:`MailboxHold` saying why."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    BROKEN = "broken"  # its password cannot be decrypted (SECRET_KEY missing or changed)
+    REMOVED = "removed"  # kept for its history; sends and reads nothing
+
+
+class MailboxHold(StrEnum):
+    """Why a mailbox is paused: by an admin, or by a fault kept to that mailbox."""
+
+    ADMIN = "admin"
+    AUTH = "auth"  # the server refuses the login
+    QUOTA = "quota"
+    CONTENT = "content"  # 5.7.x: content or reputation blocked
+    BOUNCE_RATE = "bounce_rate"
