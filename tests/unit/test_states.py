@@ -14,6 +14,7 @@ ENUMS = [
     states.AlertCondition,
     states.NoticeKind,
     states.InboundKind,
+    states.Hold,
 ]
 # Values two columns share because they name the same idea in each.
 SHARED_ON_PURPOSE = {
