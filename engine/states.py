@@ -63,6 +63,14 @@ class Hold(StrEnum):
     BRAKE = "brake"  # the campaign was paused or stopped while a batch was being sent
 
 
+class BlockReason(StrEnum):
+    """Why the account is on hold (``mailbox_state.blocked_reason``). A row written by an older
+    release holds a sentence instead, shown as stored."""
+
+    TOO_MANY_LOGINS = "too_many_logins"
+    QUOTA = "quota"
+
+
 class AlertCondition(StrEnum):
     """A standing condition the admins are told about once when it starts and once when it
     ends. A typo here is a type error, not an alert that never clears."""

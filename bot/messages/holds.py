@@ -7,9 +7,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.sending.pacing import DAY_NAMES
-from engine.states import Hold
+from engine.states import BlockReason, Hold
 
 Words = Callable[[Mapping[str, Any]], str]
+
+# Why the account is on hold, as stored on the mailbox.
+BLOCK_WORDS: dict[BlockReason, str] = {
+    BlockReason.TOO_MANY_LOGINS: "the server reported too many logins; backing off",
+    BlockReason.QUOTA: "the provider's daily sending quota is used up",
+}
 
 
 def _campaign(d: Mapping[str, Any]) -> str:
@@ -18,8 +24,12 @@ def _campaign(d: Mapping[str, Any]) -> str:
 
 
 def _blocked(d: Mapping[str, Any]) -> str:
-    """The reason stored on the mailbox, as stored."""
-    return str(d.get("reason") or "") or "sending is on hold"
+    """A ``BlockReason``; a row written by an older release holds a sentence, shown as stored."""
+    stored = str(d.get("reason") or "")
+    try:
+        return BLOCK_WORDS[BlockReason(stored)]
+    except ValueError:
+        return stored or "sending is on hold"
 
 
 def window_text(d: Mapping[str, Any]) -> str:

@@ -80,7 +80,7 @@ class PacingState:
     next_send_at: datetime | None
     batch_count: int
     blocked_until: datetime | None = None
-    blocked_reason: str = ""
+    blocked_reason: str = ""  # a BlockReason; an older release stored a sentence
 
 
 @dataclass(frozen=True)

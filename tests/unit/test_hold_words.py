@@ -15,7 +15,7 @@ from bot.messages import holds
 from bot.messages.holds import hold_text, window_text
 from engine.campaign import StatusReport
 from engine.sending.pacing import PacingRules, PacingState, SendCounts, SendWindow, gate
-from engine.states import CampaignState, Hold
+from engine.states import BlockReason, CampaignState, Hold
 
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # a Wednesday
 UTC_TZ = ZoneInfo("UTC")
@@ -27,6 +27,22 @@ WORDS: list[tuple[Hold, dict[str, Any], str]] = [
         Hold.CAMPAIGN_NOT_RUNNING,
         {"state": "paused", "reason": "paused by an admin"},
         "campaign is paused (paused by an admin)",
+    ),
+    (
+        Hold.BLOCKED,
+        {"reason": BlockReason.TOO_MANY_LOGINS},
+        "the server reported too many logins; backing off",
+    ),
+    (
+        Hold.BLOCKED,
+        {"reason": BlockReason.QUOTA},
+        "the provider's daily sending quota is used up",
+    ),
+    # What an older release stored on the mailbox is shown as stored.
+    (
+        Hold.BLOCKED,
+        {"reason": "the provider's daily sending quota is used up"},
+        "the provider's daily sending quota is used up",
     ),
     (Hold.BLOCKED, {"reason": "backing off for a while"}, "backing off for a while"),
     (Hold.BLOCKED, {"reason": ""}, "sending is on hold"),
@@ -48,8 +64,9 @@ def test_each_hold_reads_as_before(hold: Hold, detail: dict[str, Any], words: st
     assert hold_text(hold, detail) == words
 
 
-def test_every_hold_has_words() -> None:
+def test_every_hold_and_block_reason_has_words() -> None:
     assert set(holds.WORDS) == set(Hold)
+    assert set(holds.BLOCK_WORDS) == set(BlockReason)
     assert {hold for hold, _, _ in WORDS} == set(Hold)  # the table above misses none
 
 
@@ -75,10 +92,10 @@ def _rules(window: SendWindow | None = None) -> PacingRules:
     ("state", "rules", "counts", "words"),
     [
         (
-            PacingState(None, 0, NOW + timedelta(hours=1), "the daily quota is used up"),
+            PacingState(None, 0, NOW + timedelta(hours=1), BlockReason.QUOTA),
             _rules(),
             SendCounts(0, 0, None),
-            "the daily quota is used up",
+            "the provider's daily sending quota is used up",
         ),
         (
             PacingState(None, 0),
