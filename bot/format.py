@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.messages.holds import hold_text
 from bot.messages.system import alert_text
 from engine.campaign import ActiveAlert, StatusReport
 from engine.config import Settings
@@ -94,17 +95,13 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
         f"Leads: {r.total_leads}",
     ]
     if r.state == CampaignState.RUNNING:
-        if r.next_send_at is not None and r.waiting_reason in (
-            "due now",
-            "next email is scheduled",
-        ):
+        if r.hold is None:
             lines.append(f"Next send: {when(r.next_send_at, tz, r.now)}")
         elif r.next_send_at is not None:
-            lines.append(
-                f"Not sending: {r.waiting_reason} — until {when(r.next_send_at, tz, r.now)}"
-            )
+            why = hold_text(r.hold, r.hold_detail)
+            lines.append(f"Not sending: {why} — until {when(r.next_send_at, tz, r.now)}")
         else:
-            lines.append(f"Not sending: {r.waiting_reason}")
+            lines.append(f"Not sending: {hold_text(r.hold, r.hold_detail)}")
     else:
         lines.append(f"Not sending: campaign is {r.state}. /run to start.")
     if r.uncertain:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,14 @@ from engine.sending.claims import count_uncertain, in_flight
 from engine.sending.gate import send_counts, send_gate
 from engine.sending.messages import Outgoing, build_message, make_message_id
 from engine.sending.pacing import Gate, day_start
-from engine.states import AlertCondition, CampaignState, LeadStatus, MessageKind, OutboundState
+from engine.states import (
+    AlertCondition,
+    CampaignState,
+    Hold,
+    LeadStatus,
+    MessageKind,
+    OutboundState,
+)
 from engine.storage import store
 from engine.storage.models import (
     QUEUE_FOLLOWUP,
@@ -137,7 +145,8 @@ class StatusReport:
     auto_replies: int
     sent_leads: int
     next_send_at: datetime | None
-    waiting_reason: str
+    hold: Hold | None  # why nothing goes before next_send_at (None: an email is due by then)
+    hold_detail: Mapping[str, Any]  # what the hold's words need (see engine.states.Hold)
     uncertain: int
     sent_copy_check: str
     alerts: list[ActiveAlert] = field(default_factory=list)
@@ -150,10 +159,11 @@ class StatusReport:
         return self.replies_total / self.sent_leads if self.sent_leads else 0.0
 
 
-def _next_send(session: Session, g: Gate, now: datetime) -> tuple[datetime | None, str]:
-    """When the next email goes, and why then (the gate's reason when it is closed)."""
+def _next_send(session: Session, g: Gate, now: datetime) -> tuple[datetime | None, Gate]:
+    """When the next email goes, and the gate that holds it back (the closed gate itself, or
+    ``NOTHING_DUE``); an open gate when an email is due now or at that time."""
     if not g.allowed:
-        return g.wait_until, g.reason
+        return g.wait_until, g
     due = [
         session.scalar(select(func.min(Lead.next_send_at)).where(Lead.queue == q))
         for q in (QUEUE_FOLLOWUP, QUEUE_NEW)
@@ -165,9 +175,8 @@ def _next_send(session: Session, g: Gate, now: datetime) -> tuple[datetime | Non
     )
     candidates = [d for d in [*due, queued] if d is not None]
     if not candidates:
-        return None, "nothing is due (no pending leads or follow-ups)"
-    next_at = max(min(candidates), now)
-    return next_at, "due now" if next_at <= now else "next email is scheduled"
+        return None, Gate(Hold.NOTHING_DUE)
+    return max(min(candidates), now), g
 
 
 def _lead_counts(session: Session, today: datetime) -> tuple[dict[str, int], int, int, int]:
@@ -199,7 +208,7 @@ def status(ctx: EngineContext) -> StatusReport:
         mb = store.mailbox(session, now)
         sc = send_counts(session, now, s)
         g = send_gate(session, ctx, now, lock=False)
-        next_at, reason = _next_send(session, g, now)
+        next_at, waiting = _next_send(session, g, now)
         kinds: dict[str, int] = {
             str(k): int(n)
             for k, n in session.execute(
@@ -238,7 +247,8 @@ def status(ctx: EngineContext) -> StatusReport:
             auto_replies=int(kinds.get("auto_reply", 0)),
             sent_leads=int(sent_leads or 0),
             next_send_at=next_at,
-            waiting_reason=reason,
+            hold=waiting.hold,
+            hold_detail=waiting.detail,
             uncertain=count_uncertain(session),
             sent_copy_check=mb.sent_copy_check,
             alerts=[ActiveAlert.of(a) for a in active_alerts(session)],

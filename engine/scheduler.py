@@ -235,7 +235,7 @@ class Scheduler:
                     report.sent,
                     report.failed,
                     report.retried,
-                    report.stopped_reason,
+                    report.stopped_by or "",
                 )
 
         await asyncio.to_thread(work)

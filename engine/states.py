@@ -48,6 +48,29 @@ class CampaignState(StrEnum):
     STOPPED = "stopped"
 
 
+class Hold(StrEnum):
+    """Why no email goes right now: the reason of a closed gate (``engine.sending.pacing.Gate``)
+    or of a stopped send run. The engine reports the hold and the detail its words need;
+    ``bot/messages/holds.py`` writes the words."""
+
+    CAMPAIGN_NOT_RUNNING = "campaign_not_running"  # paused or stopped (detail: state, reason)
+    BLOCKED = "blocked"  # the account is on hold (detail: the reason stored on the mailbox)
+    OUTSIDE_WINDOW = "outside_window"  # outside SEND_WINDOW / SEND_DAYS (detail: the window)
+    DAILY_CAP = "daily_cap"  # the cap for the local day (detail: sent, limit)
+    ROLLING_CAP = "rolling_cap"  # the cap over the rolling 24 hours (detail: sent, limit)
+    PACING = "pacing"  # the gap between emails (and the batch pause) is not over
+    NOTHING_DUE = "nothing_due"  # no lead or queued email is due
+    BRAKE = "brake"  # the campaign was paused or stopped while a batch was being sent
+
+
+class BlockReason(StrEnum):
+    """Why the account is on hold (``mailbox_state.blocked_reason``). A row written by an older
+    release holds a sentence instead, shown as stored."""
+
+    TOO_MANY_LOGINS = "too_many_logins"
+    QUOTA = "quota"
+
+
 class AlertCondition(StrEnum):
     """A standing condition the admins are told about once when it starts and once when it
     ends. A typo here is a type error, not an alert that never clears."""

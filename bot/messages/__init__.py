@@ -4,6 +4,8 @@ text; the bot parses none.
 
 Each area has its module with a ``RENDERERS`` table (kind -> function): ``inbox`` (replies,
 bounces, opt-outs), ``sending``, ``system`` (alerts, summaries). :func:`render` picks one.
+``holds`` words why no email goes right now (a ``Hold``, shown in /status); it is no
+notification, so it has no ``RENDERERS`` table.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from engine.sending.compose import lead_name, lead_values, outgoing, thread
 from engine.sending.gate import evaluate, pacing_rules
 from engine.sending.messages import Outgoing, make_message_id, reply_subject
 from engine.sending.pacing import Gate, SendCounts, after_send, gate
-from engine.states import MessageKind, OutboundState
+from engine.states import Hold, MessageKind, OutboundState
 from engine.storage import store
 from engine.storage.leases import owner_is_gone
 from engine.storage.models import QUEUE_FOLLOWUP, QUEUE_NEW, Lead, OutboundMessage, Suppression
@@ -239,7 +239,7 @@ def claim_batch(ctx: EngineContext, limit: int) -> list[Claimed] | Gate:
                     session, ctx, s, now, queue, limit - len(claimed), account_for_one
                 )
         if not claimed:
-            return Gate(False, "nothing is due")
+            return Gate(Hold.NOTHING_DUE)
         mb.next_send_at, mb.batch_count, mb.updated_at = state.next_send_at, state.batch_count, now
         return claimed
 

@@ -21,7 +21,7 @@ from engine.errors import (
     Uncertain,
 )
 from engine.sending.pacing import ROLLING_WINDOW
-from engine.states import AlertCondition
+from engine.states import AlertCondition, BlockReason
 
 ACCOUNT_BACKOFF = timedelta(minutes=15)
 # Recipient errors in a row across this many domains mean the account, not the leads.
@@ -45,7 +45,7 @@ class FailureDecision:
     alert: AlertCondition | None = None
     pause_reason: str = ""  # the campaign's reason, shown in /status
     back_off: timedelta | None = None
-    block_reason: str = ""  # the mailbox's reason, shown in /status
+    block_reason: BlockReason | None = None  # stored on the mailbox, worded in /status
     alert_after: int = 1  # failures in a row before the alert is raised
 
 
@@ -63,7 +63,7 @@ POLICY: tuple[tuple[type[SendError], FailureDecision], ...] = (
             "backoff",
             AlertCondition.TOO_MANY_LOGINS,
             back_off=ACCOUNT_BACKOFF,
-            block_reason="the server reported too many logins; backing off",
+            block_reason=BlockReason.TOO_MANY_LOGINS,
         ),
     ),
     (
@@ -73,7 +73,7 @@ POLICY: tuple[tuple[type[SendError], FailureDecision], ...] = (
             "quota",
             AlertCondition.QUOTA,
             back_off=ROLLING_WINDOW,
-            block_reason="the provider's daily sending quota is used up",
+            block_reason=BlockReason.QUOTA,
         ),
     ),
     (

@@ -22,7 +22,7 @@ from engine.sending.pacing import (
     day_start,
     gate,
 )
-from engine.states import CampaignState, OutboundState
+from engine.states import CampaignState, Hold, OutboundState
 from engine.storage import store
 from engine.storage.models import MailboxState, OutboundMessage
 
@@ -84,6 +84,6 @@ def evaluate(
     state = PacingState(mb.next_send_at, mb.batch_count, mb.blocked_until, mb.blocked_reason)
     counts = send_counts(session, now, s)
     if camp.state != CampaignState.RUNNING:
-        why = f" ({camp.reason})" if camp.reason else ""
-        return Gate(False, f"campaign is {camp.state}{why}"), state, counts
+        detail = {"state": str(camp.state), "reason": camp.reason}
+        return Gate(Hold.CAMPAIGN_NOT_RUNNING, detail=detail), state, counts
     return gate(now, state, pacing_rules(s), counts, s.tz), state, counts

@@ -145,7 +145,7 @@ def apply_failure(
         _pause(session, now, d.pause_reason)
     if d.back_off is not None:
         mb.blocked_until = now + d.back_off
-        mb.blocked_reason = d.block_reason
+        mb.blocked_reason = str(d.block_reason or "")
     if d.alert is not None:
         payload: dict[str, Any] = {"server": text}
         if d.back_off is not None:

@@ -8,9 +8,13 @@ reset never allows twice the cap across midnight.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from engine.states import Hold
 
 ROLLING_WINDOW = timedelta(hours=24)
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -50,16 +54,14 @@ class SendWindow:
                 return opening
         return now + timedelta(days=7)  # no day allowed: configuration prevents this
 
-    def describe(self) -> str:
-        days = sorted(self.days)
-        if days == list(range(7)):
-            on = "every day"
-        elif days == list(range(5)):
-            on = "Mon-Fri"
-        else:
-            on = ",".join(DAY_NAMES[d].title() for d in days)
-        hours = "all day" if self.start == self.end else f"{self.start:%H:%M}-{self.end:%H:%M}"
-        return f"{hours} {on}"
+    def detail(self, tz: ZoneInfo) -> dict[str, Any]:
+        """The window as plain values, for the words of an ``OUTSIDE_WINDOW`` hold."""
+        return {
+            "start": f"{self.start:%H:%M}",
+            "end": f"{self.end:%H:%M}",
+            "days": sorted(self.days),
+            "tz": tz.key,
+        }
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class PacingState:
     next_send_at: datetime | None
     batch_count: int
     blocked_until: datetime | None = None
-    blocked_reason: str = ""
+    blocked_reason: str = ""  # a BlockReason; an older release stored a sentence
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,21 @@ class SendCounts:
 
 @dataclass(frozen=True)
 class Gate:
-    allowed: bool
-    reason: str = ""
+    """May an email go now? ``hold`` says why not (None: it may), with the plain values its
+    words need in ``detail`` (worded by ``bot/messages/holds.py``), and ``wait_until`` says
+    when to look again."""
+
+    hold: Hold | None = None
     wait_until: datetime | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def allowed(self) -> bool:
+        return self.hold is None
+
+    def __str__(self) -> str:
+        """The log form: the hold and its detail, e.g. ``daily_cap sent=3 limit=3``."""
+        return " ".join([str(self.hold or "open"), *(f"{k}={v}" for k, v in self.detail.items())])
 
 
 def day_start(now: datetime, tz: ZoneInfo) -> datetime:
@@ -110,19 +124,13 @@ def next_midnight(now: datetime, tz: ZoneInfo) -> datetime:
 def daily_cap_gate(now: datetime, rules: PacingRules, counts: SendCounts, tz: ZoneInfo) -> Gate:
     """Where the daily cap is enforced: both the local day and any rolling 24 hours."""
     if counts.sent_today >= rules.daily_limit:
-        return Gate(
-            False,
-            f"daily limit reached ({counts.sent_today}/{rules.daily_limit})",
-            next_midnight(now, tz),
-        )
+        detail = {"sent": counts.sent_today, "limit": rules.daily_limit}
+        return Gate(Hold.DAILY_CAP, next_midnight(now, tz), detail)
     if counts.sent_last_24h >= rules.daily_limit:
         until = (counts.oldest_in_window or now) + ROLLING_WINDOW
-        return Gate(
-            False,
-            f"{counts.sent_last_24h} sent in the last 24 hours (limit {rules.daily_limit})",
-            until,
-        )
-    return Gate(True)
+        detail = {"sent": counts.sent_last_24h, "limit": rules.daily_limit}
+        return Gate(Hold.ROLLING_CAP, until, detail)
+    return Gate()
 
 
 def gate(
@@ -130,19 +138,15 @@ def gate(
 ) -> Gate:
     """May an email go now? If not, why, and when to look again."""
     if state.blocked_until is not None and now < state.blocked_until:
-        return Gate(False, state.blocked_reason or "sending is on hold", state.blocked_until)
+        return Gate(Hold.BLOCKED, state.blocked_until, {"reason": state.blocked_reason})
     if rules.window is not None and not rules.window.contains(now, tz):
-        return Gate(
-            False,
-            f"outside the sending window ({rules.window.describe()}, {tz.key})",
-            rules.window.next_open(now, tz),
-        )
+        return Gate(Hold.OUTSIDE_WINDOW, rules.window.next_open(now, tz), rules.window.detail(tz))
     cap = daily_cap_gate(now, rules, counts, tz)
     if not cap.allowed:
         return cap
     if state.next_send_at is not None and now < state.next_send_at:
-        return Gate(False, "pacing: waiting between emails", state.next_send_at)
-    return Gate(True)
+        return Gate(Hold.PACING, state.next_send_at)
+    return Gate()
 
 
 def after_send(

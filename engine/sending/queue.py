@@ -28,7 +28,7 @@ from engine.sending.outcomes import (
 )
 from engine.sending.pacing import Gate
 from engine.sending.smtp import Mailer
-from engine.states import CampaignState
+from engine.states import CampaignState, Hold
 from engine.storage.models import Campaign
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class DispatchReport:
     sent: int = 0
     failed: int = 0
     retried: int = 0
-    stopped_reason: str = ""
+    stopped_by: Gate | None = None  # the closed gate (or the brake) that ended the run
     events: list[str] = field(default_factory=list)
 
 
@@ -169,13 +169,13 @@ def run_send_queue(
     while done < max_sends:
         batch = claim_batch(ctx, min(CLAIM_BATCH, max_sends - done))
         if isinstance(batch, Gate):
-            report.stopped_reason = batch.reason
+            report.stopped_by = batch
             break
         deferred: list[tuple[Claimed, datetime]] | None = [] if len(batch) > 1 else None
         stop_at: int | None = None
         for i, claimed in enumerate(batch):
             if not campaign_running(ctx):
-                report.stopped_reason = "the campaign was paused or stopped"
+                report.stopped_by = Gate(Hold.BRAKE)
                 stop_at = i
                 break
             outcome, _ = _send(ctx, mailer, claimed, deferred)

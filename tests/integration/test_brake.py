@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from engine import campaign
 from engine.context import EngineContext
 from engine.sending.gate import send_counts
+from engine.sending.pacing import Gate
 from engine.sending.queue import CLAIM_BATCH, run_send_queue
 from engine.sending.smtp import SmtpMailer
-from engine.states import OutboundState
+from engine.states import Hold, OutboundState
 from engine.storage import store
 from engine.storage.models import QUEUE_NEW, Lead, OutboundMessage
 from tests.integration import bot_harness
@@ -82,7 +83,7 @@ async def test_no_email_starts_after_the_brake_is_answered(
     assert after_answer <= in_flight <= 1, (answer["text"], after_answer)
     assert in_flight == 1  # the held message was inside its SMTP transaction, and said so
     assert HOLD_AT <= report.sent < CLAIM_BATCH  # the brake, not the batch's end, stopped it
-    assert "the campaign was paused or stopped" in report.stopped_reason
+    assert report.stopped_by == Gate(Hold.BRAKE)
 
     # The claimed-but-unstarted rows were released: none left `sending`, none counted.
     with sender.db.transaction() as session:

@@ -12,6 +12,7 @@ from engine.sending.claims import claim_batch
 from engine.sending.pacing import Gate
 from engine.sending.queue import run_send_queue
 from engine.sending.smtp import SmtpMailer
+from engine.states import Hold
 from engine.storage.models import Lead, OutboundMessage
 from tests.integration.sendkit import NO_PACING, add_leads, smtp_env, start
 from tests.servers.smtp import SmtpServer
@@ -32,7 +33,7 @@ def test_it_claims_no_more_than_the_daily_cap_in_one_batch(make_ctx: Ctx) -> Non
 
     assert isinstance(batch, list) and len(batch) == 3
     held = claim_batch(ctx, 20)
-    assert isinstance(held, Gate) and "daily limit" in held.reason
+    assert isinstance(held, Gate) and held.hold is Hold.DAILY_CAP
 
 
 def test_it_claims_one_at_a_time_when_pacing_is_on(make_ctx: Ctx) -> None:

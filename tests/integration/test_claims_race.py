@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from engine.context import EngineContext
 from engine.sending.claims import Claimed, claim_next
 from engine.sending.pacing import Gate
-from engine.states import OutboundState
+from engine.states import Hold, OutboundState
 from engine.storage import store
 from engine.storage.db import Database
 from engine.storage.models import Lead, OutboundMessage
@@ -50,7 +50,7 @@ def claim_all(ctx: EngineContext, go: threading.Barrier | None = None) -> list[i
     while True:
         c = claim_next(ctx)
         if isinstance(c, Gate):
-            assert c.reason == "nothing is due", c.reason
+            assert c.hold is Hold.NOTHING_DUE, c
             return got
         assert isinstance(c, Claimed) and c.lead_id is not None
         got.append(c.lead_id)

@@ -17,7 +17,7 @@ from engine.sending.claims import claim_next
 from engine.sending.messages import make_message_id
 from engine.sending.pacing import Gate
 from engine.sending.queue import run_send_queue
-from engine.states import CampaignState, LeadStatus, MessageKind, OutboundState
+from engine.states import BlockReason, CampaignState, Hold, LeadStatus, MessageKind, OutboundState
 from engine.storage import store
 from engine.storage.models import CALENDAR_STEP, Lead, OutboundMessage
 from tests.integration.sendkit import (
@@ -217,7 +217,8 @@ def test_it_holds_sending_for_24_hours_when_the_quota_is_used_up(
     clock.advance(timedelta(hours=23, minutes=59))
     held = claim_next(ctx)
 
-    assert isinstance(held, Gate) and "quota" in held.reason
+    assert isinstance(held, Gate) and held.hold is Hold.BLOCKED
+    assert held.detail == {"reason": BlockReason.QUOTA}
     assert len(outbox(ctx, "alert")) == 1
     assert {lead(ctx, e).status for e in ("ann@a.example", "bob@b.example")} == {LeadStatus.PENDING}
     clock.advance(timedelta(minutes=1))

@@ -17,6 +17,7 @@ from engine.sending.claims import claim_next
 from engine.sending.pacing import Gate
 from engine.sending.queue import run_send_queue
 from engine.sending.smtp import Mailer
+from engine.states import Hold
 from tests.integration.sendkit import add_leads, outbox, send_next, start
 from tests.servers.smtp import SmtpServer
 
@@ -33,7 +34,7 @@ def send_paced(ctx: EngineContext, mailer: Mailer, clock: FakeClock, n: int) -> 
     for _ in range(n):
         outcome = send_next(ctx, mailer)
         if isinstance(outcome, Gate):
-            assert outcome.wait_until is not None, outcome.reason
+            assert outcome.wait_until is not None, outcome
             clock.set(outcome.wait_until)
             outcome = send_next(ctx, mailer)
         assert outcome == "sent"
@@ -114,7 +115,8 @@ def test_it_never_sends_more_than_the_daily_limit_in_a_day(
         clock.advance(timedelta(hours=1))  # 09:00 → 19:00, the same day
         run_send_queue(ctx, mailer)
 
-    assert report.sent == 3 and "daily limit" in report.stopped_reason
+    assert report.sent == 3
+    assert report.stopped_by is not None and report.stopped_by.hold is Hold.DAILY_CAP
     assert len(smtp_server.messages) == 3
     assert campaign.status(ctx).sent_today == 3
 
@@ -135,7 +137,7 @@ def test_it_keeps_the_limit_over_rolling_24_hours_across_midnight(
     clock.set(datetime(2026, 1, 6, 0, 30, tzinfo=UTC))
     Scheduler(ctx).midnight_reset()
     held = claim_next(ctx)
-    assert isinstance(held, Gate) and "24 hours" in held.reason
+    assert isinstance(held, Gate) and held.hold is Hold.ROLLING_CAP
     assert held.wait_until == first + timedelta(hours=24)
     clock.set(first + timedelta(hours=24) - timedelta(seconds=1))
     assert run_send_queue(ctx, mailer).sent == 0

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot.format import status_text
 from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.sending.claims import claim_next
 from engine.sending.pacing import Gate
+from engine.states import Hold
 from tests.integration.sendkit import NO_PACING, add_leads, start
 
 Ctx = Callable[..., EngineContext]
@@ -25,10 +27,13 @@ def test_it_holds_sending_outside_the_window_and_resumes_inside(
     clock.set(datetime(2026, 3, 6, 18, 0, tzinfo=UTC))  # Friday 18:00 UTC
 
     held = claim_next(ctx)
-    assert isinstance(held, Gate) and "sending window" in held.reason
+    assert isinstance(held, Gate) and held.hold is Hold.OUTSIDE_WINDOW
     assert held.wait_until == datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
     report = campaign.status(ctx)
-    assert "sending window" in report.waiting_reason
+    assert report.hold is Hold.OUTSIDE_WINDOW
+    assert "Not sending: outside the sending window (09:00-17:00 Mon-Fri, " in status_text(
+        report, ctx.settings.tz
+    )
     assert report.next_send_at == datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 
     clock.set(datetime(2026, 3, 9, 9, 0, tzinfo=UTC))
@@ -44,4 +49,7 @@ def test_it_takes_a_window_set_from_the_chat(make_ctx: Ctx, clock: FakeClock) ->
     assert campaign.change_setting(ctx, "send_window", "08:00-18:00") == "08:00-18:00"
     held = claim_next(ctx)
 
-    assert isinstance(held, Gate) and "08:00-18:00" in held.reason
+    assert isinstance(held, Gate) and (held.detail["start"], held.detail["end"]) == (
+        "08:00",
+        "18:00",
+    )

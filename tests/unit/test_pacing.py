@@ -18,6 +18,7 @@ from engine.sending.pacing import (
     next_midnight,
     retry_backoff,
 )
+from engine.states import Hold
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 UTC_TZ = ZoneInfo("UTC")
@@ -105,7 +106,7 @@ def test_it_holds_while_the_account_is_blocked() -> None:
 
     held = gate(NOW, state, rules(), NONE_SENT, UTC_TZ)
 
-    assert not held.allowed and held.reason == "quota"
+    assert held.hold is Hold.BLOCKED and held.detail == {"reason": "quota"}
     assert gate(NOW + timedelta(hours=24), state, rules(), NONE_SENT, UTC_TZ).allowed
 
 

@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.messages.holds import hold_text
 from engine.config import load_settings
 from engine.errors import ConfigError
-from engine.sending.pacing import Gate, PacingRules, PacingState, SendCounts, SendWindow, gate
+from engine.sending.pacing import PacingRules, PacingState, SendCounts, SendWindow, gate
+from engine.states import Hold
 from tests.conftest import BASE_ENV
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -52,8 +54,9 @@ def test_an_overnight_window_belongs_to_the_day_it_starts() -> None:
 def test_the_gate_says_why_and_until_when() -> None:
     rules = PacingRules(500, 0, 0, 0, 0, 0, window=OFFICE)
     g = gate(at(2026, 3, 4, 20), PacingState(None, 0), rules, SendCounts(0, 0, None), BERLIN)
-    assert g == Gate(
-        False, "outside the sending window (09:00-17:00 Mon-Fri, Europe/Berlin)", at(2026, 3, 5, 9)
+    assert (g.hold, g.wait_until) == (Hold.OUTSIDE_WINDOW, at(2026, 3, 5, 9))
+    assert hold_text(g.hold, g.detail) == (
+        "outside the sending window (09:00-17:00 Mon-Fri, Europe/Berlin)"
     )
 
 

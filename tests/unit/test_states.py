@@ -14,6 +14,8 @@ ENUMS = [
     states.AlertCondition,
     states.NoticeKind,
     states.InboundKind,
+    states.Hold,
+    states.BlockReason,
 ]
 # Values two columns share because they name the same idea in each.
 SHARED_ON_PURPOSE = {
@@ -24,6 +26,8 @@ SHARED_ON_PURPOSE = {
     ("AlertCondition", "NoticeKind"): set(),
     # An inbound message recorded as a bounce / opt-out / unverified is what the notice is about.
     ("NoticeKind", "InboundKind"): {"bounce", "opt_out", "unverified"},
+    # The account is on hold for the reason the alert is about.
+    ("AlertCondition", "BlockReason"): {"too_many_logins", "quota"},
 }
 
 

@@ -1,0 +1,62 @@
+"""Words for why no email goes right now: the engine reports a ``Hold`` and the plain values its
+words need (``engine.sending.pacing.Gate``, ``StatusReport.hold``); /status shows these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.sending.pacing import DAY_NAMES
+from engine.states import BlockReason, Hold
+
+Words = Callable[[Mapping[str, Any]], str]
+
+# Why the account is on hold, as stored on the mailbox.
+BLOCK_WORDS: dict[BlockReason, str] = {
+    BlockReason.TOO_MANY_LOGINS: "the server reported too many logins; backing off",
+    BlockReason.QUOTA: "the provider's daily sending quota is used up",
+}
+
+
+def _campaign(d: Mapping[str, Any]) -> str:
+    why = f" ({d['reason']})" if d.get("reason") else ""
+    return f"campaign is {d['state']}{why}"
+
+
+def _blocked(d: Mapping[str, Any]) -> str:
+    """A ``BlockReason``; a row written by an older release holds a sentence, shown as stored."""
+    stored = str(d.get("reason") or "")
+    try:
+        return BLOCK_WORDS[BlockReason(stored)]
+    except ValueError:
+        return stored or "sending is on hold"
+
+
+def window_text(d: Mapping[str, Any]) -> str:
+    """A send window as the operator reads it, e.g. ``09:00-17:00 Mon-Fri``."""
+    days = sorted(d["days"])
+    if days == list(range(7)):
+        on = "every day"
+    elif days == list(range(5)):
+        on = "Mon-Fri"
+    else:
+        on = ",".join(DAY_NAMES[day].title() for day in days)
+    hours = "all day" if d["start"] == d["end"] else f"{d['start']}-{d['end']}"
+    return f"{hours} {on}"
+
+
+WORDS: dict[Hold, Words] = {
+    Hold.CAMPAIGN_NOT_RUNNING: _campaign,
+    Hold.BLOCKED: _blocked,
+    Hold.OUTSIDE_WINDOW: lambda d: f"outside the sending window ({window_text(d)}, {d['tz']})",
+    Hold.DAILY_CAP: lambda d: f"daily limit reached ({d['sent']}/{d['limit']})",
+    Hold.ROLLING_CAP: lambda d: f"{d['sent']} sent in the last 24 hours (limit {d['limit']})",
+    Hold.PACING: lambda d: "pacing: waiting between emails",
+    Hold.NOTHING_DUE: lambda d: "nothing is due (no pending leads or follow-ups)",
+    Hold.BRAKE: lambda d: "the campaign was paused or stopped",
+}
+
+
+def hold_text(hold: Hold, detail: Mapping[str, Any]) -> str:
+    """Why nothing goes right now, in the words /status shows after "Not sending:"."""
+    return WORDS[hold](detail)
