@@ -28,6 +28,7 @@ from engine.config_values import (
     default_database_url,
 )
 from engine.errors import ConfigError
+from engine.mailboxes.ramp import RampUp
 
 Default = str | Callable[[Mapping[str, Any]], str] | None
 
@@ -238,6 +239,14 @@ class Settings:
         tunable=True,
         show=values.show_rate,
     )
+    ramp_up: RampUp | None = _setting(
+        "RAMP_UP",
+        "off",
+        "off, or START,STEP: START emails on a mailbox's first day, STEP more each day after.",
+        parse=values.ramp_up,
+        tunable=True,
+        show=values.show_ramp,
+    )
     # --- Jobs
     send_interval: int = _setting(
         "SEND_INTERVAL_SECONDS",
@@ -250,6 +259,13 @@ class Settings:
         "300",
         "How often the inbox is checked for replies.",
         range=(5, 86_400),
+    )
+    reply_idle: bool = _setting(
+        "REPLY_IDLE",
+        "on",
+        "on: the reply check keeps IMAP IDLE connections open; off: it only polls.",
+        parse=values.on_off("REPLY_IDLE"),
+        show=values.show_on_off,
     )
     # --- Process and storage
     database_url: str = _setting(
@@ -281,6 +297,20 @@ class Settings:
         "Secret Telegram sends back with each webhook update.",
         parse=values.stripped,
         secret=True,
+    )
+    secret_key: str = _setting(
+        "SECRET_KEY",
+        "",
+        "Key the stored mailbox passwords are encrypted with (at least 16 characters).",
+        parse=values.secret_key,
+        secret=True,
+    )
+    dns_nameservers: tuple[tuple[str, int], ...] = _setting(
+        "DNS_NAMESERVERS",
+        "",
+        "DNS servers for MX lookups, ip[:port] comma-separated; empty: the system's.",
+        parse=values.nameservers,
+        show=values.show_nameservers,
     )
     log_level: str = _setting(
         "LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR.", parse=values.log_level

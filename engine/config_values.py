@@ -4,6 +4,7 @@ raw text of one setting into its value, or raises ValueError with the words the 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from datetime import time, timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from engine.mailboxes.ramp import RampUp
 from engine.sending.pacing import DAY_NAMES
 
 Security = Literal["starttls", "ssl", "none"]
@@ -259,6 +261,128 @@ def verbatim(v: str) -> str:
     return v
 
 
+MAX_SENDER_NAME = 100
+
+
+def sender_name_strict(name: str) -> Callable[[str], str]:
+    """A display name that is refused rather than cut: at most 100 characters, one line."""
+
+    def parse(v: str) -> str:
+        v = v.strip()
+        if "\r" in v or "\n" in v:
+            raise ValueError(f"{name} has a line break; give the name on one line")
+        if len(v) > MAX_SENDER_NAME:
+            raise ValueError(f"{name} is {len(v)} characters long; the limit is {MAX_SENDER_NAME}")
+        return v
+
+    return parse
+
+
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def host_name(name: str) -> Callable[[str], str]:
+    """A server's DNS name (``smtp.example.com``) or IP address."""
+
+    def parse(v: str) -> str:
+        v = v.strip()
+        try:
+            return str(ipaddress.ip_address(v.strip("[]")))
+        except ValueError:
+            pass
+        labels = v.removesuffix(".").split(".")
+        if len(v) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+            raise ValueError(f"{name}={_shown(v)!r} is not a host name like smtp.example.com")
+        return v.rstrip(".").lower()
+
+    return parse
+
+
+MIN_SECRET_KEY = 16
+
+
+def secret_key(v: str) -> str:
+    """The key the stored mailbox passwords are encrypted with. Never echoed."""
+    v = v.strip()
+    if v and len(v) < MIN_SECRET_KEY:
+        raise ValueError(
+            f"SECRET_KEY is shorter than {MIN_SECRET_KEY} characters; use a long random string, "
+            'e.g. the output of: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
+    return v
+
+
+RAMP_LIMIT = 100_000
+_RAMP = re.compile(r"\s*([^,\s]+)\s*,\s*([^,\s]+)\s*")
+
+
+def ramp_up(v: str) -> RampUp | None:
+    """``off`` → None; ``START,STEP`` (``5,2``) → at most START emails on the first sending
+    day and STEP more each later day (START 1..100000, STEP 0..100000)."""
+    if v.strip().lower() == "off":
+        return None
+    m = _RAMP.fullmatch(v)
+    if not m:
+        raise ValueError(
+            f"ramp_up={_shown(v)!r}: use off, or START,STEP like 5,2 (START emails on the first "
+            "day, STEP more each day after)"
+        )
+    start = whole("ramp_up: START", 1, RAMP_LIMIT)(m.group(1))
+    step = whole("ramp_up: STEP", 0, RAMP_LIMIT)(m.group(2))
+    return RampUp(start, step)
+
+
+def on_off(name: str) -> Callable[[str], bool]:
+    def parse(v: str) -> bool:
+        word = v.strip().lower()
+        if word in ("on", "yes", "true", "1"):
+            return True
+        if word in ("off", "no", "false", "0"):
+            return False
+        raise ValueError(f"{name}={_shown(v)!r}: use on or off")
+
+    return parse
+
+
+MAX_NAMESERVERS = 10
+
+
+def _nameserver(part: str) -> tuple[str, int]:
+    """``1.1.1.1``, ``127.0.0.1:5353``, ``2606:4700::1111`` or ``[::1]:5353``."""
+    host, port = part, "53"
+    if part.startswith("["):
+        host, sep, rest = part[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(part)
+        port = rest[1:] or "53"
+    elif part.count(":") == 1:
+        host, port = part.split(":")
+    try:
+        address = str(ipaddress.ip_address(host))
+    except ValueError:
+        raise ValueError(part) from None
+    if not (port.isdigit() and len(port) <= 5 and 1 <= int(port) <= 65535):
+        raise ValueError(part)
+    return address, int(port)
+
+
+def nameservers(v: str) -> tuple[tuple[str, int], ...]:
+    """``"1.1.1.1, 127.0.0.1:5353"`` → ((address, port), …); empty → the system's resolver."""
+    parts = [p for p in (s.strip() for s in v.split(",")) if p]
+    if len(parts) > MAX_NAMESERVERS:
+        raise ValueError(f"DNS_NAMESERVERS: at most {MAX_NAMESERVERS} servers")
+    servers = []
+    for part in parts:
+        try:
+            servers.append(_nameserver(part))
+        except ValueError:
+            raise ValueError(
+                f"DNS_NAMESERVERS: {_shown(part)!r} is not an IP address with an optional port, "
+                "like 1.1.1.1 or 127.0.0.1:5353 ([::1]:5353 for IPv6)"
+            ) from None
+    return tuple(servers)
+
+
 def security_default(port_attr: str, port_default: int) -> Callable[[Mapping[str, Any]], str]:
     """SMTP_SECURITY/IMAP_SECURITY follow the port when unset: ssl on 465/993, else starttls."""
 
@@ -282,6 +406,19 @@ def show_rate(v: float) -> str:
 
 def show_days(v: frozenset[int]) -> str:
     return ",".join(DAY_NAMES[d] for d in sorted(v))
+
+
+def show_ramp(v: RampUp | None) -> str:
+    return "off" if v is None else str(v)
+
+
+def show_on_off(v: bool) -> str:
+    return "on" if v else "off"
+
+
+def show_nameservers(v: tuple[tuple[str, int], ...]) -> str:
+    shown = [(f"[{a}]" if ":" in a else a) + (f":{p}" if p != 53 else "") for a, p in v]
+    return ",".join(shown) or "system"
 
 
 def show_plain(v: Any) -> str:

@@ -23,6 +23,11 @@ class UserInputError(OutreachError):
     """Something the operator sent is wrong; the message says what and what to do."""
 
 
+class WrongSecretKey(OutreachError):
+    """A stored mailbox password cannot be decrypted: SECRET_KEY is not the key it was
+    encrypted with, or the stored text was altered. The text never contains either."""
+
+
 class SendError(OutreachError):
     """A send did not go through. ``smtp_code``/``enhanced`` carry the server's answer if any."""
 

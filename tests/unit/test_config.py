@@ -17,6 +17,7 @@ from engine.config import (
     parse_tunable,
 )
 from engine.errors import ConfigError
+from engine.mailboxes.ramp import RampUp
 from tests.conftest import BASE_ENV
 
 
@@ -292,3 +293,89 @@ def test_it_skips_an_override_that_no_longer_parses_or_breaks_a_cross_check() ->
     assert apply_overrides(s, {"daily_limit": "lots"}).daily_limit == 500
     assert apply_overrides(s, {"min_delay": "500"}) == s  # above max_delay (120)
     assert apply_overrides(s, {"followup_delays": "off"}).followup_delays == ()
+
+
+# --- part 6: many mailboxes ------------------------------------------------------------------
+def test_it_reads_ramp_up_as_off_or_start_and_step() -> None:
+    assert load_settings(env()).ramp_up is None
+    assert load_settings(env(RAMP_UP=" 5 , 2 ")).ramp_up == RampUp(5, 2)
+    assert load_settings(env(RAMP_UP="OFF")).ramp_up is None
+    assert parse_tunable("ramp_up", "10,0") == RampUp(10, 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("5", "use off, or START,STEP like 5,2"),
+        ("5,2,1", "use off, or START,STEP like 5,2"),
+        ("0,2", "START=0 is out of range; use 1..100000"),
+        ("100001,1", "START=100001 is out of range; use 1..100000"),
+        ("5,-1", "STEP=-1 is out of range; use 0..100000"),
+        ("5,x", "STEP='x' is not a whole number"),
+    ],
+)
+def test_it_refuses_a_bad_ramp_up_naming_key_or_variable(value: str, words: str) -> None:
+    with pytest.raises(ValueError, match=r"^ramp_up") as caught:
+        parse_tunable("ramp_up", value)
+    assert words in str(caught.value)
+    (problem,) = problems_of(env(RAMP_UP=value))
+    assert problem.startswith("RAMP_UP") and words in problem
+
+
+def test_it_shows_ramp_up_as_it_is_written() -> None:
+    s = load_settings(env(RAMP_UP="5,2"))
+    assert display_value(s, "ramp_up") == "5,2"
+    assert display_value(load_settings(env()), "ramp_up") == "off"
+
+
+def test_it_accepts_a_secret_key_of_16_characters_and_keeps_it_secret() -> None:
+    key = "k" * 15 + "Z"
+    s = load_settings(env(SECRET_KEY=key))
+
+    assert s.secret_key == key
+    assert key in s.secrets
+    assert key not in repr(s)
+    assert load_settings(env()).secret_key == ""
+
+
+def test_it_refuses_a_short_secret_key_without_echoing_it() -> None:
+    (problem,) = problems_of(env(SECRET_KEY="tooShort-0123"))
+
+    assert "SECRET_KEY is shorter than 16 characters" in problem
+    assert "tooShort" not in problem
+
+
+@pytest.mark.parametrize(("value", "idle"), [("on", True), ("OFF", False), ("", True)])
+def test_it_reads_reply_idle_as_on_or_off(value: str, idle: bool) -> None:
+    assert load_settings(env(REPLY_IDLE=value)).reply_idle is idle
+
+
+def test_it_refuses_a_reply_idle_that_is_not_on_or_off() -> None:
+    assert problems_of(env(REPLY_IDLE="sometimes")) == ["REPLY_IDLE='sometimes': use on or off"]
+
+
+def test_it_reads_dns_nameservers_with_optional_ports() -> None:
+    s = load_settings(env(DNS_NAMESERVERS="1.1.1.1, 127.0.0.1:5353, [::1]:5300, 2606:4700::1111"))
+
+    assert s.dns_nameservers == (
+        ("1.1.1.1", 53),
+        ("127.0.0.1", 5353),
+        ("::1", 5300),
+        ("2606:4700::1111", 53),
+    )
+    assert load_settings(env()).dns_nameservers == ()
+
+
+@pytest.mark.parametrize(
+    "value", ["dns.google", "1.1.1.1:0", "1.1.1.1:65536", "[::1", "1.1.1.1:53:1", "1.1.1.1:0053x"]
+)
+def test_it_refuses_a_nameserver_that_is_not_an_ip_and_port(value: str) -> None:
+    (problem,) = problems_of(env(DNS_NAMESERVERS=f"9.9.9.9,{value}"))
+
+    assert problem.startswith(f"DNS_NAMESERVERS: {value!r} is not an IP address")
+
+
+def test_it_refuses_more_than_ten_nameservers() -> None:
+    (problem,) = problems_of(env(DNS_NAMESERVERS=",".join(["1.1.1.1"] * 11)))
+
+    assert problem == "DNS_NAMESERVERS: at most 10 servers"
