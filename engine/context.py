@@ -14,6 +14,7 @@ from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.inbox.imap import ImapMailbox, ImapSettings
 from engine.intervals import Intervals
+from engine.mailboxes.vault import Vault
 from engine.sending.smtp import Mailer, SmtpMailer, SmtpSettings
 from engine.storage.db import Database
 
@@ -33,6 +34,11 @@ class EngineContext:
     mailbox_factory: Callable[[], ImapMailbox] | None = None
     lease_seconds: int = 180
     intervals: Intervals = field(default_factory=Intervals)
+    vault: Vault | None = None  # opens stored mailbox passwords; None without SECRET_KEY
+
+    def __post_init__(self) -> None:
+        if self.vault is None and self.settings.secret_key:
+            self.vault = Vault(self.settings.secret_key)
 
     def smtp_settings(self) -> SmtpSettings:
         s = self.settings
@@ -54,10 +60,11 @@ class EngineContext:
             password=s.email_password,
         )
 
-    def new_mailer(self) -> Mailer:
+    def new_mailer(self, smtp: SmtpSettings | None = None) -> Mailer:
+        """A mailer for the environment's mailbox, or for the account ``smtp`` logs in as."""
         if self.mailer_factory is not None:
             return self.mailer_factory()
-        return SmtpMailer(self.smtp_settings())
+        return SmtpMailer(smtp or self.smtp_settings())
 
     def new_mailbox(self) -> ImapMailbox:
         if self.mailbox_factory is not None:

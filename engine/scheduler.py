@@ -28,7 +28,7 @@ from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, Try
 from engine.notify import Notifier
 from engine.sending.claims import count_uncertain, expire_leases
 from engine.sending.pacing import day_start
-from engine.sending.queue import run_send_queue
+from engine.sending.rotation import send_round
 from engine.states import AlertCondition, CampaignState, LeadStatus, NoticeKind, OutboundState
 from engine.storage import leases, store
 from engine.storage.models import (
@@ -223,22 +223,33 @@ class Scheduler:
             except OutreachError as e:
                 log.warning("reply check before follow-ups failed: %s", type(e).__name__)
 
-        def work() -> None:
-            mailer = self.ctx.new_mailer()
-            try:
-                report = run_send_queue(self.ctx, mailer)
-            finally:
-                mailer.close()
-            if report.sent or report.failed or report.retried:
-                log.info(
-                    "send tick: %d sent, %d failed, %d retried; %s",
-                    report.sent,
-                    report.failed,
-                    report.retried,
-                    report.stopped_by or "",
-                )
+        def work() -> datetime | None:
+            ctx = self.ctx
+            round_ = send_round(ctx, lambda a: ctx.new_mailer(a.smtp), vault=ctx.vault)
+            for mailbox_id, report in round_.reports.items():
+                if report.sent or report.failed or report.retried:
+                    log.info(
+                        "send tick, mailbox %d: %d sent, %d failed, %d retried; %s",
+                        mailbox_id,
+                        report.sent,
+                        report.failed,
+                        report.retried,
+                        report.stopped_by,
+                    )
+            return round_.next_wake
 
-        await asyncio.to_thread(work)
+        self._wake_send_at(await asyncio.to_thread(work))
+
+    def _wake_send_at(self, when: datetime | None) -> None:
+        """Run the send job again when a mailbox's gate opens (the end of its pacing gap),
+        rather than at the next SEND_INTERVAL_SECONDS tick: the gaps between emails stay the
+        random gaps that were drawn instead of being rounded up to whole ticks."""
+        job = self.scheduler.get_job(SEND)
+        if when is None or job is None or job.next_run_time is None:
+            return
+        due = when + timedelta(milliseconds=50)  # just after the gate opens, never before
+        if due < job.next_run_time:
+            job.modify(next_run_time=max(due, datetime.now(due.tzinfo)))
 
     def _inbox_stale_before_followups(self) -> bool:
         """True when a follow-up is due and the inbox was not read in the last minute."""

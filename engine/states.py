@@ -61,6 +61,7 @@ class Hold(StrEnum):
     PACING = "pacing"  # the gap between emails (and the batch pause) is not over
     NOTHING_DUE = "nothing_due"  # no lead or queued email is due
     BRAKE = "brake"  # the campaign was paused or stopped while a batch was being sent
+    MAILBOX_PAUSED = "mailbox_paused"  # this mailbox is paused or broken (detail: mailbox, hold)
 
 
 class BlockReason(StrEnum):

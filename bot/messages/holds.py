@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.sending.pacing import DAY_NAMES
-from engine.states import BlockReason, Hold
+from engine.states import BlockReason, Hold, MailboxHold, MailboxStatus
 
 Words = Callable[[Mapping[str, Any]], str]
 
@@ -45,6 +45,23 @@ def window_text(d: Mapping[str, Any]) -> str:
     return f"{hours} {on}"
 
 
+# Why a mailbox is paused (``MailboxHold``), after "paused".
+MAILBOX_HOLD_WORDS: dict[str, str] = {
+    MailboxHold.ADMIN: "by an admin",
+    MailboxHold.AUTH: "the server refuses the login",
+    MailboxHold.QUOTA: "its sending quota is used up",
+    MailboxHold.CONTENT: "the server blocked the content",
+    MailboxHold.BOUNCE_RATE: "too many hard bounces",
+}
+
+
+def _mailbox(d: Mapping[str, Any]) -> str:
+    if d.get("state") == MailboxStatus.BROKEN:
+        return f"mailbox {d['mailbox']} is broken (its password cannot be decrypted)"
+    why = MAILBOX_HOLD_WORDS.get(str(d.get("hold") or ""), "")
+    return f"mailbox {d['mailbox']} is paused" + (f" ({why})" if why else "")
+
+
 WORDS: dict[Hold, Words] = {
     Hold.CAMPAIGN_NOT_RUNNING: _campaign,
     Hold.BLOCKED: _blocked,
@@ -54,6 +71,7 @@ WORDS: dict[Hold, Words] = {
     Hold.PACING: lambda d: "pacing: waiting between emails",
     Hold.NOTHING_DUE: lambda d: "nothing is due (no pending leads or follow-ups)",
     Hold.BRAKE: lambda d: "the campaign was paused or stopped",
+    Hold.MAILBOX_PAUSED: _mailbox,
 }
 
 

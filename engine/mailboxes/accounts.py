@@ -9,16 +9,18 @@ decrypted (no SECRET_KEY, or a different one) is reported as broken, never used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.config_values import Security
+from engine.config_values import ramp_up as parse_ramp_up
 from engine.inbox.imap import ImapSettings
-from engine.mailboxes.ramp import RampUp, parse_ramp_up
+from engine.mailboxes.ramp import RampUp, ramp_cap
 from engine.mailboxes.vault import Vault, WrongSecretKey
 from engine.sending.smtp import SmtpSettings
 from engine.states import MailboxSource, MailboxStatus
@@ -46,6 +48,34 @@ class MailboxAccount:
     @property
     def may_send(self) -> bool:
         return self.status == MailboxStatus.ACTIVE
+
+    def ramp_day(self, now: datetime, tz: ZoneInfo) -> int:
+        """1 on the mailbox's first sending day (local), 2 on the next, …"""
+        if self.ramp_started_at is None:
+            return 1
+        first = self.ramp_started_at.astimezone(tz).date()
+        return max(1, (now.astimezone(tz).date() - first).days + 1)
+
+    def cap(self, now: datetime, tz: ZoneInfo) -> int:
+        """Today's cap: the daily limit, held lower while the mailbox ramps up."""
+        return ramp_cap(self.daily_limit, self.ramp, self.ramp_day(now, tz))
+
+    def settings_for(self, s: Settings, now: datetime) -> Settings:
+        """``s`` as this mailbox sends with it: its address and name, its cap for today.
+        Everything downstream (templates' {sender_email}, Message-IDs, the From header, the
+        cap and pacing) reads the mailbox's values from there."""
+        return replace(
+            s,
+            email_address=self.email,
+            sender_name=self.sender_name,
+            daily_limit=self.cap(now, s.tz),
+        )
+
+
+def primary(s: Settings) -> MailboxAccount:
+    """Mailbox 1 straight from the settings (what every release before mailboxes sent from)."""
+    row = Mailbox(id=PRIMARY_MAILBOX, source=MailboxSource.ENV, state=MailboxStatus.ACTIVE)
+    return resolve(row, s, s.email_password)
 
 
 def _security(value: str | None, own_port: int | None, env: Security) -> Security:
@@ -127,3 +157,22 @@ def load(session: Session, s: Settings, vault: Vault | None) -> Accounts:
             continue
         usable.append(resolve(row, s, password))
     return Accounts(usable, broken)
+
+
+def one(session: Session, s: Settings, mailbox_id: int) -> MailboxAccount:
+    """One mailbox's sending values (address, name, cap, ramp-up); the password is not read."""
+    row = session.get(Mailbox, mailbox_id)
+    if row is None:
+        if mailbox_id != PRIMARY_MAILBOX:
+            raise LookupError(f"no mailbox {mailbox_id}")
+        return primary(s)
+    return resolve(row, s, s.email_password if row.source == MailboxSource.ENV else "")
+
+
+def started_sending(session: Session, mailbox_id: int, now: datetime) -> None:
+    """The mailbox's first email: its ramp-up counts its days from today."""
+    session.execute(
+        update(Mailbox)
+        .where(Mailbox.id == mailbox_id, Mailbox.ramp_started_at.is_(None))
+        .values(ramp_started_at=now)
+    )

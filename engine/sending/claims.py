@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.leads import lifecycle
+from engine.mailboxes import accounts
 from engine.message_ids import reply_headers
 from engine.sending.compose import lead_name, lead_values, outgoing, thread
 from engine.sending.gate import evaluate, pacing_rules
@@ -23,7 +24,14 @@ from engine.sending.pacing import Gate, SendCounts, after_send, gate
 from engine.states import Hold, MessageKind, OutboundState
 from engine.storage import store
 from engine.storage.leases import owner_is_gone
-from engine.storage.models import QUEUE_FOLLOWUP, QUEUE_NEW, Lead, OutboundMessage, Suppression
+from engine.storage.models import (
+    PRIMARY_MAILBOX,
+    QUEUE_FOLLOWUP,
+    QUEUE_NEW,
+    Lead,
+    OutboundMessage,
+    Suppression,
+)
 from engine.templates import render_template
 
 
@@ -34,7 +42,10 @@ class Claimed:
     kind: str
     step: int
     outgoing: Outgoing
-    settings: Settings  # the effective settings at claim time (sender, follow-up delays)
+    # The effective settings at claim time as the mailbox sends with them (its address and
+    # sender name, the follow-up delays).
+    settings: Settings
+    mailbox_id: int = PRIMARY_MAILBOX
     # Where a fresh claim came from, so an unattempted claim can be undone exactly.
     from_queue: int | None = None
     was_due: datetime | None = None
@@ -67,8 +78,15 @@ def requeue(row: OutboundMessage, not_before: datetime | None, error: str) -> No
     row.not_before = not_before
 
 
+def _of_mailbox(mailbox_id: int) -> Any:
+    """Outbound rows of this mailbox (a row without one is the environment's mailbox's)."""
+    if mailbox_id == PRIMARY_MAILBOX:
+        return or_(OutboundMessage.mailbox_id == mailbox_id, OutboundMessage.mailbox_id.is_(None))
+    return OutboundMessage.mailbox_id == mailbox_id
+
+
 def _claim_queued(
-    session: Session, ctx: EngineContext, s: Settings, now: datetime
+    session: Session, ctx: EngineContext, s: Settings, now: datetime, mailbox_id: int
 ) -> Claimed | None:
     """Answers to replies and retries: rows already rendered, waiting in ``queued``."""
     stmt = (
@@ -76,6 +94,7 @@ def _claim_queued(
         .where(
             OutboundMessage.state == OutboundState.QUEUED,
             or_(OutboundMessage.not_before.is_(None), OutboundMessage.not_before <= now),
+            _of_mailbox(mailbox_id),
         )
         .order_by(OutboundMessage.step.desc(), OutboundMessage.id)
         .limit(1)
@@ -92,21 +111,31 @@ def _claim_queued(
             row.state, row.error = OutboundState.CANCELLED, "suppressed"
         else:
             lease(row, ctx, now)
+            row.mailbox_id = mailbox_id
             return Claimed(
-                row.id, row.lead_id, row.kind, row.step, outgoing(row, lead_name(lead)), s
+                row.id,
+                row.lead_id,
+                row.kind,
+                row.step,
+                outgoing(row, lead_name(lead)),
+                s,
+                mailbox_id,
             )
         session.flush()
     return None
 
 
 def _due_leads(
-    session: Session, ctx: EngineContext, now: datetime, queue: int, limit: int
+    session: Session, ctx: EngineContext, now: datetime, queue: int, limit: int, mailbox_id: int
 ) -> tuple[list[Lead], dict[str, Suppression]]:
     """The due leads of one queue, oldest due first, and the suppressions that hit any of
-    them (their address or their domain), read in one go."""
+    them (their address or their domain), read in one go. Follow-ups are this mailbox's own
+    leads (a thread never changes mailbox); new leads have none yet and go to whichever
+    mailbox claims them first."""
+    owner = Lead.mailbox_id == mailbox_id if queue == QUEUE_FOLLOWUP else Lead.mailbox_id.is_(None)
     stmt = (
         select(Lead)
-        .where(Lead.queue == queue, Lead.next_send_at <= now)
+        .where(Lead.queue == queue, owner, Lead.next_send_at <= now)
         .order_by(Lead.next_send_at, Lead.id)
         .limit(limit)
     )
@@ -123,7 +152,7 @@ def _due_leads(
 
 
 def _new_message(
-    session: Session, ctx: EngineContext, s: Settings, now: datetime, lead: Lead
+    session: Session, ctx: EngineContext, s: Settings, now: datetime, lead: Lead, mailbox_id: int
 ) -> OutboundMessage:
     """Render the lead's next step as an outbound row, claimed (``sending``)."""
     step = lead.next_step
@@ -148,10 +177,12 @@ def _new_message(
         references=headers.references_value,
         state=OutboundState.SENDING,
         attempts=0,
+        mailbox_id=mailbox_id,
         created_at=now,
     )
     lease(row, ctx, now)
     session.add(row)
+    lead.mailbox_id = mailbox_id  # the thread lives in this mailbox from now on
     if step == 0:
         lead.first_subject = subject
     return row
@@ -165,10 +196,11 @@ def _claim_leads(
     queue: int,
     limit: int,
     may_continue: Callable[[], bool],
+    mailbox_id: int,
 ) -> list[Claimed]:
     """Claim due leads from one queue while ``may_continue()`` (the gate, updated by the
     caller for each claim) allows: each becomes an outbound row in ``sending``."""
-    candidates, blocked = _due_leads(session, ctx, now, queue, limit)
+    candidates, blocked = _due_leads(session, ctx, now, queue, limit, mailbox_id)
     fresh: list[tuple[OutboundMessage, Lead, datetime | None]] = []
     for lead in candidates:
         due = lead.next_send_at
@@ -183,34 +215,50 @@ def _claim_leads(
         if lead.next_step > len(s.followup_delays):
             lifecycle.completed(lead)
             continue
-        fresh.append((_new_message(session, ctx, s, now, lead), lead, due))
+        fresh.append((_new_message(session, ctx, s, now, lead, mailbox_id), lead, due))
         if not may_continue():
             break
     session.flush()  # the rows get their ids
     return [
-        Claimed(row.id, lead.id, row.kind, row.step, outgoing(row, lead_name(lead)), s, queue, due)
+        Claimed(
+            row.id,
+            lead.id,
+            row.kind,
+            row.step,
+            outgoing(row, lead_name(lead)),
+            s,
+            mailbox_id,
+            queue,
+            due,
+        )
         for row, lead, due in fresh
     ]
 
 
-def claim_next(ctx: EngineContext) -> Claimed | Gate:
+def claim_next(ctx: EngineContext, mailbox_id: int = PRIMARY_MAILBOX) -> Claimed | Gate:
     """One transaction: check the gate, pick the next email, commit it as ``sending``."""
-    claimed = claim_batch(ctx, 1)
+    claimed = claim_batch(ctx, 1, mailbox_id)
     return claimed[0] if isinstance(claimed, list) else claimed
 
 
-def claim_batch(ctx: EngineContext, limit: int) -> list[Claimed] | Gate:
-    """One transaction: claim up to ``limit`` emails, as many as the gate allows right now.
+def claim_batch(
+    ctx: EngineContext, limit: int, mailbox_id: int = PRIMARY_MAILBOX
+) -> list[Claimed] | Gate:
+    """One transaction: claim up to ``limit`` emails for one mailbox, as many as its gate
+    allows right now.
 
     With pacing on, the gate allows one (the next waits MIN..MAX_DELAY_SECONDS); with pacing
-    off, several, so the per-email cost of a transaction is shared."""
-    with ctx.db.transaction() as session:
+    off, several, so the per-email cost of a transaction is shared. Mailboxes claim in
+    parallel: each claim holds only its own mailbox's row (new leads are taken with SKIP
+    LOCKED on PostgreSQL; SQLite's claims take turns in this process)."""
+    with ctx.db.serialised(), ctx.db.transaction() as session:
         # Claims are serialised on the mailbox row; read the clock only once we hold it, so
         # the pacing slot another replica just reserved is never in our future.
-        mb = store.mailbox(session, ctx.clock.now(), lock=True)
+        mb = store.mailbox(session, ctx.clock.now(), lock=True, mailbox_id=mailbox_id)
         now = ctx.clock.now()
-        s = store.effective_settings(session, ctx.settings)
-        g, state, counts = evaluate(session, s, now, lock=True, mb=mb)
+        account = accounts.one(session, store.effective_settings(session, ctx.settings), mailbox_id)
+        s = account.settings_for(store.effective_settings(session, ctx.settings), now)
+        g, state, counts = evaluate(session, s, now, lock=True, mb=mb, mailbox_id=mailbox_id)
         if not g.allowed:
             return g
         rules = pacing_rules(s)
@@ -228,7 +276,7 @@ def claim_batch(ctx: EngineContext, limit: int) -> list[Claimed] | Gate:
             return gate_open
 
         while gate_open and len(claimed) < limit:
-            one = _claim_queued(session, ctx, s, now)
+            one = _claim_queued(session, ctx, s, now, mailbox_id)
             if one is None:
                 break
             claimed.append(one)
@@ -236,11 +284,12 @@ def claim_batch(ctx: EngineContext, limit: int) -> list[Claimed] | Gate:
         for queue in (QUEUE_FOLLOWUP, QUEUE_NEW):
             if gate_open and len(claimed) < limit:
                 claimed += _claim_leads(
-                    session, ctx, s, now, queue, limit - len(claimed), account_for_one
+                    session, ctx, s, now, queue, limit - len(claimed), account_for_one, mailbox_id
                 )
         if not claimed:
             return Gate(Hold.NOTHING_DUE)
         mb.next_send_at, mb.batch_count, mb.updated_at = state.next_send_at, state.batch_count, now
+        accounts.started_sending(session, mailbox_id, now)
         return claimed
 
 
@@ -263,11 +312,14 @@ def release(ctx: EngineContext, claimed: list[Claimed]) -> None:
                 lead.queue, lead.next_send_at = c.from_queue, c.was_due
                 if c.step == 0:
                     lead.first_subject = None
+                    lead.mailbox_id = None  # no thread yet: any mailbox may take it
             else:
                 requeue(row, None, "released: the batch stopped before this one")
                 row.attempts = max(0, (row.attempts or 1) - 1)
         if released:
-            mb = store.mailbox(session, ctx.clock.now(), lock=True)
+            mb = store.mailbox(
+                session, ctx.clock.now(), lock=True, mailbox_id=claimed[0].mailbox_id
+            )
             mb.batch_count = max(0, (mb.batch_count or 0) - released)
 
 

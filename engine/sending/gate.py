@@ -22,9 +22,9 @@ from engine.sending.pacing import (
     day_start,
     gate,
 )
-from engine.states import CampaignState, Hold, OutboundState
+from engine.states import CampaignState, Hold, MailboxStatus, OutboundState
 from engine.storage import store
-from engine.storage.models import MailboxState, OutboundMessage
+from engine.storage.models import PRIMARY_MAILBOX, Mailbox, MailboxState, OutboundMessage
 
 # Messages that count against the cap: everything handed to (or possibly taken by) the server.
 COUNTED_STATES = (OutboundState.SENDING, OutboundState.SENT, OutboundState.UNCERTAIN)
@@ -50,9 +50,12 @@ def send_window(s: Settings) -> SendWindow | None:
     return SendWindow(start, end, s.send_days)
 
 
-def send_counts(session: Session, now: datetime, s: Settings) -> SendCounts:
+def send_counts(
+    session: Session, now: datetime, s: Settings, mailbox_id: int | None = None
+) -> SendCounts:
     """Sends since local midnight and within the rolling 24 hours, counted by the database
-    (the index on attempted_at keeps this to the window's rows)."""
+    (the index on attempted_at keeps this to the window's rows): of one mailbox, or of all
+    with ``mailbox_id=None``."""
     window_start = now - ROLLING_WINDOW
     today = day_start(now, s.tz)
     at = OutboundMessage.attempted_at
@@ -64,7 +67,11 @@ def send_counts(session: Session, now: datetime, s: Settings) -> SendCounts:
             func.coalesce(func.sum(case((at >= today, 1), else_=0)), 0),
             func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
             func.min(type_coerce(case((in_window, at), else_=None), at.type)),
-        ).where(at >= min(window_start, today), OutboundMessage.state.in_(COUNTED_STATES))
+        ).where(
+            at >= min(window_start, today),
+            OutboundMessage.state.in_(COUNTED_STATES),
+            *([OutboundMessage.mailbox_id == mailbox_id] if mailbox_id is not None else []),
+        )
     ).one()
     return SendCounts(sent_today=int(row[0]), sent_last_24h=int(row[1]), oldest_in_window=row[2])
 
@@ -76,14 +83,25 @@ def send_gate(session: Session, ctx: EngineContext, now: datetime, *, lock: bool
 
 
 def evaluate(
-    session: Session, s: Settings, now: datetime, *, lock: bool, mb: MailboxState | None = None
+    session: Session,
+    s: Settings,
+    now: datetime,
+    *,
+    lock: bool,
+    mb: MailboxState | None = None,
+    mailbox_id: int = PRIMARY_MAILBOX,
 ) -> tuple[Gate, PacingState, SendCounts]:
-    """The gate, with the pacing state and counts it was judged on (a claim goes on from them)."""
+    """The gate of one mailbox, with the pacing state and counts it was judged on (a claim goes
+    on from them). ``s`` is the settings as that mailbox sends with them (its cap)."""
     camp = store.campaign(session, now)
-    mb = mb or store.mailbox(session, now, lock=lock)
+    mb = mb or store.mailbox(session, now, lock=lock, mailbox_id=mailbox_id)
     state = PacingState(mb.next_send_at, mb.batch_count, mb.blocked_until, mb.blocked_reason)
-    counts = send_counts(session, now, s)
+    counts = send_counts(session, now, s, mailbox_id)
     if camp.state != CampaignState.RUNNING:
         detail = {"state": str(camp.state), "reason": camp.reason}
         return Gate(Hold.CAMPAIGN_NOT_RUNNING, detail=detail), state, counts
+    box = session.get(Mailbox, mailbox_id)
+    if box is not None and box.state != MailboxStatus.ACTIVE:
+        detail = {"mailbox": box.email, "state": box.state, "hold": box.hold or ""}
+        return Gate(Hold.MAILBOX_PAUSED, detail=detail), state, counts
     return gate(now, state, pacing_rules(s), counts, s.tz), state, counts

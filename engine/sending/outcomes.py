@@ -29,7 +29,7 @@ from engine.sending.failure_policy import (
 from engine.sending.pacing import retry_backoff
 from engine.states import AlertCondition, CampaignState, MessageKind, NoticeKind, OutboundState
 from engine.storage import store
-from engine.storage.models import Alert, Lead, MailboxState, OutboundMessage
+from engine.storage.models import PRIMARY_MAILBOX, Alert, Lead, MailboxState, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +68,12 @@ def record_sent_many(ctx: EngineContext, sent: list[tuple[Claimed, datetime]]) -
                 continue
             lead = leads.get(row.lead_id) if row.lead_id is not None else None
             _mark_sent(claimed.settings, row, lead, at)
-        mb = store.mailbox(session, now)
-        if mb.retry_failures or mb.recipient_errors:
-            mb = store.mailbox(session, now, lock=True)
-            mb.retry_failures = 0
-            mb.recipient_errors = {}
+        for mailbox_id in sorted({c.mailbox_id for c, _ in sent}):
+            mb = store.mailbox(session, now, mailbox_id=mailbox_id)
+            if mb.retry_failures or mb.recipient_errors:
+                mb = store.mailbox(session, now, lock=True, mailbox_id=mailbox_id)
+                mb.retry_failures = 0
+                mb.recipient_errors = {}
         active = session.scalars(
             select(Alert.condition).where(
                 Alert.active.is_(True), Alert.condition.in_(list(CLEARED_BY_A_SEND))
@@ -125,7 +126,7 @@ def apply_failure(
 ) -> str:
     """Write decision ``d`` about ``row``'s failed send inside the caller's transaction; the
     outcome the send queue reports."""
-    mb = store.mailbox(session, now, lock=True)
+    mb = store.mailbox(session, now, lock=True, mailbox_id=row.mailbox_id or PRIMARY_MAILBOX)
     text = err.text[:500]
     if d.action is Action.UNCERTAIN:
         unlease(row, OutboundState.UNCERTAIN, text)

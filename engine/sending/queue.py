@@ -29,7 +29,7 @@ from engine.sending.outcomes import (
 from engine.sending.pacing import Gate
 from engine.sending.smtp import Mailer
 from engine.states import CampaignState, Hold
-from engine.storage.models import Campaign
+from engine.storage.models import PRIMARY_MAILBOX, Campaign
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +152,13 @@ def _count(report: DispatchReport, outcome: str) -> None:
 
 
 def run_send_queue(
-    ctx: EngineContext, mailer: Mailer, *, max_sends: int = 10_000
+    ctx: EngineContext,
+    mailer: Mailer,
+    *,
+    max_sends: int = 10_000,
+    mailbox_id: int = PRIMARY_MAILBOX,
 ) -> DispatchReport:
-    """The send job's body: send what is due until the gate says wait or nothing is due.
+    """One mailbox's sending: send what is due until its gate says wait or nothing is due.
 
     With pacing on, each claim is one email and each outcome is written as it happens. With
     pacing off, up to CLAIM_BATCH emails are claimed together and their successes recorded
@@ -167,7 +171,7 @@ def run_send_queue(
     report = DispatchReport()
     done = 0
     while done < max_sends:
-        batch = claim_batch(ctx, min(CLAIM_BATCH, max_sends - done))
+        batch = claim_batch(ctx, min(CLAIM_BATCH, max_sends - done), mailbox_id)
         if isinstance(batch, Gate):
             report.stopped_by = batch
             break

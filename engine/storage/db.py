@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -47,6 +48,13 @@ class Database:
                 connect_args={"connect_timeout": 5, "application_name": "outreach"},
             )
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._claim_lock = threading.Lock()
+
+    def serialised(self) -> contextlib.AbstractContextManager[object]:
+        """Around a transaction that reads rows and then takes them (a send claim): on SQLite
+        the threads of this process take turns, since its reads are not locked and only one
+        process ever uses the file; on PostgreSQL row locks (SKIP LOCKED) do it."""
+        return self._claim_lock if self.is_sqlite else contextlib.nullcontext()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from engine.config import Settings, apply_overrides
 from engine.states import CampaignState
-from engine.storage.models import Campaign, MailboxState, SettingOverride, Suppression, TemplateRow
+from engine.storage.models import (
+    PRIMARY_MAILBOX,
+    Campaign,
+    MailboxState,
+    SettingOverride,
+    Suppression,
+    TemplateRow,
+)
 from engine.templates import Template, default_template
 
 RUNNING, PAUSED, STOPPED = (
@@ -52,14 +59,17 @@ def set_campaign_state(session: Session, now: datetime, state: str, reason: str 
     return row
 
 
-def mailbox(session: Session, now: datetime, *, lock: bool = False) -> MailboxState:
-    row = session.get(MailboxState, 1, with_for_update=lock)
+def mailbox(
+    session: Session, now: datetime, *, lock: bool = False, mailbox_id: int = PRIMARY_MAILBOX
+) -> MailboxState:
+    """The pacing and account state of one mailbox (made on first use)."""
+    row = session.get(MailboxState, mailbox_id, with_for_update=lock)
     if row is None:
         _create_once(
             session,
             MailboxState,
             {
-                "id": 1,
+                "id": mailbox_id,
                 "batch_count": 0,
                 "blocked_reason": "",
                 "retry_failures": 0,
@@ -68,7 +78,7 @@ def mailbox(session: Session, now: datetime, *, lock: bool = False) -> MailboxSt
                 "updated_at": now,
             },
         )
-        row = session.get(MailboxState, 1, with_for_update=lock)
+        row = session.get(MailboxState, mailbox_id, with_for_update=lock)
         assert row is not None
     return row
 

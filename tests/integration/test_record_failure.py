@@ -47,7 +47,7 @@ def _send(ctx: EngineContext) -> list[str]:
 
 def _alert(ctx: EngineContext) -> Alert | None:
     with ctx.db.transaction() as session:
-        row = session.get(Alert, AlertCondition.RECORD_FAILED)
+        row = session.get(Alert, (AlertCondition.RECORD_FAILED, ""))
         if row is not None:
             session.expunge(row)
         return row

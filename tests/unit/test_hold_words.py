@@ -56,6 +56,21 @@ WORDS: list[tuple[Hold, dict[str, Any], str]] = [
     (Hold.PACING, {}, "pacing: waiting between emails"),
     (Hold.NOTHING_DUE, {}, "nothing is due (no pending leads or follow-ups)"),
     (Hold.BRAKE, {}, "the campaign was paused or stopped"),
+    (
+        Hold.MAILBOX_PAUSED,
+        {"mailbox": "b@x.io", "state": "paused", "hold": "admin"},
+        "mailbox b@x.io is paused (by an admin)",
+    ),
+    (
+        Hold.MAILBOX_PAUSED,
+        {"mailbox": "b@x.io", "state": "paused", "hold": "auth"},
+        "mailbox b@x.io is paused (the server refuses the login)",
+    ),
+    (
+        Hold.MAILBOX_PAUSED,
+        {"mailbox": "b@x.io", "state": "broken", "hold": ""},
+        "mailbox b@x.io is broken (its password cannot be decrypted)",
+    ),
 ]
 
 

@@ -70,6 +70,8 @@ def upgrade() -> None:
         "UPDATE leads SET mailbox_id = 1 WHERE id IN "
         "(SELECT lead_id FROM outbound_messages WHERE lead_id IS NOT NULL)"
     )
+    # A lead waiting for its first email has no thread yet, whatever it was sent before.
+    op.execute("UPDATE leads SET mailbox_id = NULL WHERE queue = 2 AND next_step = 0")
     with op.batch_alter_table("outbound_messages") as batch:
         batch.add_column(sa.Column("mailbox_id", sa.Integer(), nullable=True))
         batch.create_index("ix_outbound_mailbox_attempted", ["mailbox_id", "attempted_at"])

@@ -1,0 +1,107 @@
+"""Many mailboxes sending at once: which mailboxes may send, in which order, and when the send job
+should look again.
+
+Each active mailbox runs its own queue (``engine.sending.queue.run_send_queue``) with its own
+gate: its cap (and ramp-up), its pacing, its back-off. A lead's first email goes from whichever
+mailbox claims it; from then on the lead belongs to that mailbox (``leads.mailbox_id``), so
+every later email — follow-ups, the calendar answer — goes from the same mailbox, in the same
+thread. The mailboxes with the fewest emails in the last 24 hours start first, and they run in
+parallel threads, so N mailboxes send about N times as much while each keeps its own gaps.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.context import EngineContext
+from engine.mailboxes import accounts
+from engine.mailboxes.accounts import MailboxAccount
+from engine.mailboxes.vault import Vault
+from engine.sending.gate import COUNTED_STATES
+from engine.sending.pacing import ROLLING_WINDOW
+from engine.sending.queue import DispatchReport, run_send_queue
+from engine.sending.smtp import Mailer
+from engine.storage import store
+from engine.storage.models import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+MAX_PARALLEL = 8  # SMTP sessions at once, whatever the number of mailboxes
+
+
+@dataclass
+class RoundReport:
+    """What one run of the send job did, per mailbox, and when a mailbox's gate opens next."""
+
+    reports: dict[int, DispatchReport] = field(default_factory=dict)
+    next_wake: datetime | None = None
+
+    @property
+    def sent(self) -> int:
+        return sum(r.sent for r in self.reports.values())
+
+
+def sent_last_24h(session: Session, now: datetime) -> dict[int, int]:
+    """Emails per mailbox in the rolling 24 hours (one grouped count)."""
+    rows = session.execute(
+        select(OutboundMessage.mailbox_id, func.count())
+        .where(
+            OutboundMessage.attempted_at > now - ROLLING_WINDOW,
+            OutboundMessage.state.in_(COUNTED_STATES),
+        )
+        .group_by(OutboundMessage.mailbox_id)
+    )
+    return {int(mid or 1): int(n) for mid, n in rows}
+
+
+def sending_order(ctx: EngineContext, vault: Vault | None) -> list[MailboxAccount]:
+    """The mailboxes that may send, the fewest sent in the last 24 hours first (then by id)."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        s = store.effective_settings(session, ctx.settings)
+        found = accounts.load(session, s, vault)
+        counts = sent_last_24h(session, now)
+    active = [a for a in found.usable if a.may_send]
+    return sorted(active, key=lambda a: (counts.get(a.id, 0), a.id))
+
+
+def send_round(
+    ctx: EngineContext,
+    mailer_for: Callable[[MailboxAccount], Mailer],
+    *,
+    vault: Vault | None = None,
+    max_parallel: int = MAX_PARALLEL,
+) -> RoundReport:
+    """Every active mailbox sends what is due, in parallel; the report says when to look again
+    (the earliest moment a closed gate opens, e.g. the end of a mailbox's pacing gap)."""
+    order = sending_order(ctx, vault)
+    report = RoundReport()
+    if not order:
+        return report
+
+    def run(account: MailboxAccount) -> tuple[int, DispatchReport]:
+        mailer = mailer_for(account)
+        try:
+            return account.id, run_send_queue(ctx, mailer, mailbox_id=account.id)
+        finally:
+            mailer.close()
+
+    if len(order) == 1:  # one mailbox: no thread pool, exactly as before mailboxes
+        results = [run(order[0])]
+    else:
+        with ThreadPoolExecutor(min(max_parallel, len(order)), "send") as pool:
+            results = list(pool.map(run, order))
+    for mailbox_id, r in results:
+        report.reports[mailbox_id] = r
+        gate = r.stopped_by
+        if gate is not None and gate.wait_until is not None:
+            wake = gate.wait_until
+            report.next_wake = wake if report.next_wake is None else min(report.next_wake, wake)
+    return report
