@@ -46,6 +46,8 @@ from types import TracebackType
 import imapclient
 import pytest
 
+from tests.waiting import wait_until
+
 DOVECOT_BINARY = "/usr/sbin/dovecot"
 SKIP_REASON = "dovecot-imapd is not installed (apt-get install dovecot-imapd)"
 
@@ -117,6 +119,7 @@ class Dovecot:
         self._proc: subprocess.Popen[bytes] | None = None
         self._seq = 0
         self._pid = os.getpid()
+        self._passwd_stamp = 0
 
         if os.geteuid() == 0:
             dovecot_user = pwd.getpwnam("dovecot")
@@ -210,9 +213,10 @@ class Dovecot:
     # --- faults ----------------------------------------------------------------------
 
     def set_password(self, password: str, *, user: str | None = None) -> None:
-        """Change a user's password (Dovecot re-reads the passwd-file on the next login)."""
+        """Change a user's password; returns once Dovecot accepts the new one (and so no
+        longer the old one) when it is running, else at its next start."""
         self._user(user).password = password
-        self._write_passwd()
+        self._write_passwd(settle=self.user if user is None else user)
 
     def reset_uidvalidity(self, folder: str = "INBOX", *, user: str | None = None) -> None:
         """Make ``folder`` get a new UIDVALIDITY (and renumbered UIDs), keeping its messages.
@@ -251,7 +255,7 @@ class Dovecot:
     def add_user(self, username: str, password: str) -> None:
         """Add an IMAP user with its own empty Maildir (INBOX; ``Sent``/``Drafts``/``Trash``
         are created with their special-use flags at its first login, as for the default
-        user). Dovecot re-reads the passwd-file at the next login: no restart needed."""
+        user). No restart: returns once Dovecot accepts the login, when it is running."""
         if username in self._users:
             raise ValueError(f"user {username!r} exists already")
         if not username or any(c in username for c in ":\n\r\t %/") or username in (".", ".."):
@@ -266,7 +270,7 @@ class Dovecot:
             self._mkdir(maildir / sub)
         self._chown(maildir)
         self._users[username] = _User(password, maildir, user_dir / "home")
-        self._write_passwd()
+        self._write_passwd(settle=username)
 
     def password_of(self, user: str | None = None) -> str:
         return self._user(user).password
@@ -374,7 +378,7 @@ class Dovecot:
         if os.geteuid() == 0:
             os.chown(path, self.mail_uid, self.mail_gid)
 
-    def _write_passwd(self) -> None:
+    def _write_passwd(self, *, settle: str | None = None) -> None:
         # One line per user: user:password:uid:gid:gecos:home:shell:extra fields. Each
         # user's own Maildir is its ``userdb_mail`` (the global mail_location is the
         # default user's, so a user without the field would share it).
@@ -386,7 +390,31 @@ class Dovecot:
         tmp = self.passwd_path.with_suffix(".new")
         tmp.write_text(lines)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, self.passwd_path)  # a new inode: Dovecot notices the change
+        # Dovecot 2.3 re-reads the file when its mtime (whole seconds) or size changed, so
+        # each version gets a new mtime, even two rewrites of equal size in one second.
+        self._passwd_stamp = max(int(time.time()), self._passwd_stamp + 1)
+        os.utime(tmp, (self._passwd_stamp, self._passwd_stamp))
+        os.replace(tmp, self.passwd_path)
+        if settle is not None and self.running:
+            # ... but it stats the file at most once per second (db-passwd-file.c,
+            # passwd_file_sync): a login in the same second as the last lookup still gets
+            # the old version. Wait until it has the new one.
+            wait_until(
+                lambda: self._login_works(settle),
+                5,
+                f"Dovecot to re-read its passwd-file for {settle}",
+            )
+
+    def _login_works(self, user: str) -> bool:
+        c = imapclient.IMAPClient(self.host, self.port, ssl=False, timeout=5)
+        try:
+            c.login(user, self._users[user].password)
+            return True
+        except imapclient.exceptions.LoginError:
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                c.logout()
 
     def _write_conf(self, internal_user: str, login_user: str, chroot_login: bool) -> None:
         mailboxes = {"Sent": self.sent_name, "Drafts": "Drafts", "Trash": "Trash"}
