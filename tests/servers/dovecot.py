@@ -2,9 +2,14 @@
 
 Each :class:`Dovecot` runs ``/usr/sbin/dovecot -F -c <conf>`` (Debian's ``dovecot-imapd``)
 with its own config in its own temp folder: plain IMAP on 127.0.0.1 and a free port,
-one passwd-file user, a Maildir++ mail store, ``Sent``/``Drafts``/``Trash`` auto-created
-with their special-use flags, logs in ``<tmp>/dovecot.log``. Nothing of the system's
-Dovecot config is read.
+passwd-file users, a Maildir++ mail store per user, ``Sent``/``Drafts``/``Trash``
+auto-created with their special-use flags, logs in ``<tmp>/dovecot.log``. Nothing of the
+system's Dovecot config is read.
+
+Users: the one given to the constructor is the default user (Maildir ``<tmp>/Maildir``);
+:meth:`Dovecot.add_user` adds more (Maildir ``<tmp>/users/<name>/Maildir``), each with its
+own mail location given in its passwd-file line (``userdb_mail``). Every method that
+touches mail or logs in takes ``user=`` (``None``: the default user).
 
 Running as root, the Dovecot internals run as ``dovecot``/``dovenull`` and the mail user
 is the ``dovecot`` system user's uid/gid (the temp folder is made 0755, under /dev/shm when
@@ -33,12 +38,15 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import imapclient
 import pytest
+
+from tests.waiting import wait_until
 
 DOVECOT_BINARY = "/usr/sbin/dovecot"
 SKIP_REASON = "dovecot-imapd is not installed (apt-get install dovecot-imapd)"
@@ -65,16 +73,23 @@ def _scratch_parent() -> str:
     return tempfile.gettempdir()
 
 
-def _small_message(i: int) -> bytes:
+def _small_message(i: int, to: str) -> bytes:
     return (
         f"From: filler{i}@example.org\r\n"
-        f"To: sender@example.com\r\n"
+        f"To: {to}\r\n"
         f"Subject: filler {i}\r\n"
         f"Message-ID: <filler-{i}@example.org>\r\n"
         f"Date: Mon, 01 Jan 2024 00:00:00 +0000\r\n"
         f"\r\n"
         f"filler body {i}\r\n"
     ).encode()
+
+
+@dataclass
+class _User:
+    password: str
+    maildir: Path
+    home: Path  # never created (as for the default user since the start)
 
 
 class Dovecot:
@@ -93,17 +108,18 @@ class Dovecot:
         self.host = "127.0.0.1"
         self.port = port if port is not None else _free_port()
         self.user = user
-        self.password = password
         self.sent_name = sent_name
         self.root = Path(tempfile.mkdtemp(prefix="dovecot-", dir=_scratch_parent()))
         os.chmod(self.root, 0o755)
         self.maildir = self.root / "Maildir"
+        self._users = {user: _User(password, self.maildir, self.root / "home")}
         self.conf_path = self.root / "dovecot.conf"
         self.passwd_path = self.root / "passwd"
         self.log_path = self.root / "dovecot.log"
         self._proc: subprocess.Popen[bytes] | None = None
         self._seq = 0
         self._pid = os.getpid()
+        self._passwd_stamp = 0
 
         if os.geteuid() == 0:
             dovecot_user = pwd.getpwnam("dovecot")
@@ -196,12 +212,13 @@ class Dovecot:
 
     # --- faults ----------------------------------------------------------------------
 
-    def set_password(self, password: str) -> None:
-        """Change the user's password (Dovecot re-reads the passwd-file on the next login)."""
-        self.password = password
-        self._write_passwd()
+    def set_password(self, password: str, *, user: str | None = None) -> None:
+        """Change a user's password; returns once Dovecot accepts the new one (and so no
+        longer the old one) when it is running, else at its next start."""
+        self._user(user).password = password
+        self._write_passwd(settle=self.user if user is None else user)
 
-    def reset_uidvalidity(self, folder: str = "INBOX") -> None:
+    def reset_uidvalidity(self, folder: str = "INBOX", *, user: str | None = None) -> None:
         """Make ``folder`` get a new UIDVALIDITY (and renumbered UIDs), keeping its messages.
 
         Removes the folder's ``dovecot-uidlist`` and indexes plus the mailbox-list index
@@ -209,39 +226,86 @@ class Dovecot:
         """
         was_running = self.running
         self.stop()
-        folder_dir = self.folder_dir(folder)
+        folder_dir = self.folder_dir(folder, user=user)
         for path in list(folder_dir.glob("dovecot-uidlist*")) + list(
             folder_dir.glob("dovecot.index*")
         ):
             path.unlink()
-        for path in self.maildir.glob("dovecot.list.index*"):
+        for path in self.maildir_of(user).glob("dovecot.list.index*"):
             path.unlink()
         if was_running:
             self.start()
 
+    # --- users -----------------------------------------------------------------------
+
+    @property
+    def password(self) -> str:
+        """The default user's password."""
+        return self._users[self.user].password
+
+    @password.setter
+    def password(self, password: str) -> None:
+        self.set_password(password)
+
+    @property
+    def users(self) -> list[str]:
+        """Every user, the default user first."""
+        return list(self._users)
+
+    def add_user(self, username: str, password: str) -> None:
+        """Add an IMAP user with its own empty Maildir (INBOX; ``Sent``/``Drafts``/``Trash``
+        are created with their special-use flags at its first login, as for the default
+        user). No restart: returns once Dovecot accepts the login, when it is running."""
+        if username in self._users:
+            raise ValueError(f"user {username!r} exists already")
+        if not username or any(c in username for c in ":\n\r\t %/") or username in (".", ".."):
+            raise ValueError(f"unusable user name for the passwd-file: {username!r}")
+        users_dir = self.root / "users"
+        self._mkdir(users_dir)
+        user_dir = users_dir / username
+        user_dir.mkdir(mode=0o700)  # FileExistsError on a clash
+        self._chown(user_dir)
+        maildir = user_dir / "Maildir"
+        for sub in ("cur", "new", "tmp"):
+            self._mkdir(maildir / sub)
+        self._chown(maildir)
+        self._users[username] = _User(password, maildir, user_dir / "home")
+        self._write_passwd(settle=username)
+
+    def password_of(self, user: str | None = None) -> str:
+        return self._user(user).password
+
+    def maildir_of(self, user: str | None = None) -> Path:
+        """A user's Maildir root (its INBOX); the default user's is ``self.maildir``."""
+        return self._user(user).maildir
+
     # --- mail ------------------------------------------------------------------------
 
-    def folder_dir(self, folder: str = "INBOX") -> Path:
+    def folder_dir(self, folder: str = "INBOX", *, user: str | None = None) -> Path:
         """The Maildir++ directory of ``folder`` (``INBOX`` is the Maildir root)."""
+        maildir = self.maildir_of(user)
         if folder.upper() == "INBOX":
-            return self.maildir
-        return self.maildir / ("." + folder.replace("/", "."))
+            return maildir
+        return maildir / ("." + folder.replace("/", "."))
 
-    def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
+    def deliver(self, raw: bytes, folder: str = "INBOX", *, user: str | None = None) -> None:
         """Drop one message into ``folder`` by writing a Maildir file (fast, no IMAP)."""
-        self._deliver_many([raw], folder)
+        self._deliver_many([raw], self.folder_dir(folder, user=user))
 
-    def deliver_to_sent(self, raw: bytes) -> None:
+    def deliver_to_sent(self, raw: bytes, *, user: str | None = None) -> None:
         """What Gmail-like servers do: keep a copy of a sent message in the Sent folder."""
-        self.deliver(raw, self.sent_name)
+        self.deliver(raw, self.sent_name, user=user)
 
-    def bulk_fill(self, n: int, folder: str = "INBOX") -> None:
+    def bulk_fill(self, n: int, folder: str = "INBOX", *, user: str | None = None) -> None:
         """Put ``n`` small messages into ``folder`` quickly (direct Maildir writes)."""
-        self._deliver_many((_small_message(i) for i in range(n)), folder)
+        to = self.user if user is None else user
+        self._deliver_many(
+            (_small_message(i, to) for i in range(n)), self.folder_dir(folder, user=user)
+        )
 
-    def append(self, raw: bytes, folder: str = "INBOX") -> int | None:
+    def append(self, raw: bytes, folder: str = "INBOX", *, user: str | None = None) -> int | None:
         """APPEND through IMAP (slower, exact); returns the new UID when the server says."""
-        with self.client() as c:
+        with self.client(user=user) as c:
             response = c.append(folder, raw)
         # Dovecot answers "[APPENDUID <uidvalidity> <uid>] Append completed."
         text = response.decode() if isinstance(response, bytes) else str(response)
@@ -250,25 +314,33 @@ class Dovecot:
         return None
 
     @contextlib.contextmanager
-    def client(self) -> Iterator[imapclient.IMAPClient]:
+    def client(self, *, user: str | None = None) -> Iterator[imapclient.IMAPClient]:
         """A logged-in imapclient connection for checks from the test side."""
+        name = self.user if user is None else user
+        password = self.password_of(user)
         c = imapclient.IMAPClient(self.host, self.port, ssl=False, timeout=10)
         try:
-            c.login(self.user, self.password)
+            c.login(name, password)
             yield c
         finally:
             with contextlib.suppress(Exception):
                 c.logout()
 
-    def inbox_count(self, folder: str = "INBOX") -> int:
+    def inbox_count(self, folder: str = "INBOX", *, user: str | None = None) -> int:
         """How many messages ``folder`` holds (counted on disk)."""
-        d = self.folder_dir(folder)
+        d = self.folder_dir(folder, user=user)
         return sum(1 for sub in ("cur", "new") if (d / sub).is_dir() for _ in (d / sub).iterdir())
 
     # --- internals -------------------------------------------------------------------
 
-    def _deliver_many(self, raws: Iterator[bytes] | list[bytes], folder: str) -> None:
-        d = self.folder_dir(folder)
+    def _user(self, user: str | None) -> _User:
+        name = self.user if user is None else user
+        try:
+            return self._users[name]
+        except KeyError:
+            raise KeyError(f"no such Dovecot user {name!r} (add_user first)") from None
+
+    def _deliver_many(self, raws: Iterable[bytes], d: Path) -> None:
         if not (d / "new").is_dir():
             for sub in ("cur", "new", "tmp"):
                 self._mkdir(d / sub)
@@ -306,15 +378,43 @@ class Dovecot:
         if os.geteuid() == 0:
             os.chown(path, self.mail_uid, self.mail_gid)
 
-    def _write_passwd(self) -> None:
-        line = (
-            f"{self.user}:{{PLAIN}}{self.password}:{self.mail_uid}:{self.mail_gid}"
-            f"::{self.root}/home::\n"
+    def _write_passwd(self, *, settle: str | None = None) -> None:
+        # One line per user: user:password:uid:gid:gecos:home:shell:extra fields. Each
+        # user's own Maildir is its ``userdb_mail`` (the global mail_location is the
+        # default user's, so a user without the field would share it).
+        lines = "".join(
+            f"{name}:{{PLAIN}}{u.password}:{self.mail_uid}:{self.mail_gid}"
+            f"::{u.home}::userdb_mail=maildir:{u.maildir}\n"
+            for name, u in self._users.items()
         )
         tmp = self.passwd_path.with_suffix(".new")
-        tmp.write_text(line)
+        tmp.write_text(lines)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, self.passwd_path)  # a new inode: Dovecot notices the change
+        # Dovecot 2.3 re-reads the file when its mtime (whole seconds) or size changed, so
+        # each version gets a new mtime, even two rewrites of equal size in one second.
+        self._passwd_stamp = max(int(time.time()), self._passwd_stamp + 1)
+        os.utime(tmp, (self._passwd_stamp, self._passwd_stamp))
+        os.replace(tmp, self.passwd_path)
+        if settle is not None and self.running:
+            # ... but it stats the file at most once per second (db-passwd-file.c,
+            # passwd_file_sync): a login in the same second as the last lookup still gets
+            # the old version. Wait until it has the new one.
+            wait_until(
+                lambda: self._login_works(settle),
+                5,
+                f"Dovecot to re-read its passwd-file for {settle}",
+            )
+
+    def _login_works(self, user: str) -> bool:
+        c = imapclient.IMAPClient(self.host, self.port, ssl=False, timeout=5)
+        try:
+            c.login(user, self._users[user].password)
+            return True
+        except imapclient.exceptions.LoginError:
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                c.logout()
 
     def _write_conf(self, internal_user: str, login_user: str, chroot_login: bool) -> None:
         mailboxes = {"Sent": self.sent_name, "Drafts": "Drafts", "Trash": "Trash"}
