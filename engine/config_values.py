@@ -313,7 +313,6 @@ def secret_key(v: str) -> str:
 
 
 RAMP_LIMIT = 100_000
-_RAMP = re.compile(r"\s*([^,\s]+)\s*,\s*([^,\s]+)\s*")
 
 
 def ramp_up(v: str) -> RampUp | None:
@@ -321,14 +320,14 @@ def ramp_up(v: str) -> RampUp | None:
     day and STEP more each later day (START 1..100000, STEP 0..100000)."""
     if v.strip().lower() == "off":
         return None
-    m = _RAMP.fullmatch(v)
-    if not m:
+    parts = v.split(",")
+    if len(parts) != 2 or not all(p.strip() for p in parts):
         raise ValueError(
             f"ramp_up={_shown(v)!r}: use off, or START,STEP like 5,2 (START emails on the first "
             "day, STEP more each day after)"
         )
-    start = whole("ramp_up: START", 1, RAMP_LIMIT)(m.group(1))
-    step = whole("ramp_up: STEP", 0, RAMP_LIMIT)(m.group(2))
+    start = whole("ramp_up: START", 1, RAMP_LIMIT)(parts[0])
+    step = whole("ramp_up: STEP", 0, RAMP_LIMIT)(parts[1])
     return RampUp(start, step)
 
 

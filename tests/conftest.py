@@ -27,6 +27,7 @@ pytest_plugins = [
     "tests.servers.smtp",
     "tests.servers.dovecot",
     "tests.servers.telegram",
+    "tests.servers.dns",
 ]
 
 PG_ADMIN_URL = os.environ.get(

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from engine import delivery_status, message_ids, template_syntax, templates
+from engine import config_values, delivery_status, message_ids, template_syntax, templates
 from engine.inbox import (
     authres,
     autoreply,
@@ -41,6 +41,7 @@ from engine.inbox import (
 )
 from engine.leads import csv_import
 from engine.leads.lead_file import aliases, cells, decoding, dialect, layout, rows
+from engine.mailboxes import presets, spec
 from engine.sending import messages, smtp, smtp_errors
 from tests import hostile
 
@@ -68,6 +69,9 @@ MODULES: list[ModuleType] = [
     messages,
     smtp,
     smtp_errors,
+    config_values,  # its parsers check the cells of a mailbox CSV
+    spec,
+    presets,
 ]
 SIZES = (1024, 4 * 1024, 16 * 1024, 64 * 1024)
 BOUND = 1.5  # the growth exponent: 1 is linear, 2 quadratic
