@@ -20,7 +20,7 @@ from engine.message_ids import reply_headers
 from engine.sending.compose import lead_name, lead_values, outgoing, thread
 from engine.sending.gate import evaluate, pacing_rules
 from engine.sending.messages import Outgoing, make_message_id, reply_subject
-from engine.sending.pacing import Gate, SendCounts, after_send, gate
+from engine.sending.pacing import Gate, PacingRules, SendCounts, after_send, gate
 from engine.states import Hold, MessageKind, OutboundState
 from engine.storage import store
 from engine.storage.leases import owner_is_gone
@@ -235,6 +235,13 @@ def _claim_leads(
     ]
 
 
+def _room(rules: PacingRules, counts: SendCounts) -> int:
+    """How many emails the cap and the pacing let go at once: one when a gap follows each."""
+    left = rules.daily_limit - max(counts.sent_today, counts.sent_last_24h)
+    paced = rules.min_delay > 0 or rules.max_delay > 0 or rules.pause_every == 1
+    return max(1, min(left, 1 if paced else left))
+
+
 def claim_next(ctx: EngineContext, mailbox_id: int = PRIMARY_MAILBOX) -> Claimed | Gate:
     """One transaction: check the gate, pick the next email, commit it as ``sending``."""
     claimed = claim_batch(ctx, 1, mailbox_id)
@@ -242,14 +249,19 @@ def claim_next(ctx: EngineContext, mailbox_id: int = PRIMARY_MAILBOX) -> Claimed
 
 
 def claim_batch(
-    ctx: EngineContext, limit: int, mailbox_id: int = PRIMARY_MAILBOX
+    ctx: EngineContext,
+    limit: int,
+    mailbox_id: int = PRIMARY_MAILBOX,
+    new_leads: int | None = None,
 ) -> list[Claimed] | Gate:
     """One transaction: claim up to ``limit`` emails for one mailbox, as many as its gate
     allows right now.
 
     With pacing on, the gate allows one (the next waits MIN..MAX_DELAY_SECONDS); with pacing
-    off, several, so the per-email cost of a transaction is shared. Mailboxes claim in
-    parallel: each claim holds only its own mailbox's row (new leads are taken with SKIP
+    off, several, so the per-email cost of a transaction is shared. ``new_leads`` caps how
+    many leads without a mailbox it may take (its share, when several mailboxes send). Mailboxes
+    claim in
+parallel: each claim holds only its own mailbox's row (new leads are taken with SKIP
     LOCKED on PostgreSQL; SQLite's claims take turns in this process)."""
     with ctx.db.serialised(), ctx.db.transaction() as session:
         # Claims are serialised on the mailbox row; read the clock only once we hold it, so
@@ -262,6 +274,9 @@ def claim_batch(
         if not g.allowed:
             return g
         rules = pacing_rules(s)
+        # Lock no more due leads than this mailbox may send now: the rest stay free for the
+        # mailboxes claiming beside it (PostgreSQL skips locked rows, it does not wait).
+        limit = min(limit, _room(rules, counts))
         claimed: list[Claimed] = []
         gate_open = True
 
@@ -282,9 +297,12 @@ def claim_batch(
             claimed.append(one)
             account_for_one()
         for queue in (QUEUE_FOLLOWUP, QUEUE_NEW):
-            if gate_open and len(claimed) < limit:
+            room = limit - len(claimed)
+            if queue == QUEUE_NEW and new_leads is not None:
+                room = min(room, new_leads)  # this mailbox's share of the new leads
+            if gate_open and room > 0:
                 claimed += _claim_leads(
-                    session, ctx, s, now, queue, limit - len(claimed), account_for_one, mailbox_id
+                    session, ctx, s, now, queue, room, account_for_one, mailbox_id
                 )
         if not claimed:
             return Gate(Hold.NOTHING_DUE)

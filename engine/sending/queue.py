@@ -29,7 +29,7 @@ from engine.sending.outcomes import (
 from engine.sending.pacing import Gate
 from engine.sending.smtp import Mailer
 from engine.states import CampaignState, Hold
-from engine.storage.models import PRIMARY_MAILBOX, Campaign
+from engine.storage.models import PRIMARY_MAILBOX, QUEUE_NEW, Campaign
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,7 @@ def run_send_queue(
     *,
     max_sends: int = 10_000,
     mailbox_id: int = PRIMARY_MAILBOX,
+    new_leads: int | None = None,
 ) -> DispatchReport:
     """One mailbox's sending: send what is due until its gate says wait or nothing is due.
 
@@ -171,10 +172,12 @@ def run_send_queue(
     report = DispatchReport()
     done = 0
     while done < max_sends:
-        batch = claim_batch(ctx, min(CLAIM_BATCH, max_sends - done), mailbox_id)
+        batch = claim_batch(ctx, min(CLAIM_BATCH, max_sends - done), mailbox_id, new_leads)
         if isinstance(batch, Gate):
             report.stopped_by = batch
             break
+        if new_leads is not None:
+            new_leads -= sum(1 for c in batch if c.from_queue == QUEUE_NEW)
         deferred: list[tuple[Claimed, datetime]] | None = [] if len(batch) > 1 else None
         stop_at: int | None = None
         for i, claimed in enumerate(batch):

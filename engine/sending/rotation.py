@@ -29,7 +29,7 @@ from engine.sending.pacing import ROLLING_WINDOW
 from engine.sending.queue import DispatchReport, run_send_queue
 from engine.sending.smtp import Mailer
 from engine.storage import store
-from engine.storage.models import OutboundMessage
+from engine.storage.models import QUEUE_NEW, Lead, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +61,27 @@ def sent_last_24h(session: Session, now: datetime) -> dict[int, int]:
     return {int(mid or 1): int(n) for mid, n in rows}
 
 
-def sending_order(ctx: EngineContext, vault: Vault | None) -> list[MailboxAccount]:
-    """The mailboxes that may send, the fewest sent in the last 24 hours first (then by id)."""
+def sending_order(ctx: EngineContext, vault: Vault | None) -> tuple[list[MailboxAccount], int]:
+    """The mailboxes that may send, the fewest sent in the last 24 hours first (then by id),
+    and how many new leads are due now."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         s = store.effective_settings(session, ctx.settings)
         found = accounts.load(session, s, vault)
         counts = sent_last_24h(session, now)
+        due_new = session.scalar(
+            select(func.count())
+            .select_from(Lead)
+            .where(Lead.queue == QUEUE_NEW, Lead.mailbox_id.is_(None), Lead.next_send_at <= now)
+        )
     active = [a for a in found.usable if a.may_send]
-    return sorted(active, key=lambda a: (counts.get(a.id, 0), a.id))
+    return sorted(active, key=lambda a: (counts.get(a.id, 0), a.id)), int(due_new or 0)
+
+
+def shares(due: int, n: int) -> list[int]:
+    """``due`` new leads split over ``n`` mailboxes as evenly as can be, the first ones (the
+    fewest sent) taking the remainder."""
+    return [due // n + (1 if i < due % n else 0) for i in range(n)]
 
 
 def send_round(
@@ -81,23 +93,27 @@ def send_round(
 ) -> RoundReport:
     """Every active mailbox sends what is due, in parallel; the report says when to look again
     (the earliest moment a closed gate opens, e.g. the end of a mailbox's pacing gap)."""
-    order = sending_order(ctx, vault)
+    order, due_new = sending_order(ctx, vault)
     report = RoundReport()
     if not order:
         return report
 
-    def run(account: MailboxAccount) -> tuple[int, DispatchReport]:
+    def run(account: MailboxAccount, new_leads: int | None) -> tuple[int, DispatchReport]:
         mailer = mailer_for(account)
         try:
-            return account.id, run_send_queue(ctx, mailer, mailbox_id=account.id)
+            return account.id, run_send_queue(
+                ctx, mailer, mailbox_id=account.id, new_leads=new_leads
+            )
         finally:
             mailer.close()
 
     if len(order) == 1:  # one mailbox: no thread pool, exactly as before mailboxes
-        results = [run(order[0])]
+        results = [run(order[0], None)]
     else:
+        # Each mailbox takes at most its share of the new leads due now, so they spread evenly
+        # even when nothing else (a cap, a pacing gap) holds a fast mailbox back.
         with ThreadPoolExecutor(min(max_parallel, len(order)), "send") as pool:
-            results = list(pool.map(run, order))
+            results = list(pool.map(run, order, shares(due_new, len(order))))
     for mailbox_id, r in results:
         report.reports[mailbox_id] = r
         gate = r.stopped_by

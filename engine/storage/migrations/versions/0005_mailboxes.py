@@ -62,6 +62,8 @@ def upgrade() -> None:
             f" {first_sent.text}, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
         )
     )
+    if op.get_bind().dialect.name == "postgresql":  # id 1 was given: the next one is 2
+        op.execute("SELECT setval(pg_get_serial_sequence('mailboxes', 'id'), 1)")
 
     with op.batch_alter_table("leads") as batch:
         batch.add_column(sa.Column("mailbox_id", sa.Integer(), nullable=True))

@@ -1,0 +1,194 @@
+"""Many mailboxes sending through one aiosmtpd with a login each: first emails spread across the
+mailboxes, every later email of a lead from the lead's own mailbox in its thread, caps and
+ramp-up per mailbox over simulated days, the send job told when the next pacing gap ends, and a
+mailbox whose password cannot be decrypted left out while the others send."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine.context import EngineContext
+from engine.mailboxes.accounts import MailboxAccount
+from engine.mailboxes.vault import Vault
+from engine.sending.rotation import send_round
+from engine.sending.smtp import Mailer, SmtpMailer
+from engine.states import MailboxSource, MailboxStatus
+from engine.storage.models import Lead, Mailbox, OutboundMessage
+from tests.integration.sendkit import NO_PACING, add_leads, smtp_env, start
+from tests.servers.smtp import SmtpServer
+
+KEY = "a-long-enough-secret-key-for-tests"
+PRIMARY = "sender@example.com"
+OTHERS = {"bea@example.com": "pw-bea-1", "cai@example.com": "pw-cai-2"}
+
+
+def add_mailbox(
+    ctx: EngineContext, email: str, password: str, *, key: str = KEY, **values: object
+) -> int:
+    """A mailbox as /mailbox add stores it: password encrypted, servers of its own."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        row = Mailbox(
+            email=email,
+            email_key=email.lower(),
+            source=MailboxSource.CHAT,
+            password_enc=Vault(key).encrypt(password),
+            smtp_server="127.0.0.1",
+            smtp_port=ctx.settings.smtp_port,
+            smtp_security="none",
+            state=MailboxStatus.ACTIVE,
+            hold_detail="",
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def mailers() -> Callable[[MailboxAccount], Mailer]:
+    return lambda account: SmtpMailer(account.smtp)
+
+
+def setup(make_ctx: Callable[..., EngineContext], smtp: SmtpServer, **env: str) -> EngineContext:
+    for login, password in OTHERS.items():
+        smtp.add_login(login, password)
+    ctx = make_ctx(**smtp_env(smtp, **{**NO_PACING, "SECRET_KEY": KEY, **env}))
+    for login, password in OTHERS.items():
+        add_mailbox(ctx, login, password)
+    return ctx
+
+
+def leads_by_mailbox(ctx: EngineContext) -> dict[str, int | None]:
+    with ctx.db.transaction() as session:
+        return {lead.email: lead.mailbox_id for lead in session.scalars(select(Lead))}
+
+
+def test_first_emails_spread_and_every_later_email_keeps_the_leads_mailbox_and_thread(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    ctx = setup(make_ctx, smtp_server, FOLLOWUP_DELAYS="1d", DAILY_EMAIL_LIMIT="3")
+    emails = [f"lead{i}@corp{i}.io" for i in range(9)]
+    add_leads(ctx, *emails)
+    start(ctx)
+
+    report = send_round(ctx, mailers(), vault=ctx.vault)
+    assert report.sent == 9
+    firsts = smtp_server.wait_for(9)
+    per_login = Counter(m.login for m in firsts)
+    assert per_login == {PRIMARY: 3, "bea@example.com": 3, "cai@example.com": 3}
+    for m in firsts:  # each email's From is the mailbox it went through
+        assert m.message["From"].addresses[0].addr_spec == m.login
+        assert m.mail_from == m.login
+    first_of = {m.rcpt_tos[0]: m for m in firsts}
+
+    ctx.clock.advance(timedelta(days=1, minutes=1))  # type: ignore[attr-defined]
+    smtp_server.clear_messages()
+    assert send_round(ctx, mailers(), vault=ctx.vault).sent == 9
+    for m in smtp_server.wait_for(9):
+        first = first_of[m.rcpt_tos[0]]
+        assert m.login == first.login, f"{m.rcpt_tos[0]} changed mailbox mid-thread"
+        assert m.message["In-Reply-To"] == first.message["Message-ID"]
+        assert m.message["Subject"] == "Re: " + first.message["Subject"]
+    owners = leads_by_mailbox(ctx)
+    assert all(owner is not None for owner in owners.values())
+    assert len(set(owners.values())) == 3
+
+
+def test_a_paused_mailboxs_leads_wait_while_new_leads_go_to_the_others(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    ctx = setup(make_ctx, smtp_server, FOLLOWUP_DELAYS="1d")
+    add_leads(ctx, *[f"a{i}@one{i}.io" for i in range(6)])
+    start(ctx)
+    assert send_round(ctx, mailers(), vault=ctx.vault).sent == 6
+    bea_leads = {e for e, mid in leads_by_mailbox(ctx).items() if mid == 2}
+    assert bea_leads
+    with ctx.db.transaction() as session:
+        box = session.get(Mailbox, 2)
+        assert box is not None
+        box.state, box.hold = MailboxStatus.PAUSED, "admin"
+    add_leads(ctx, *[f"b{i}@two{i}.io" for i in range(4)])
+    ctx.clock.advance(timedelta(days=1, minutes=1))  # type: ignore[attr-defined]
+    smtp_server.clear_messages()
+
+    report = send_round(ctx, mailers(), vault=ctx.vault)
+    got = smtp_server.wait_for(report.sent)
+    assert report.sent == 4 + 6 - len(bea_leads)  # new leads + the others' follow-ups
+    assert not smtp_server.by_login("bea@example.com")
+    assert not {m.rcpt_tos[0] for m in got} & bea_leads  # never switched mailbox
+    assert all(mid != 2 for e, mid in leads_by_mailbox(ctx).items() if e.startswith("b"))
+
+
+def test_caps_and_ramp_up_hold_per_mailbox_over_simulated_days(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    ctx = setup(make_ctx, smtp_server, FOLLOWUP_DELAYS="", DAILY_EMAIL_LIMIT="4")
+    with ctx.db.transaction() as session:
+        bea = session.get(Mailbox, 2)
+        cai = session.get(Mailbox, 3)
+        assert bea is not None and cai is not None
+        bea.ramp_up = "1,1"  # day 1: 1, day 2: 2, … up to its cap of 4
+        cai.daily_limit = 2
+    add_leads(ctx, *[f"x{i}@d{i}.io" for i in range(60)])
+    start(ctx)
+    per_day = []
+    for _day in range(5):
+        smtp_server.clear_messages()
+        report = send_round(ctx, mailers(), vault=ctx.vault)
+        got = smtp_server.wait_for(report.sent) if report.sent else []
+        per_day.append(Counter(m.login for m in got))
+        ctx.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    assert [d["bea@example.com"] for d in per_day] == [1, 2, 3, 4, 4]
+    assert [d["cai@example.com"] for d in per_day] == [2, 2, 2, 2, 2]
+    assert [d[PRIMARY] for d in per_day] == [4, 4, 4, 4, 4]
+
+
+def test_the_round_says_when_the_earliest_pacing_gap_ends(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    ctx = setup(
+        make_ctx,
+        smtp_server,
+        MIN_DELAY_SECONDS="60",
+        MAX_DELAY_SECONDS="120",
+        PAUSE_EVERY_N_EMAILS="0",
+        FOLLOWUP_DELAYS="",
+    )
+    add_leads(ctx, *[f"p{i}@q{i}.io" for i in range(9)])
+    start(ctx)
+    now = ctx.clock.now()
+    report = send_round(ctx, mailers(), vault=ctx.vault)
+    assert report.sent == 3  # one email per mailbox, then each waits its own gap
+    with ctx.db.transaction() as session:
+        from engine.storage.models import MailboxState
+
+        gaps = [
+            (session.get(MailboxState, i).next_send_at - now).total_seconds()  # type: ignore[union-attr]
+            for i in (1, 2, 3)
+        ]
+    assert all(60 <= g <= 120 for g in gaps)
+    assert report.next_wake == now + timedelta(seconds=min(gaps))
+    # At the wake time exactly one more mailbox (the one whose gap ended) may send.
+    ctx.clock.advance(timedelta(seconds=min(gaps)))  # type: ignore[attr-defined]
+    assert send_round(ctx, mailers(), vault=ctx.vault).sent == 1
+
+
+def test_a_mailbox_whose_password_cannot_be_decrypted_is_left_out_and_the_primary_sends(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    smtp_server.add_login("bea@example.com", "pw-bea-1")
+    ctx = make_ctx(**smtp_env(smtp_server, **{**NO_PACING, "SECRET_KEY": "another-key-entirely"}))
+    add_mailbox(ctx, "bea@example.com", "pw-bea-1", key=KEY)  # stored under the old key
+    add_leads(ctx, "only@one.io", "only@two.io")
+    start(ctx)
+    assert send_round(ctx, mailers(), vault=ctx.vault).sent == 2
+    assert {m.login for m in smtp_server.wait_for(2)} == {PRIMARY}
+    with ctx.db.transaction() as session:
+        sent_from = set(session.scalars(select(OutboundMessage.mailbox_id)))
+    assert sent_from == {1}
