@@ -18,6 +18,7 @@ from engine.context import EngineContext
 from engine.errors import UserInputError
 from engine.leads.lead_file.rows import FORMULA_START
 from engine.leads.service import custom_fields
+from engine.mailboxes import faults
 from engine.notify import active_alerts, alert_payload, clear_alert
 from engine.sending.claims import count_uncertain, in_flight
 from engine.sending.gate import send_counts, send_gate
@@ -33,6 +34,7 @@ from engine.states import (
 )
 from engine.storage import store
 from engine.storage.models import (
+    PRIMARY_MAILBOX,
     QUEUE_FOLLOWUP,
     QUEUE_NEW,
     Alert,
@@ -64,16 +66,21 @@ CLEARED_BY_RUN = (
 
 
 def run(ctx: EngineContext) -> CampaignState:
-    """Start or resume. Clears a pause the engine made (the operator says the cause is fixed)."""
+    """Start or resume. Clears a pause the engine made (the operator says the cause is fixed):
+    the campaign's, and every mailbox a fault paused."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         camp = store.campaign(session, now, lock=True)
         previous = CampaignState(camp.state)
         store.set_campaign_state(session, now, CampaignState.RUNNING)
-        for condition in CLEARED_BY_RUN:
-            clear_alert(session, now, condition, {"by": "admin"})
-        mb = store.mailbox(session, now, lock=True)
-        mb.recipient_errors = {}
+        released = faults.release_faults(session, now)
+        for mailbox_id in sorted({PRIMARY_MAILBOX, *released}):
+            scope = faults.scope_of(mailbox_id)
+            payload = faults.named(session, mailbox_id, {"by": "admin"})
+            for condition in CLEARED_BY_RUN:
+                clear_alert(session, now, condition, payload, scope=scope)
+            mb = store.mailbox(session, now, lock=True, mailbox_id=mailbox_id)
+            mb.recipient_errors = {}
         return previous
 
 

@@ -17,17 +17,35 @@ if TYPE_CHECKING:
 Words = Callable[[dict[str, Any]], str]
 
 
+def _paused(p: dict[str, Any]) -> str:
+    """What a fault paused: with one mailbox the campaign; with several that mailbox (and the
+    campaign only when no other mailbox can send)."""
+    if "mailbox" not in p:
+        return "the campaign is paused"
+    if p.get("campaign_paused"):
+        return "this mailbox is paused, and so is the campaign: no other mailbox can send"
+    return "this mailbox is paused; the other mailboxes go on"
+
+
+def _fix_login(p: dict[str, Any]) -> str:
+    if p.get("primary", True):
+        return "Check EMAIL_ADDRESS / EMAIL_PASSWORD (for Gmail use an app password), then /run."
+    return (
+        f"Fix it with /mailbox add {p['mailbox']} NEW_PASSWORD (for Gmail an app password), "
+        "then /run."
+    )
+
+
 def _account(p: dict[str, Any]) -> str:
     if p.get("cause") == "recipients":
         return (
             f"⚠️ {p['recipients']} recipients on {p['domains']} different domains were refused "
-            "in a row; that points at the mailbox, not the leads. The campaign is paused and "
-            f"those leads keep their place.\nLast server answer: {p['server']}"
+            f"in a row; that points at the mailbox, not the leads. {_paused(p).capitalize()} "
+            f"and those leads keep their place.\nLast server answer: {p['server']}"
         )
     return (
-        "⚠️ The mailbox refused to log in, so the campaign is paused. No lead was touched.\n"
-        f"Server said: {p['server']}\n"
-        "Check EMAIL_ADDRESS / EMAIL_PASSWORD (for Gmail use an app password), then /run."
+        f"⚠️ The mailbox refused to log in, so {_paused(p)}. No lead was touched.\n"
+        f"Server said: {p['server']}\n{_fix_login(p)}"
     )
 
 
@@ -49,7 +67,7 @@ def _quota(p: dict[str, Any]) -> str:
 def _content(p: dict[str, Any]) -> str:
     return (
         "🛑 The mail server rejected the message as content or reputation "
-        f"(policy/spam), so the campaign is paused.\nServer said: {p['server']}\n"
+        f"(policy/spam), so {_paused(p)}.\nServer said: {p['server']}\n"
         "Review your templates (/templates) and your domain's SPF/DKIM/DMARC, then /run."
     )
 
@@ -64,7 +82,7 @@ def _server_busy(p: dict[str, Any]) -> str:
 def _bounce_rate(p: dict[str, Any]) -> str:
     return (
         f"🛡 {p['bounced']} of the last {p['sent']} first emails bounced ({p['rate']:.1f}%, "
-        f"limit {p['limit']:g}%). The campaign is paused to protect your mailbox's reputation. "
+        f"limit {p['limit']:g}%). {_paused(p).capitalize()} to protect your mailbox's reputation. "
         "Clean the list (verify the addresses), then /run. /settings max_bounce_rate changes "
         "the limit."
     )

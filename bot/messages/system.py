@@ -70,15 +70,25 @@ def _lookup(table: str, condition: str) -> Words | None:
     return (ALERTS if table == "ALERTS" else CLEARS).get(condition)
 
 
+def _whose(payload: dict[str, Any]) -> str:
+    """A condition of one mailbox (with several) names it first."""
+    mailbox = payload.get("mailbox")
+    return f"📮 {mailbox}: " if mailbox else ""
+
+
 def alert_text(condition: str, payload: dict[str, Any]) -> str:
     """The words of a standing alert; an unknown condition still says which one it is."""
     words = _lookup("ALERTS", condition)
-    return words(payload) if words else f"⚠️ Alert: {condition}{_details(payload)}"
+    shown = {k: v for k, v in payload.items() if k != "mailbox"}
+    text = words(payload) if words else f"⚠️ Alert: {condition}{_details(shown)}"
+    return _whose(payload) + text
 
 
 def cleared_text(condition: str, payload: dict[str, Any]) -> str:
     words = _lookup("CLEARS", condition)
-    return words(payload) if words else f"✅ Cleared: {condition}{_details(payload)}"
+    shown = {k: v for k, v in payload.items() if k != "mailbox"}
+    text = words(payload) if words else f"✅ Cleared: {condition}{_details(shown)}"
+    return _whose(payload) + text
 
 
 def _plain(text: str) -> Rendered:

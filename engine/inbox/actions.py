@@ -25,7 +25,7 @@ from engine.sending.compose import lead_values
 from engine.sending.messages import make_message_id, reply_subject
 from engine.states import InboundKind, LeadStatus, MessageKind, NoticeKind, OutboundState
 from engine.storage import store
-from engine.storage.models import CALENDAR_STEP, Lead, OutboundMessage
+from engine.storage.models import CALENDAR_STEP, PRIMARY_MAILBOX, Lead, OutboundMessage
 from engine.templates import render_template
 
 
@@ -105,7 +105,7 @@ def _act_on_bounce(
     lead.last_error = f"bounced {status_code}: {(b.diagnostic if b else '')[:200]}"
     _cancel_queued(session, lead, "bounced")
     session.flush()
-    guard_bounce_rate(session, s, now)
+    guard_bounce_rate(session, s, now, mailbox_id=lead.mailbox_id or PRIMARY_MAILBOX)
     notify.emit(session, now, NoticeKind.BOUNCE, {**fields, "hard": True})
 
 

@@ -10,16 +10,28 @@ from sqlalchemy.orm import Session
 
 from engine import notify
 from engine.config import Settings
-from engine.states import AlertCondition, CampaignState, LeadStatus, MessageKind, OutboundState
+from engine.mailboxes import faults
+from engine.states import (
+    AlertCondition,
+    CampaignState,
+    LeadStatus,
+    MailboxHold,
+    MailboxStatus,
+    MessageKind,
+    OutboundState,
+)
 from engine.storage import store
-from engine.storage.models import Lead, OutboundMessage
+from engine.storage.models import PRIMARY_MAILBOX, Lead, Mailbox, OutboundMessage
 
 BOUNCE_WINDOW = timedelta(days=7)
 MIN_BOUNCES = 5  # below this a rate says nothing yet (1 of 10 is not a trend)
 
 
-def recent_bounces(session: Session, now: datetime) -> tuple[int, int]:
-    """(hard-bounced leads, first emails attempted) over the last 7 days.
+def recent_bounces(
+    session: Session, now: datetime, mailbox_id: int | None = None
+) -> tuple[int, int]:
+    """(hard-bounced leads, first emails attempted) over the last 7 days: from one mailbox, or
+    from all with ``mailbox_id=None``.
 
     Only verified bounces make a lead ``bounced``: a recipient refused in our own SMTP
     transaction (engine.sending.outcomes), or a DSN citing a Message-ID we sent to that lead
@@ -36,28 +48,37 @@ def recent_bounces(session: Session, now: datetime) -> tuple[int, int]:
             OutboundMessage.kind == MessageKind.INITIAL,
             OutboundMessage.attempted_at >= now - BOUNCE_WINDOW,
             OutboundMessage.state.in_((OutboundState.SENT, OutboundState.FAILED)),
+            *([OutboundMessage.mailbox_id == mailbox_id] if mailbox_id is not None else []),
         )
     ).one()
     return int(row[1]), int(row[0])
 
 
-def guard_bounce_rate(session: Session, s: Settings, now: datetime) -> bool:
-    """After a hard bounce: pause the campaign (and tell the admins once) if the bounce rate
-    reached MAX_BOUNCE_RATE. True if it paused."""
+def guard_bounce_rate(
+    session: Session, s: Settings, now: datetime, *, mailbox_id: int = PRIMARY_MAILBOX
+) -> bool:
+    """After a hard bounce from ``mailbox_id``'s email: pause that mailbox (and the campaign,
+    when no other mailbox can send) and tell the admins once, if its bounce rate reached
+    MAX_BOUNCE_RATE. Each mailbox is judged on its own first emails. True if it paused."""
     if s.max_bounce_rate <= 0:
         return False
-    bounced, sent = recent_bounces(session, now)
+    bounced, sent = recent_bounces(session, now, mailbox_id)
     if bounced < MIN_BOUNCES or not sent or bounced * 100 < s.max_bounce_rate * sent:
         return False
     camp = store.campaign(session, now, lock=True)
-    if camp.state != CampaignState.RUNNING:
+    box = session.get(Mailbox, mailbox_id)
+    if camp.state != CampaignState.RUNNING or (
+        box is not None and box.state != MailboxStatus.ACTIVE
+    ):
         return False
     rate = 100 * bounced / sent
-    store.set_campaign_state(session, now, CampaignState.PAUSED, f"bounce rate {rate:.1f}%")
+    faults.hold(session, now, mailbox_id, MailboxHold.BOUNCE_RATE, f"bounce rate {rate:.1f}%")
+    payload = {"bounced": bounced, "sent": sent, "rate": rate, "limit": s.max_bounce_rate}
     notify.raise_alert(
         session,
         now,
         AlertCondition.BOUNCE_RATE,
-        {"bounced": bounced, "sent": sent, "rate": rate, "limit": s.max_bounce_rate},
+        faults.named(session, mailbox_id, payload),
+        scope=faults.scope_of(mailbox_id),
     )
     return True

@@ -255,14 +255,14 @@ def claim_batch(
     new_leads: int | None = None,
 ) -> list[Claimed] | Gate:
     """One transaction: claim up to ``limit`` emails for one mailbox, as many as its gate
-    allows right now.
+        allows right now.
 
-    With pacing on, the gate allows one (the next waits MIN..MAX_DELAY_SECONDS); with pacing
-    off, several, so the per-email cost of a transaction is shared. ``new_leads`` caps how
-    many leads without a mailbox it may take (its share, when several mailboxes send). Mailboxes
-    claim in
-parallel: each claim holds only its own mailbox's row (new leads are taken with SKIP
-    LOCKED on PostgreSQL; SQLite's claims take turns in this process)."""
+        With pacing on, the gate allows one (the next waits MIN..MAX_DELAY_SECONDS); with pacing
+        off, several, so the per-email cost of a transaction is shared. ``new_leads`` caps how
+        many leads without a mailbox it may take (its share, when several mailboxes send). Mailboxes
+        claim in
+    parallel: each claim holds only its own mailbox's row (new leads are taken with SKIP
+        LOCKED on PostgreSQL; SQLite's claims take turns in this process)."""
     with ctx.db.serialised(), ctx.db.transaction() as session:
         # Claims are serialised on the mailbox row; read the clock only once we hold it, so
         # the pacing slot another replica just reserved is never in our future.
@@ -339,6 +339,14 @@ def release(ctx: EngineContext, claimed: list[Claimed]) -> None:
                 session, ctx.clock.now(), lock=True, mailbox_id=claimed[0].mailbox_id
             )
             mb.batch_count = max(0, (mb.batch_count or 0) - released)
+
+
+def give_back(session: Session, row: OutboundMessage, lead: Lead) -> None:
+    """A first email its mailbox could not send (the account failed, not the recipient): the
+    message was never accepted, so it is dropped and the lead goes back among the new leads,
+    with no mailbox, for another mailbox to take."""
+    session.delete(row)
+    lead.queue, lead.mailbox_id, lead.first_subject = QUEUE_NEW, None, None
 
 
 def expire_leases(ctx: EngineContext, *, everything: bool = False) -> int:

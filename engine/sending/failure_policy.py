@@ -21,7 +21,7 @@ from engine.errors import (
     Uncertain,
 )
 from engine.sending.pacing import ROLLING_WINDOW
-from engine.states import AlertCondition, BlockReason
+from engine.states import AlertCondition, BlockReason, MailboxHold
 
 ACCOUNT_BACKOFF = timedelta(minutes=15)
 # Recipient errors in a row across this many domains mean the account, not the leads.
@@ -32,7 +32,7 @@ BUSY_ALERT_AFTER = 5
 
 class Action(StrEnum):
     UNCERTAIN = "uncertain"  # the server may have it: settled from the Sent folder, never resent
-    PAUSE = "pause"  # the message waits, the campaign pauses until an admin says /run
+    PAUSE = "pause"  # the message waits, its mailbox pauses (the campaign too, if it was the last)
     BACK_OFF = "back_off"  # the message waits, the account sends nothing for a while
     BOUNCE = "bounce"  # the recipient is bad: the lead bounces (unless a streak says account)
     RETRY = "retry"  # the same message again later, with backoff; no lead is touched
@@ -47,6 +47,7 @@ class FailureDecision:
     back_off: timedelta | None = None
     block_reason: BlockReason | None = None  # stored on the mailbox, worded in /status
     alert_after: int = 1  # failures in a row before the alert is raised
+    mailbox_hold: MailboxHold | None = None  # PAUSE: why the mailbox that failed is paused
 
 
 # Checked in order; the first type the error is an instance of decides.
@@ -54,7 +55,13 @@ POLICY: tuple[tuple[type[SendError], FailureDecision], ...] = (
     (Uncertain, FailureDecision(Action.UNCERTAIN, "uncertain")),
     (
         AccountBroken,
-        FailureDecision(Action.PAUSE, "paused", AlertCondition.ACCOUNT, "the mailbox login failed"),
+        FailureDecision(
+            Action.PAUSE,
+            "paused",
+            AlertCondition.ACCOUNT,
+            "the mailbox login failed",
+            mailbox_hold=MailboxHold.AUTH,
+        ),
     ),
     (
         TooManyLogins,
@@ -79,7 +86,11 @@ POLICY: tuple[tuple[type[SendError], FailureDecision], ...] = (
     (
         ContentBlocked,
         FailureDecision(
-            Action.PAUSE, "paused", AlertCondition.CONTENT, "the server rejected our message"
+            Action.PAUSE,
+            "paused",
+            AlertCondition.CONTENT,
+            "the server rejected our message",
+            mailbox_hold=MailboxHold.CONTENT,
         ),
     ),
     (RecipientRejected, FailureDecision(Action.BOUNCE, "bounced")),
@@ -90,7 +101,11 @@ OTHERWISE = FailureDecision(
 )
 # A streak of refused recipients that points at the account.
 STREAK_PAUSE = FailureDecision(
-    Action.PAUSE, "paused", AlertCondition.ACCOUNT, "several recipients were refused in a row"
+    Action.PAUSE,
+    "paused",
+    AlertCondition.ACCOUNT,
+    "several recipients were refused in a row",
+    mailbox_hold=MailboxHold.AUTH,
 )
 
 

@@ -17,8 +17,9 @@ from engine.config import Settings
 from engine.context import EngineContext
 from engine.errors import DatabaseUnavailable, SendError
 from engine.leads import lifecycle
+from engine.mailboxes import faults
 from engine.sending.bounce_guard import guard_bounce_rate
-from engine.sending.claims import Claimed, requeue, unlease
+from engine.sending.claims import Claimed, give_back, requeue, unlease
 from engine.sending.failure_policy import (
     STREAK_PAUSE,
     Action,
@@ -74,13 +75,17 @@ def record_sent_many(ctx: EngineContext, sent: list[tuple[Claimed, datetime]]) -
                 mb = store.mailbox(session, now, lock=True, mailbox_id=mailbox_id)
                 mb.retry_failures = 0
                 mb.recipient_errors = {}
-        active = session.scalars(
-            select(Alert.condition).where(
-                Alert.active.is_(True), Alert.condition.in_(list(CLEARED_BY_A_SEND))
+        scopes = {faults.scope_of(c.mailbox_id): c.mailbox_id for c, _ in sent}
+        active = session.execute(
+            select(Alert.condition, Alert.scope).where(
+                Alert.active.is_(True),
+                Alert.condition.in_(list(CLEARED_BY_A_SEND)),
+                Alert.scope.in_(list(scopes)),
             )
         ).all()
-        for condition in active:
-            notify.clear_alert(session, now, AlertCondition(condition), {"by": "send"})
+        for condition, scope in active:
+            payload = faults.named(session, scopes[scope], {"by": "send"})
+            notify.clear_alert(session, now, AlertCondition(condition), payload, scope=scope)
 
 
 def mark_message_sent(session: Session, s: Settings, row: OutboundMessage, now: datetime) -> None:
@@ -126,7 +131,9 @@ def apply_failure(
 ) -> str:
     """Write decision ``d`` about ``row``'s failed send inside the caller's transaction; the
     outcome the send queue reports."""
-    mb = store.mailbox(session, now, lock=True, mailbox_id=row.mailbox_id or PRIMARY_MAILBOX)
+    mailbox_id = row.mailbox_id or PRIMARY_MAILBOX
+    mb = store.mailbox(session, now, lock=True, mailbox_id=mailbox_id)
+    scope = faults.scope_of(mailbox_id)
     text = err.text[:500]
     if d.action is Action.UNCERTAIN:
         unlease(row, OutboundState.UNCERTAIN, text)
@@ -139,19 +146,29 @@ def apply_failure(
         backoff = retry_backoff(row.attempts, ctx.rng, base=ctx.settings.retry_base_seconds)
         requeue(row, now + backoff, text)
         if d.alert is not None and mb.retry_failures >= d.alert_after:
-            notify.raise_alert(session, now, d.alert, {"times": mb.retry_failures, "server": text})
+            payload = faults.named(
+                session, mailbox_id, {"times": mb.retry_failures, "server": text}
+            )
+            notify.raise_alert(session, now, d.alert, payload, scope=scope)
         return d.outcome
-    requeue(row, None, text)
-    if d.pause_reason:
+    lead = session.get(Lead, row.lead_id, with_for_update=True) if row.lead_id else None
+    if row.step == 0 and lead is not None and faults.another_can_send(session, mailbox_id):
+        give_back(session, row, lead)  # not started yet: another mailbox takes it
+    else:
+        requeue(row, None, text)  # the same message waits for its mailbox
+    if d.mailbox_hold is not None:
+        faults.hold(session, now, mailbox_id, d.mailbox_hold, d.pause_reason)
+    elif d.pause_reason:
         _pause(session, now, d.pause_reason)
     if d.back_off is not None:
         mb.blocked_until = now + d.back_off
         mb.blocked_reason = str(d.block_reason or "")
     if d.alert is not None:
-        payload: dict[str, Any] = {"server": text}
+        payload = {"server": text}
         if d.back_off is not None:
             payload["minutes"] = int(d.back_off.total_seconds() // 60)
-        notify.raise_alert(session, now, d.alert, payload)
+        payload = faults.named(session, mailbox_id, payload)
+        notify.raise_alert(session, now, d.alert, payload, scope=scope)
     return d.outcome
 
 
@@ -182,18 +199,22 @@ def _recipient_rejected(
             if victim is not None:
                 lifecycle.restore(victim, e["status"])
         mb.recipient_errors = {}
-        _pause(session, now, STREAK_PAUSE.pause_reason)
-        payload = {
+        assert STREAK_PAUSE.mailbox_hold is not None
+        faults.hold(session, now, mb.id, STREAK_PAUSE.mailbox_hold, STREAK_PAUSE.pause_reason)
+        payload: dict[str, Any] = {
             "cause": "recipients",
             "recipients": len(streak),
             "domains": len({e["domain"] for e in streak}),
             "server": text,
         }
-        notify.raise_alert(session, now, AlertCondition.ACCOUNT, payload)
+        payload = faults.named(session, mb.id, payload)
+        notify.raise_alert(
+            session, now, AlertCondition.ACCOUNT, payload, scope=faults.scope_of(mb.id)
+        )
         return STREAK_PAUSE.outcome
     mb.recipient_errors = {"streak": streak}
     session.flush()
-    if guard_bounce_rate(session, s, now):
+    if guard_bounce_rate(session, s, now, mailbox_id=mb.id):
         return "paused"
     return "bounced"
 

@@ -29,7 +29,7 @@ from engine.sending.pacing import ROLLING_WINDOW
 from engine.sending.queue import DispatchReport, run_send_queue
 from engine.sending.smtp import Mailer
 from engine.storage import store
-from engine.storage.models import QUEUE_NEW, Lead, OutboundMessage
+from engine.storage.models import QUEUE_NEW, Lead, MailboxState, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +69,16 @@ def sending_order(ctx: EngineContext, vault: Vault | None) -> tuple[list[Mailbox
         s = store.effective_settings(session, ctx.settings)
         found = accounts.load(session, s, vault)
         counts = sent_last_24h(session, now)
+        blocked = set(
+            session.scalars(select(MailboxState.id).where(MailboxState.blocked_until > now))
+        )
         due_new = session.scalar(
             select(func.count())
             .select_from(Lead)
             .where(Lead.queue == QUEUE_NEW, Lead.mailbox_id.is_(None), Lead.next_send_at <= now)
         )
-    active = [a for a in found.usable if a.may_send]
+    # A mailbox backing off (quota, too many logins) takes no share of the new leads.
+    active = [a for a in found.usable if a.may_send and a.id not in blocked]
     return sorted(active, key=lambda a: (counts.get(a.id, 0), a.id)), int(due_new or 0)
 
 

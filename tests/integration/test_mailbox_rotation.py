@@ -192,3 +192,106 @@ def test_a_mailbox_whose_password_cannot_be_decrypted_is_left_out_and_the_primar
     with ctx.db.transaction() as session:
         sent_from = set(session.scalars(select(OutboundMessage.mailbox_id)))
     assert sent_from == {1}
+
+
+# --- faults stay in one mailbox ------------------------------------------------------------------
+
+
+def alerts(ctx: EngineContext) -> list[tuple[str, str, bool]]:
+    from engine.storage.models import Alert
+
+    with ctx.db.transaction() as session:
+        return sorted((a.condition, a.scope, a.active) for a in session.scalars(select(Alert)))
+
+
+def mailbox_state(ctx: EngineContext, mailbox_id: int) -> tuple[str, str | None]:
+    with ctx.db.transaction() as session:
+        box = session.get(Mailbox, mailbox_id)
+        assert box is not None
+        return box.state, box.hold
+
+
+def test_a_mailbox_refusing_its_login_pauses_only_itself_and_the_others_reach_every_lead(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    from engine.storage.models import Campaign, PendingNotification
+
+    ctx = setup(make_ctx, smtp_server, FOLLOWUP_DELAYS="")
+    smtp_server.refuse_auth(login="bea@example.com")
+    emails = [f"r{i}@co{i}.io" for i in range(12)]
+    add_leads(ctx, *emails)
+    start(ctx)
+    for _ in range(3):  # the refused share goes back to the queue and the others take it
+        send_round(ctx, mailers(), vault=ctx.vault)
+    got = smtp_server.messages
+    assert sorted(m.rcpt_tos[0] for m in got) == sorted(emails)  # every lead once
+    assert not smtp_server.by_login("bea@example.com")
+    assert mailbox_state(ctx, 2) == (MailboxStatus.PAUSED, "auth")
+    assert mailbox_state(ctx, 1) == (MailboxStatus.ACTIVE, None)
+    assert alerts(ctx) == [("account", "mailbox:2", True)]
+    with ctx.db.transaction() as session:
+        assert session.get(Campaign, 1).state == "running"  # type: ignore[union-attr]
+        statuses = Counter(lead.status for lead in session.scalars(select(Lead)))
+        told = [
+            n.payload
+            for n in session.scalars(select(PendingNotification))
+            if n.payload.get("condition") == "account"
+        ]
+    assert statuses == {"completed": 12}  # none failed, none twice
+    assert len(told) == 1 and told[0]["mailbox"] == "bea@example.com"
+    assert told[0]["campaign_paused"] is False
+
+
+def test_run_gives_a_mailbox_paused_by_a_fault_another_chance(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    ctx = setup(make_ctx, smtp_server, FOLLOWUP_DELAYS="")
+    smtp_server.refuse_auth(login="bea@example.com")
+    add_leads(ctx, *[f"s{i}@co{i}.io" for i in range(3)])
+    start(ctx)
+    send_round(ctx, mailers(), vault=ctx.vault)
+    assert mailbox_state(ctx, 2) == (MailboxStatus.PAUSED, "auth")
+    smtp_server.refuse_auth(False, login="bea@example.com")
+    start(ctx)  # /run: the admin says the cause is fixed
+    assert mailbox_state(ctx, 2) == (MailboxStatus.ACTIVE, None)
+    assert alerts(ctx) == [("account", "mailbox:2", False)]
+
+
+def test_when_every_mailbox_refuses_its_login_the_campaign_pauses_as_it_always_did(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    from engine.storage.models import Campaign
+
+    ctx = setup(make_ctx, smtp_server, FOLLOWUP_DELAYS="")
+    smtp_server.refuse_auth()
+    add_leads(ctx, *[f"t{i}@co{i}.io" for i in range(6)])
+    start(ctx)
+    send_round(ctx, mailers(), vault=ctx.vault)
+    with ctx.db.transaction() as session:
+        camp = session.get(Campaign, 1)
+        assert camp is not None
+        assert (camp.state, camp.reason) == ("paused", "the mailbox login failed")
+        assert all(lead.status == "pending" for lead in session.scalars(select(Lead)))
+    assert [m for m in smtp_server.messages] == []
+
+
+def test_a_quota_on_one_mailbox_holds_only_that_mailbox_for_a_day(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    from engine.storage.models import MailboxState
+
+    ctx = setup(make_ctx, smtp_server, FOLLOWUP_DELAYS="")
+    smtp_server.quota_exceeded(login="cai@example.com")
+    add_leads(ctx, *[f"u{i}@co{i}.io" for i in range(9)])
+    start(ctx)
+    send_round(ctx, mailers(), vault=ctx.vault)
+    send_round(ctx, mailers(), vault=ctx.vault)
+    assert len(smtp_server.messages) == 9
+    assert not smtp_server.by_login("cai@example.com")
+    with ctx.db.transaction() as session:
+        held = session.get(MailboxState, 3)
+        free = session.get(MailboxState, 2)
+        assert held is not None and held.blocked_until is not None
+        assert held.blocked_until - ctx.clock.now() >= timedelta(hours=23)
+        assert free is None or free.blocked_until is None
+    assert ("quota", "mailbox:3", True) in alerts(ctx)
