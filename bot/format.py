@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.messages.holds import hold_text
+from bot.messages.holds import hold_text, reason_text
 from bot.messages.system import alert_text
 from engine.campaign import ActiveAlert, StatusReport
 from engine.config import Settings
@@ -84,7 +84,7 @@ def when(dt: datetime | None, tz: ZoneInfo, now: datetime | None = None) -> str:
 def status_text(r: StatusReport, tz: ZoneInfo) -> str:
     c = r.counts
     lines = [
-        f"📊 Campaign: {r.state.upper()}" + (f" — {r.reason}" if r.reason else ""),
+        f"📊 Campaign: {r.state.upper()}" + (f" — {why}" if (why := reason_text(r.reason)) else ""),
         f"Sent today: {r.sent_today}/{r.daily_limit} (last 24 h: {r.sent_last_24h})",
         f"Replies: {r.replies_total} total, {r.replies_today} today — reply rate "
         f"{r.reply_rate:.1%}",

@@ -20,6 +20,7 @@ from engine.leads.lead_file.rows import FORMULA_START
 from engine.leads.service import custom_fields
 from engine.mailboxes import faults
 from engine.notify import active_alerts, alert_payload, clear_alert
+from engine.reasons import Reason
 from engine.sending.claims import count_uncertain, in_flight
 from engine.sending.gate import send_counts, send_gate
 from engine.sending.messages import Outgoing, build_message, make_message_id
@@ -31,6 +32,7 @@ from engine.states import (
     LeadStatus,
     MessageKind,
     OutboundState,
+    StateReason,
 )
 from engine.storage import store
 from engine.storage.models import (
@@ -93,15 +95,15 @@ class BrakeResult:
     in_flight: int
 
 
-def pause(ctx: EngineContext, reason: str = "paused by an admin") -> BrakeResult:
-    return _brake(ctx, CampaignState.PAUSED, reason)
+def pause(ctx: EngineContext) -> BrakeResult:
+    return _brake(ctx, CampaignState.PAUSED, Reason.of(StateReason.ADMIN_PAUSE))
 
 
 def stop(ctx: EngineContext) -> BrakeResult:
-    return _brake(ctx, CampaignState.STOPPED, "stopped by an admin")
+    return _brake(ctx, CampaignState.STOPPED, Reason.of(StateReason.ADMIN_STOP))
 
 
-def _brake(ctx: EngineContext, state: CampaignState, reason: str) -> BrakeResult:
+def _brake(ctx: EngineContext, state: CampaignState, reason: Reason) -> BrakeResult:
     """Commit the new state first, then count what is in flight: a sender reads the committed
     state before each SMTP transaction, so once the state is committed only an email already
     past that read can still go out, and its claim is still ``sending`` when we count."""

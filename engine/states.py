@@ -153,3 +153,17 @@ class MailboxHold(StrEnum):
     QUOTA = "quota"
     CONTENT = "content"  # 5.7.x: content or reputation blocked
     BOUNCE_RATE = "bounce_rate"
+
+
+class StateReason(StrEnum):
+    """Why the campaign (or a mailbox) is paused or stopped, stored as data and worded by
+    ``bot/messages/holds.py``. A row written by an older release holds a sentence instead,
+    shown as stored."""
+
+    ADMIN_PAUSE = "admin_pause"
+    ADMIN_STOP = "admin_stop"
+    LOGIN_FAILED = "login_failed"
+    CONTENT_BLOCKED = "content_blocked"
+    RECIPIENT_STREAK = "recipient_streak"
+    BOUNCE_RATE = "bounce_rate"  # detail: rate
+    RECORD_FAILED = "record_failed"

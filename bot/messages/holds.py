@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from engine.reasons import Reason
 from engine.sending.pacing import DAY_NAMES
-from engine.states import BlockReason, Hold, MailboxHold, MailboxStatus
+from engine.states import BlockReason, Hold, MailboxHold, MailboxStatus, StateReason
 
 Words = Callable[[Mapping[str, Any]], str]
 
@@ -18,8 +19,29 @@ BLOCK_WORDS: dict[BlockReason, str] = {
 }
 
 
+# Why the campaign (or a mailbox) was paused or stopped, as stored (engine/reasons.py).
+REASON_WORDS: dict[StateReason, Words] = {
+    StateReason.ADMIN_PAUSE: lambda d: "paused by an admin",
+    StateReason.ADMIN_STOP: lambda d: "stopped by an admin",
+    StateReason.LOGIN_FAILED: lambda d: "the mailbox login failed",
+    StateReason.CONTENT_BLOCKED: lambda d: "the server rejected our message",
+    StateReason.RECIPIENT_STREAK: lambda d: "several recipients were refused in a row",
+    StateReason.BOUNCE_RATE: lambda d: f"bounce rate {float(d.get('rate', 0)):.1f}%",
+    StateReason.RECORD_FAILED: lambda d: "an email was sent but could not be recorded",
+}
+
+
+def reason_text(stored: str | None) -> str:
+    """The words of a stored reason; an older release's sentence is shown as stored."""
+    reason = Reason.decode(stored)
+    if reason.why is None:
+        return reason.stored
+    return REASON_WORDS[reason.why](reason.detail)
+
+
 def _campaign(d: Mapping[str, Any]) -> str:
-    why = f" ({d['reason']})" if d.get("reason") else ""
+    text = reason_text(d.get("reason"))
+    why = f" ({text})" if text else ""
     return f"campaign is {d['state']}{why}"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from engine.reasons import Reason
 from engine.states import CampaignState, MailboxHold, MailboxStatus
 from engine.storage import store
 from engine.storage.models import PRIMARY_MAILBOX, Campaign, Mailbox
@@ -70,7 +71,7 @@ def another_can_send(session: Session, mailbox_id: int | None) -> bool:
 
 
 def hold(
-    session: Session, now: datetime, mailbox_id: int | None, why: MailboxHold, reason: str
+    session: Session, now: datetime, mailbox_id: int | None, why: MailboxHold, reason: Reason
 ) -> bool:
     """Pause the mailbox for ``why``; pause the campaign too (with ``reason``) when no other
     mailbox is active. True if the campaign paused."""
@@ -85,7 +86,7 @@ def hold(
         box.state, box.hold, box.hold_detail, box.updated_at = (
             MailboxStatus.PAUSED,
             why,
-            reason,
+            reason.encode(),
             now,
         )
     if any(b.state == MailboxStatus.ACTIVE for i, b in boxes.items() if i != mid):

@@ -112,6 +112,8 @@ def build_spec(email: str, password: str, options: Mapping[str, str]) -> Mailbox
         try:
             parsed[key] = _PARSERS[key](raw)
         except ValueError as e:
+            if password in raw:  # a value that holds the password (a stray quote) is not shown
+                raise UserInputError(f"The value of {key} is not valid. {KEYS_HINT}") from None
             raise UserInputError(f"{e}.") from None
     return MailboxSpec(email=email, password=password, **parsed)
 

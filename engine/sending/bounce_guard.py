@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from engine import notify
 from engine.config import Settings
 from engine.mailboxes import faults
+from engine.reasons import Reason
 from engine.states import (
     AlertCondition,
     CampaignState,
@@ -19,6 +20,7 @@ from engine.states import (
     MailboxStatus,
     MessageKind,
     OutboundState,
+    StateReason,
 )
 from engine.storage import store
 from engine.storage.models import PRIMARY_MAILBOX, Lead, Mailbox, OutboundMessage
@@ -72,7 +74,8 @@ def guard_bounce_rate(
     ):
         return False
     rate = 100 * bounced / sent
-    faults.hold(session, now, mailbox_id, MailboxHold.BOUNCE_RATE, f"bounce rate {rate:.1f}%")
+    why = Reason.of(StateReason.BOUNCE_RATE, rate=round(rate, 1))
+    faults.hold(session, now, mailbox_id, MailboxHold.BOUNCE_RATE, why)
     payload = {"bounced": bounced, "sent": sent, "rate": rate, "limit": s.max_bounce_rate}
     notify.raise_alert(
         session,

@@ -21,7 +21,7 @@ from engine.errors import (
     Uncertain,
 )
 from engine.sending.pacing import ROLLING_WINDOW
-from engine.states import AlertCondition, BlockReason, MailboxHold
+from engine.states import AlertCondition, BlockReason, MailboxHold, StateReason
 
 ACCOUNT_BACKOFF = timedelta(minutes=15)
 # Recipient errors in a row across this many domains mean the account, not the leads.
@@ -43,7 +43,7 @@ class FailureDecision:
     action: Action
     outcome: str  # what the send queue reports (and stops on)
     alert: AlertCondition | None = None
-    pause_reason: str = ""  # the campaign's reason, shown in /status
+    pause_reason: StateReason | None = None  # why the mailbox (or campaign) paused
     back_off: timedelta | None = None
     block_reason: BlockReason | None = None  # stored on the mailbox, worded in /status
     alert_after: int = 1  # failures in a row before the alert is raised
@@ -59,7 +59,7 @@ POLICY: tuple[tuple[type[SendError], FailureDecision], ...] = (
             Action.PAUSE,
             "paused",
             AlertCondition.ACCOUNT,
-            "the mailbox login failed",
+            StateReason.LOGIN_FAILED,
             mailbox_hold=MailboxHold.AUTH,
         ),
     ),
@@ -89,7 +89,7 @@ POLICY: tuple[tuple[type[SendError], FailureDecision], ...] = (
             Action.PAUSE,
             "paused",
             AlertCondition.CONTENT,
-            "the server rejected our message",
+            StateReason.CONTENT_BLOCKED,
             mailbox_hold=MailboxHold.CONTENT,
         ),
     ),
@@ -104,7 +104,7 @@ STREAK_PAUSE = FailureDecision(
     Action.PAUSE,
     "paused",
     AlertCondition.ACCOUNT,
-    "several recipients were refused in a row",
+    StateReason.RECIPIENT_STREAK,
     mailbox_hold=MailboxHold.AUTH,
 )
 

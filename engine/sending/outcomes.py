@@ -18,6 +18,7 @@ from engine.context import EngineContext
 from engine.errors import DatabaseUnavailable, SendError
 from engine.leads import lifecycle
 from engine.mailboxes import faults
+from engine.reasons import Reason
 from engine.sending.bounce_guard import guard_bounce_rate
 from engine.sending.claims import Claimed, give_back, requeue, unlease
 from engine.sending.failure_policy import (
@@ -28,7 +29,15 @@ from engine.sending.failure_policy import (
     streak_points_at_account,
 )
 from engine.sending.pacing import retry_backoff
-from engine.states import AlertCondition, CampaignState, MessageKind, NoticeKind, OutboundState
+from engine.states import (
+    AlertCondition,
+    CampaignState,
+    MailboxHold,
+    MessageKind,
+    NoticeKind,
+    OutboundState,
+    StateReason,
+)
 from engine.storage import store
 from engine.storage.models import PRIMARY_MAILBOX, Alert, Lead, MailboxState, OutboundMessage
 
@@ -106,8 +115,8 @@ def _mark_sent(s: Settings, row: OutboundMessage, lead: Lead | None, now: dateti
     lifecycle.step_sent(lead, row.step, now, next_due)
 
 
-def _pause(session: Session, now: datetime, reason: str) -> None:
-    store.set_campaign_state(session, now, CampaignState.PAUSED, reason)
+def _pause(session: Session, now: datetime, why: StateReason) -> None:
+    store.set_campaign_state(session, now, CampaignState.PAUSED, Reason.of(why))
 
 
 def record_failure(ctx: EngineContext, claimed: Claimed, err: SendError) -> str:
@@ -156,9 +165,9 @@ def apply_failure(
         give_back(session, row, lead)  # not started yet: another mailbox takes it
     else:
         requeue(row, None, text)  # the same message waits for its mailbox
-    if d.mailbox_hold is not None:
-        faults.hold(session, now, mailbox_id, d.mailbox_hold, d.pause_reason)
-    elif d.pause_reason:
+    if d.mailbox_hold is not None and d.pause_reason is not None:
+        faults.hold(session, now, mailbox_id, d.mailbox_hold, Reason.of(d.pause_reason))
+    elif d.pause_reason is not None:
         _pause(session, now, d.pause_reason)
     if d.back_off is not None:
         mb.blocked_until = now + d.back_off
@@ -199,8 +208,7 @@ def _recipient_rejected(
             if victim is not None:
                 lifecycle.restore(victim, e["status"])
         mb.recipient_errors = {}
-        assert STREAK_PAUSE.mailbox_hold is not None
-        faults.hold(session, now, mb.id, STREAK_PAUSE.mailbox_hold, STREAK_PAUSE.pause_reason)
+        faults.hold(session, now, mb.id, MailboxHold.AUTH, Reason.of(StateReason.RECIPIENT_STREAK))
         payload: dict[str, Any] = {
             "cause": "recipients",
             "recipients": len(streak),
@@ -281,7 +289,7 @@ def record_failed_after_250(
                     f"accepted by the server; recording failed: {why}"[:1000],
                 )
                 row.sent_at = at
-            _pause(session, now, "an email was sent but could not be recorded")
+            _pause(session, now, StateReason.RECORD_FAILED)
             notify.raise_alert(
                 session, now, AlertCondition.RECORD_FAILED, {"cause": "marked_sent", **payload}
             )
@@ -297,7 +305,7 @@ def _alert_record_failed(
     try:
         with ctx.db.transaction() as session:
             if pause:
-                _pause(session, now, "an email was sent but could not be recorded")
+                _pause(session, now, StateReason.RECORD_FAILED)
             notify.raise_alert(session, now, AlertCondition.RECORD_FAILED, payload)
     except Exception:  # noqa: BLE001 - nothing can be written; the log is all there is
         log.exception("could not raise the %s alert", AlertCondition.RECORD_FAILED)

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.config import Settings, apply_overrides
+from engine.reasons import Reason
 from engine.states import CampaignState
 from engine.storage.models import (
     PRIMARY_MAILBOX,
@@ -51,10 +52,12 @@ def campaign(session: Session, now: datetime, *, lock: bool = False) -> Campaign
     return row
 
 
-def set_campaign_state(session: Session, now: datetime, state: str, reason: str = "") -> Campaign:
+def set_campaign_state(
+    session: Session, now: datetime, state: str, reason: Reason | None = None
+) -> Campaign:
     row = campaign(session, now, lock=True)
     row.state = state
-    row.reason = reason
+    row.reason = reason.encode() if reason is not None else ""
     row.changed_at = now
     return row
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.messages.holds import reason_text
 from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
@@ -95,7 +96,7 @@ def test_it_alerts_when_a_delivered_email_cannot_be_recorded(
     # The campaign is paused, so nothing more goes out unrecorded.
     with ctx.db.transaction() as session:
         assert store.campaign(session, clock.now()).state == CampaignState.PAUSED
-    assert "could not be recorded" in campaign.status(ctx).reason
+    assert "could not be recorded" in reason_text(campaign.status(ctx).reason)
     assert _send(ctx) == []
 
     # Recovery finds nothing uncertain to resend, even after every lease is given up.

@@ -22,7 +22,7 @@ from engine.sending.failure_policy import (
     decide,
     streak_points_at_account,
 )
-from engine.states import AlertCondition
+from engine.states import AlertCondition, StateReason
 
 
 @pytest.mark.parametrize(
@@ -52,8 +52,8 @@ def test_it_pauses_the_campaign_only_for_account_and_content() -> None:
         if decide(e).pause_reason
     }
     assert paused == {"AccountBroken", "ContentBlocked"}
-    assert decide(AccountBroken("")).pause_reason == "the mailbox login failed"
-    assert decide(ContentBlocked("")).pause_reason == "the server rejected our message"
+    assert decide(AccountBroken("")).pause_reason == StateReason.LOGIN_FAILED
+    assert decide(ContentBlocked("")).pause_reason == StateReason.CONTENT_BLOCKED
 
 
 def test_it_backs_off_the_account_for_fifteen_minutes_or_a_day() -> None:

@@ -12,10 +12,11 @@ import pytest
 
 from bot.format import status_text
 from bot.messages import holds
-from bot.messages.holds import hold_text, window_text
+from bot.messages.holds import REASON_WORDS, hold_text, reason_text, window_text
 from engine.campaign import StatusReport
+from engine.reasons import Reason
 from engine.sending.pacing import PacingRules, PacingState, SendCounts, SendWindow, gate
-from engine.states import BlockReason, CampaignState, Hold
+from engine.states import BlockReason, CampaignState, Hold, StateReason
 
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # a Wednesday
 UTC_TZ = ZoneInfo("UTC")
@@ -185,3 +186,36 @@ def test_status_says_why_not_and_until_when() -> None:
 
 def test_status_says_why_not_without_a_time_when_nothing_is_due() -> None:
     assert _sending_line(REPORT) == "Not sending: nothing is due (no pending leads or follow-ups)"
+
+
+# --- why the campaign (or a mailbox) was paused, as stored -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("why", "detail", "words"),
+    [
+        (StateReason.ADMIN_PAUSE, {}, "paused by an admin"),
+        (StateReason.ADMIN_STOP, {}, "stopped by an admin"),
+        (StateReason.LOGIN_FAILED, {}, "the mailbox login failed"),
+        (StateReason.CONTENT_BLOCKED, {}, "the server rejected our message"),
+        (StateReason.RECIPIENT_STREAK, {}, "several recipients were refused in a row"),
+        (StateReason.BOUNCE_RATE, {"rate": 12.5}, "bounce rate 12.5%"),
+        (StateReason.RECORD_FAILED, {}, "an email was sent but could not be recorded"),
+    ],
+)
+def test_a_stored_reason_reads_as_it_always_did(
+    why: StateReason, detail: dict[str, float], words: str
+) -> None:
+    stored = Reason.of(why, **detail).encode()
+    assert stored.startswith("{")  # data, not a sentence
+    assert reason_text(stored) == words
+    assert Reason.decode(stored) == Reason(why, detail, stored)
+
+
+def test_every_state_reason_has_words() -> None:
+    assert set(REASON_WORDS) == set(StateReason)
+
+
+@pytest.mark.parametrize("older", ["paused by an admin", "bounce rate 7.0%", "{not json", ""])
+def test_a_reason_an_older_release_stored_as_text_is_shown_as_stored(older: str) -> None:
+    assert reason_text(older) == older
