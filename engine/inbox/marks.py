@@ -13,11 +13,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.context import EngineContext
 from engine.inbox.imap import ImapMailbox
+from engine.storage import store
 from engine.storage.models import PRIMARY_MAILBOX, ImapSync, OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -72,10 +73,8 @@ def start(
 def sent_any(session: Session, mailbox_id: int) -> bool:
     """Has this mailbox ever sent (or tried to send) an email? Rows without a mailbox are
     mailbox 1's (written before there were mailboxes)."""
-    sent_from = OutboundMessage.mailbox_id == mailbox_id
-    if mailbox_id == PRIMARY_MAILBOX:
-        sent_from = or_(sent_from, OutboundMessage.mailbox_id.is_(None))
-    return session.scalar(select(OutboundMessage.id).where(sent_from).limit(1)) is not None
+    sent = select(OutboundMessage.id).where(store.sent_from(mailbox_id)).limit(1)
+    return session.scalar(sent) is not None
 
 
 def advance(
