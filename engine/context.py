@@ -66,7 +66,9 @@ class EngineContext:
             return self.mailer_factory()
         return SmtpMailer(smtp or self.smtp_settings())
 
-    def new_mailbox(self) -> ImapMailbox:
+    def new_mailbox(self, imap: ImapSettings | None = None) -> ImapMailbox:
+        """An IMAP connection to the environment's mailbox, or to the account ``imap`` logs in
+        as."""
         if self.mailbox_factory is not None:
             return self.mailbox_factory()
-        return ImapMailbox(self.imap_settings())
+        return ImapMailbox(imap or self.imap_settings())

@@ -56,6 +56,11 @@ class TryLater(SendError):
     """The server is busy or unreachable (421, 4.x.x, timeouts): retry the same message later."""
 
 
+class ClassifierUnavailable(TryLater):
+    """The inbox's classifier process could not be started: no mailbox can be read now (the
+    reply check fails as a whole and is retried; it is no fault of any mailbox)."""
+
+
 class RecipientRejected(SendError):
     """This recipient is bad (550 5.1.1, 553 5.1.x at RCPT): the lead bounces."""
 

@@ -60,12 +60,7 @@ def raise_alert(
     notification), rendered by the bot from the condition. ``scope`` keeps one mailbox's
     condition apart from another's (``mailbox:N``; empty for the whole service)."""
     condition = str(condition)
-    alert = session.get(Alert, (condition, scope), with_for_update=True)
-    if alert is None:
-        alert = Alert(
-            condition=condition, scope=scope, active=False, detail="", count=0, updated_at=now
-        )
-        session.add(alert)
+    alert = _row(session, now, condition, scope)
     alert.count = (alert.count or 0) + 1
     alert.updated_at = now
     if alert.active:
@@ -76,6 +71,56 @@ def raise_alert(
     alert.detail = json.dumps(payload, sort_keys=True, default=str)
     emit(session, now, NoticeKind.ALERT, {"condition": condition, **payload})
     return True
+
+
+def _row(session: Session, now: datetime, condition: str, scope: str) -> Alert:
+    """The condition's row, locked; made (inactive) on first use."""
+    alert = session.get(Alert, (condition, scope), with_for_update=True)
+    if alert is None:
+        alert = Alert(
+            condition=condition, scope=scope, active=False, detail="", count=0, updated_at=now
+        )
+        session.add(alert)
+    return alert
+
+
+def failed_in_a_row(
+    session: Session,
+    now: datetime,
+    condition: AlertCondition | str,
+    detail: dict[str, Any] | None = None,
+    *,
+    scope: str = "",
+    after: int,
+) -> bool:
+    """One more failure in a row of a condition the admins hear about only once it has failed
+    ``after`` times in a row (one mailbox's reply check, say). The failures are counted on the
+    condition's row, which stays inactive until then. True if the alert was raised now."""
+    alert = _row(session, now, str(condition), scope)
+    if alert.active or (alert.count or 0) + 1 >= after:
+        return raise_alert(session, now, condition, detail, scope=scope)
+    alert.count = (alert.count or 0) + 1
+    alert.updated_at = now
+    return False
+
+
+def works_again(
+    session: Session,
+    now: datetime,
+    condition: AlertCondition | str,
+    detail: dict[str, Any] | None = None,
+    *,
+    scope: str = "",
+) -> bool:
+    """The counterpart of :func:`failed_in_a_row`: the alert clears (told once) if it was
+    raised, and failures counted toward it are forgotten either way. True if it was active."""
+    if clear_alert(session, now, condition, detail, scope=scope):
+        return True
+    alert = session.get(Alert, (str(condition), scope), with_for_update=True)
+    if alert is not None and alert.count:
+        alert.count = 0
+        alert.updated_at = now
+    return False
 
 
 def revise_alert(

@@ -25,6 +25,7 @@ from engine import notify
 from engine.context import EngineContext
 from engine.delivery import deliver_notifications
 from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, TryLater
+from engine.inbox.mailbox_checks import IMAP_ALERT_AFTER
 from engine.notify import Notifier
 from engine.sending.claims import count_uncertain, expire_leases
 from engine.sending.pacing import day_start
@@ -51,7 +52,6 @@ SEND, REPLIES, MIDNIGHT, NOTIFICATIONS, MAINTENANCE = (
     "maintenance",
 )
 RECOVERY = "recovery"
-IMAP_ALERT_AFTER = 3
 JOB_ALERT_AFTER = 3
 
 

@@ -94,10 +94,17 @@ def _uncertain(p: dict[str, Any]) -> str:
         if p.get("sent_copies") == "none"
         else "it is not yet known whether this mail server keeps Sent copies"
     )
+    emails = f"Some emails from {p['mailbox']}" if p.get("mailbox") else "Some emails"
     return (
-        f"❔ Some emails may or may not have gone out before a crash, and {why}. "
+        f"❔ {emails} may or may not have gone out before a crash, and {why}. "
         "They are NOT resent without your word: see /uncertain."
     )
+
+
+def _uncertain_settled(p: dict[str, Any]) -> str:
+    if p.get("mailbox"):
+        return f"✅ No email from {p['mailbox']} has an unknown delivery now."
+    return "✅ No email has an unknown delivery now."
 
 
 def _record_failed(p: dict[str, Any]) -> str:
@@ -157,7 +164,7 @@ CLEARS: dict[str, Words] = {
     **{
         c: _cleared_by(c) for c in (*_BY_A_SEND, AlertCondition.CONTENT, AlertCondition.BOUNCE_RATE)
     },
-    AlertCondition.UNCERTAIN: lambda p: "✅ No email has an unknown delivery now.",
+    AlertCondition.UNCERTAIN: _uncertain_settled,
 }
 
 

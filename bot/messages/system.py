@@ -29,10 +29,20 @@ _JOBS = (
 
 
 def _imap_failing(p: dict[str, Any]) -> str:
+    """The whole reply check failing (one mailbox), or one of several mailboxes (``mailbox``
+    is its address)."""
+    box = p.get("mailbox")
+    check = f"The reply check of {box}" if box else "The reply check"
+    replies = f"Replies to {box}" if box else "Replies"
     return (
-        f"📭 The reply check failed {p.get('failures')} times in a row ({p.get('error')}). "
-        "Replies are not being read; it keeps retrying."
+        f"📭 {check} failed {p.get('failures')} times in a row ({p.get('error')}). "
+        f"{replies} are not being read; it keeps retrying."
     )
+
+
+def _imap_works(p: dict[str, Any]) -> str:
+    box = p.get("mailbox")
+    return f"📬 The reply check of {box} works again." if box else "📬 The reply check works again."
 
 
 def _job_failing(p: dict[str, Any]) -> str:
@@ -47,7 +57,7 @@ ALERTS: dict[str, Words] = {
     **dict.fromkeys(_JOBS, _job_failing),
 }
 CLEARS: dict[str, Words] = {
-    AlertCondition.IMAP: lambda p: "📬 The reply check works again.",
+    AlertCondition.IMAP: _imap_works,
     **dict.fromkeys(_JOBS, lambda p: f"⚙️ The {p.get('job')} job works again."),
 }
 

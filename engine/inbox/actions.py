@@ -19,6 +19,7 @@ from engine.config import Settings
 from engine.inbox.bounces import Bounce
 from engine.inbox.classify import Classification, Inbound
 from engine.leads import lifecycle
+from engine.mailboxes import accounts
 from engine.message_ids import reply_headers
 from engine.sending.bounce_guard import guard_bounce_rate
 from engine.sending.compose import lead_values
@@ -138,7 +139,9 @@ def _act_on_reply(
 def _queue_calendar(
     session: Session, s: Settings, now: datetime, lead: Lead, inb: Inbound, message_id: str
 ) -> bool:
-    """The calendar answer, in the lead's thread, at most once per lead (unique lead+step)."""
+    """The calendar answer, in the lead's thread, at most once per lead (unique lead+step). It
+    goes from the lead's mailbox, with that mailbox's address and name (a lead never written
+    to has none: then the environment's)."""
     exists = session.scalar(
         select(OutboundMessage.id).where(
             OutboundMessage.lead_id == lead.id, OutboundMessage.step == CALENDAR_STEP
@@ -146,6 +149,7 @@ def _queue_calendar(
     )
     if exists:
         return False
+    s = accounts.one(session, s, lead.mailbox_id or PRIMARY_MAILBOX).settings_for(s, now)
     subject, body = render_template(store.template(session, "calendar"), lead_values(lead, s))
     thread = reply_headers([*inb.references, message_id])
     session.add(
@@ -162,6 +166,7 @@ def _queue_calendar(
             state=OutboundState.QUEUED,
             attempts=0,
             created_at=now,
+            mailbox_id=lead.mailbox_id,
         )
     )
     return True

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from engine.errors import TryLater
+from engine.errors import ClassifierUnavailable
 
 if TYPE_CHECKING:
     from engine.inbox.classify import Classification, Inbound
@@ -82,8 +82,9 @@ class Analyser:
 
     def analyse(self, raw: bytes, budget: float = DEFAULT_BUDGET_SECONDS) -> Analysis:
         """Parse and classify ``raw`` in the child within ``budget`` seconds. Raises
-        :class:`Unclassifiable` when this message is the problem, ``TryLater`` when no child can
-        be started (then nothing is recorded and the mark stays)."""
+        :class:`Unclassifiable` when this message is the problem, ``ClassifierUnavailable`` (a
+        ``TryLater``) when no child can be started (then nothing is recorded and the mark
+        stays)."""
         with self._lock:
             proc = self._ensure()
             assert proc.stdin is not None and proc.stdout is not None
@@ -132,7 +133,9 @@ class Analyser:
         except (TimeoutError, OSError, EOFError):
             self._kill()
             # Not this message's fault: the check fails and is retried (no message is skipped).
-            raise TryLater("the classifier process did not start; retrying next check") from None
+            raise ClassifierUnavailable(
+                "the classifier process did not start; retrying next check"
+            ) from None
         return proc
 
     def _kill(self) -> None:

@@ -1,6 +1,8 @@
-"""The reply check: read only what is new in the inbox, classify it, act on it.
+"""The reply check: read only what is new in each mailbox's inbox, classify it, act on it.
 
-The mark ``(folder, UIDVALIDITY, last UID)`` lives in the database and advances with each message,
+Every mailbox that is not removed is read (:mod:`engine.inbox.mailbox_checks`: which ones, our
+own addresses, a failing mailbox's alert). Each has its own mark ``(mailbox, folder,
+UIDVALIDITY, last UID)`` (:mod:`engine.inbox.marks`) in the database, advanced with each message
 in the same transaction as what that message changed. Reprocessing is a no-op: the inbound
 Message-ID is unique. The mailbox itself is never changed (read-only SELECT, BODY.PEEK).
 
@@ -26,17 +28,16 @@ from sqlalchemy.orm import Session
 from engine import notify
 from engine.config import Settings
 from engine.context import EngineContext
-from engine.errors import UserInputError
-from engine.inbox import actions, authres, budget
+from engine.errors import AccountBroken, ClassifierUnavailable, TryLater, UserInputError
+from engine.inbox import actions, authres, budget, mailbox_checks, marks
 from engine.inbox.bounces import Bounce
 from engine.inbox.budget import Analyser, Analysis, Unclassifiable
 from engine.inbox.classify import Classification, Inbound, classify, parse_inbound
-from engine.inbox.imap import ImapMailbox
+from engine.mailboxes.accounts import MailboxAccount
 from engine.states import InboundKind, NoticeKind
 from engine.storage import store
 from engine.storage.models import (
     PRIMARY_MAILBOX,
-    ImapSync,
     InboundMessage,
     Lead,
     OutboundMessage,
@@ -53,6 +54,7 @@ class SyncReport:
     fetched: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
     restarted: bool = False
+    failed: dict[int, str] = field(default_factory=dict)  # mailbox id -> error (several only)
 
 
 def check_inbox(
@@ -61,42 +63,93 @@ def check_inbox(
     *,
     budget_seconds: float = budget.DEFAULT_BUDGET_SECONDS,
     analyser: Analyser | None = None,
+    alert_after: int = mailbox_checks.IMAP_ALERT_AFTER,
 ) -> SyncReport:
-    """One reply check (blocking; run it in a worker thread). Each message gets at most
-    ``budget_seconds`` to be parsed and classified (in ``analyser``'s child process)."""
+    """One reply check of every mailbox that is not removed (blocking; run it in a worker
+    thread). Each message gets at most ``budget_seconds`` to be parsed and classified (in
+    ``analyser``'s child process).
+
+    With only the environment's mailbox an IMAP failure is raised, as it always was. With
+    several, a mailbox whose IMAP fails is skipped and counted (its own alert after
+    ``alert_after`` failing checks in a row) while the others are read."""
     report = SyncReport()
     analyser = analyser or budget.shared()
-    with ctx.new_mailbox() as mailbox:
-        uidvalidity = mailbox.select_readonly(folder)
-        last_uid = _mark(ctx, folder, uidvalidity, mailbox, report)
-        uids = mailbox.new_uids(last_uid)
-        for fetched in mailbox.fetch(uids):
-            report.fetched += 1
-            try:
-                analysis = analyser.analyse(fetched.raw, budget_seconds)
-            except Unclassifiable as e:
-                log.warning("message UID %s in %s: %s", fetched.uid, folder, e)
-                kind = record_unclassified(ctx, folder, uidvalidity, fetched.uid, str(e))
-            else:
-                kind = process_message(
-                    ctx, folder, uidvalidity, fetched.uid, fetched.raw, analysis=analysis
-                )
-            report.kinds[kind] = report.kinds.get(kind, 0) + 1
+    plan = mailbox_checks.plan(ctx)
+    for account in plan.accounts:
+        one = _MailboxCheck(ctx, account, folder, plan.own_addresses, analyser, budget_seconds)
+        if plan.single:
+            one.run(report)
+            mailbox_checks.checked(ctx, account)
+            continue
+        try:
+            one.run(report)
+        except ClassifierUnavailable:
+            raise  # no mailbox can be read: the check as a whole is retried
+        except (AccountBroken, TryLater) as e:
+            error = f"{type(e).__name__}: {e}"[:300]
+            log.warning("reply check of mailbox %d failed: %s", account.id, error)
+            report.failed[account.id] = error
+            mailbox_checks.failed(ctx, account, error, after=alert_after)
+        else:
+            mailbox_checks.checked(ctx, account)
     return report
 
 
-def _fallback_id(folder: str, uidvalidity: int, uid: int) -> str:
-    return f"<uid-{uidvalidity}-{uid}@{folder.lower()}.invalid>"
+@dataclass(frozen=True)
+class _MailboxCheck:
+    """One mailbox's folder, read from its mark on."""
+
+    ctx: EngineContext
+    account: MailboxAccount
+    folder: str
+    own_addresses: frozenset[str]
+    analyser: Analyser
+    budget_seconds: float
+
+    def run(self, report: SyncReport) -> None:
+        ctx, mailbox_id, folder = self.ctx, self.account.id, self.folder
+        with ctx.new_mailbox(self.account.imap) as mailbox:
+            uidvalidity = mailbox.select_readonly(folder)
+            begin = marks.start(ctx, mailbox_id, folder, uidvalidity, mailbox)
+            report.restarted = report.restarted or begin.restarted
+            for fetched in mailbox.fetch(mailbox.new_uids(begin.last_uid)):
+                report.fetched += 1
+                kind = self._one(uidvalidity, fetched.uid, fetched.raw)
+                report.kinds[kind] = report.kinds.get(kind, 0) + 1
+
+    def _one(self, uidvalidity: int, uid: int, raw: bytes) -> InboundKind:
+        ctx, mailbox_id, folder = self.ctx, self.account.id, self.folder
+        try:
+            analysis = self.analyser.analyse(raw, self.budget_seconds)
+        except Unclassifiable as e:
+            log.warning("message UID %s in mailbox %d's %s: %s", uid, mailbox_id, folder, e)
+            return record_unclassified(ctx, folder, uidvalidity, uid, str(e), mailbox_id=mailbox_id)
+        return process_message(
+            ctx,
+            folder,
+            uidvalidity,
+            uid,
+            raw,
+            analysis=analysis,
+            mailbox_id=mailbox_id,
+            own_addresses=self.own_addresses,
+        )
 
 
 def record_unclassified(
-    ctx: EngineContext, folder: str, uidvalidity: int, uid: int, reason: str
+    ctx: EngineContext,
+    folder: str,
+    uidvalidity: int,
+    uid: int,
+    reason: str,
+    *,
+    mailbox_id: int = PRIMARY_MAILBOX,
 ) -> InboundKind:
     """A message that could not be classified: recorded as ``other``, the mark moves past it."""
     now = ctx.clock.now()
-    message_id = _fallback_id(folder, uidvalidity, uid)
+    message_id = marks.fallback_id(mailbox_id, folder, uidvalidity, uid)
     with ctx.db.transaction() as session:
-        _advance(session, folder, uidvalidity, uid, now)
+        marks.advance(session, mailbox_id, folder, uidvalidity, uid, now)
         if session.scalar(select(InboundMessage.id).where(InboundMessage.message_id == message_id)):
             return InboundKind.DUPLICATE
         session.add(
@@ -107,55 +160,10 @@ def record_unclassified(
                 folder=folder,
                 uid=uid,
                 seen_at=now,
+                mailbox_id=mailbox_id,
             )
         )
     return InboundKind.OTHER
-
-
-def _mark(
-    ctx: EngineContext, folder: str, uidvalidity: int, mailbox: ImapMailbox, report: SyncReport
-) -> int:
-    now = ctx.clock.now()
-    with ctx.db.transaction() as session:
-        row = session.get(ImapSync, (PRIMARY_MAILBOX, folder), with_for_update=True)
-        if row is None:
-            # First check: replies can only answer emails we have sent. Before the first send
-            # there is nothing to answer, so start at the top; after it, read everything.
-            sent_any = session.scalar(select(OutboundMessage.id).limit(1)) is not None
-            start = 0
-            if not sent_any:
-                uids = mailbox.new_uids(0)
-                start = uids[-1] if uids else 0
-            session.add(
-                ImapSync(
-                    mailbox_id=PRIMARY_MAILBOX,
-                    folder=folder,
-                    uidvalidity=uidvalidity,
-                    last_uid=start,
-                    updated_at=now,
-                )
-            )
-            return start
-        if row.uidvalidity != uidvalidity:
-            log.warning("UIDVALIDITY of %s changed; reading it again (deduplicated)", folder)
-            row.uidvalidity = uidvalidity
-            row.last_uid = 0
-            row.updated_at = now
-            report.restarted = True
-        return row.last_uid
-
-
-def _advance(session: Session, folder: str, uidvalidity: int, uid: int, now: datetime) -> None:
-    session.execute(
-        update(ImapSync)
-        .where(
-            ImapSync.mailbox_id == PRIMARY_MAILBOX,
-            ImapSync.folder == folder,
-            ImapSync.uidvalidity == uidvalidity,
-            ImapSync.last_uid < uid,
-        )
-        .values(last_uid=uid, updated_at=now)
-    )
 
 
 def process_message(
@@ -166,18 +174,24 @@ def process_message(
     raw: bytes,
     *,
     analysis: Analysis | None = None,
+    mailbox_id: int = PRIMARY_MAILBOX,
+    own_addresses: frozenset[str] | None = None,
 ) -> InboundKind:
-    """Act on one message and advance the mark — one transaction. ``analysis`` is the parse and
-    classification done under the time budget; without it they are done here, unbounded."""
+    """Act on one message of mailbox ``mailbox_id`` and advance its mark — one transaction.
+    ``analysis`` is the parse and classification done under the time budget; without it they
+    are done here, unbounded. ``own_addresses``: our mailboxes' addresses (read here if not
+    given)."""
     now = ctx.clock.now()
     inb = analysis.inbound if analysis is not None else parse_inbound(raw)
-    message_id = inb.message_id or _fallback_id(folder, uidvalidity, uid)
+    message_id = inb.message_id or marks.fallback_id(mailbox_id, folder, uidvalidity, uid)
     with ctx.db.transaction() as session:
-        _advance(session, folder, uidvalidity, uid, now)
+        marks.advance(session, mailbox_id, folder, uidvalidity, uid, now)
         if session.scalar(select(InboundMessage.id).where(InboundMessage.message_id == message_id)):
             return InboundKind.DUPLICATE
         s = store.effective_settings(session, ctx.settings)
-        ours = inb.from_email == s.email_address.lower() or session.scalar(
+        if own_addresses is None:
+            own_addresses = mailbox_checks.own_addresses(session, s)
+        ours = inb.from_email in own_addresses or session.scalar(
             select(OutboundMessage.id).where(OutboundMessage.message_id == message_id)
         )
         cls: Classification | None = None
@@ -200,6 +214,7 @@ def process_message(
             uid=uid,
             received_at=inb.date,
             seen_at=now,
+            mailbox_id=mailbox_id,
         )
         session.add(row)
         if lead is not None and cls is not None and held is not None:

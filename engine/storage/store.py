@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from engine.storage.models import (
     PRIMARY_MAILBOX,
     Campaign,
     MailboxState,
+    OutboundMessage,
     SettingOverride,
     Suppression,
     TemplateRow,
@@ -84,6 +85,15 @@ def mailbox(
         row = session.get(MailboxState, mailbox_id, with_for_update=lock)
         assert row is not None
     return row
+
+
+def sent_from(mailbox_id: int) -> ColumnElement[bool]:
+    """Outbound rows of one mailbox: rows without one are mailbox 1's (written before there
+    were mailboxes)."""
+    clause = OutboundMessage.mailbox_id == mailbox_id
+    if mailbox_id == PRIMARY_MAILBOX:
+        return or_(clause, OutboundMessage.mailbox_id.is_(None))
+    return clause
 
 
 def overrides(session: Session) -> dict[str, str]:
