@@ -255,21 +255,17 @@ def claim_batch(
     new_leads: int | None = None,
 ) -> list[Claimed] | Gate:
     """One transaction: claim up to ``limit`` emails for one mailbox, as many as its gate
-        allows right now.
-
-        With pacing on, the gate allows one (the next waits MIN..MAX_DELAY_SECONDS); with pacing
-        off, several, so the per-email cost of a transaction is shared. ``new_leads`` caps how
-        many leads without a mailbox it may take (its share, when several mailboxes send). Mailboxes
-        claim in
-    parallel: each claim holds only its own mailbox's row (new leads are taken with SKIP
-        LOCKED on PostgreSQL; SQLite's claims take turns in this process)."""
+    allows now (pacing on: one; off: several, sharing the transaction's cost). ``new_leads``
+    caps the leads without a mailbox it may take (its share among several mailboxes). Each
+    claim locks only its own mailbox's row; new leads are taken with SKIP LOCKED on
+    PostgreSQL, and SQLite's claims take turns in this process."""
     with ctx.db.serialised(), ctx.db.transaction() as session:
         # Claims are serialised on the mailbox row; read the clock only once we hold it, so
         # the pacing slot another replica just reserved is never in our future.
         mb = store.mailbox(session, ctx.clock.now(), lock=True, mailbox_id=mailbox_id)
         now = ctx.clock.now()
-        account = accounts.one(session, store.effective_settings(session, ctx.settings), mailbox_id)
-        s = account.settings_for(store.effective_settings(session, ctx.settings), now)
+        base = store.effective_settings(session, ctx.settings)
+        s = accounts.one(session, base, mailbox_id).settings_for(base, now)
         g, state, counts = evaluate(session, s, now, lock=True, mb=mb, mailbox_id=mailbox_id)
         if not g.allowed:
             return g
