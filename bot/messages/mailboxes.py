@@ -20,7 +20,7 @@ from engine.mailboxes.service import (
     RemovalPreview,
 )
 from engine.mailboxes.spec import KEYS, USAGE
-from engine.states import MailboxSource, MailboxStatus
+from engine.states import CampaignState, MailboxHold, MailboxSource, MailboxStatus
 
 USAGE_TEXT = (
     "📮 Mailboxes:\n"
@@ -156,8 +156,11 @@ def change_text(c: Change) -> str:
     if c.after == MailboxStatus.PAUSED:
         return f"⏸ {c.email} paused: it sends nothing until resumed. Replies are still read."
     why = MAILBOX_HOLD_WORDS.get(c.hold or "", "")
-    cleared = f" (it was paused: {why})" if why and c.hold != "admin" else ""
-    return f"▶️ {c.email} resumed: it sends again{cleared}."
+    cleared = f" (it was paused: {why})" if why and c.hold != MailboxHold.ADMIN else ""
+    text = f"▶️ {c.email} resumed: it sends again{cleared}."
+    if c.campaign != CampaignState.RUNNING:
+        text += f" The campaign is {c.campaign}: /run starts sending."
+    return text
 
 
 def remove_confirm(p: RemovalPreview) -> tuple[str, InlineKeyboardMarkup]:

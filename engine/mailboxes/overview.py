@@ -7,16 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from engine.context import EngineContext
 from engine.mailboxes import accounts
-from engine.sending.bounce_guard import BOUNCE_WINDOW
+from engine.sending.bounce_guard import recent_bounces
 from engine.sending.gate import send_counts
-from engine.states import LeadStatus, MailboxSource, MailboxStatus, MessageKind, OutboundState
+from engine.states import MailboxSource, MailboxStatus
 from engine.storage import store
-from engine.storage.models import Lead, Mailbox, OutboundMessage
+from engine.storage.models import Mailbox
 
 
 @dataclass(frozen=True)
@@ -46,32 +45,11 @@ class MailboxView:
         return self.bounced / self.first_emails if self.first_emails else None
 
 
-def bounces_by_mailbox(session: Session, now: datetime) -> dict[int, tuple[int, int]]:
-    """Per mailbox: (hard-bounced leads, first emails attempted) over the last 7 days, counted
-    as ``engine.sending.bounce_guard.recent_bounces`` counts them for the whole campaign."""
-    rows = session.execute(
-        select(
-            OutboundMessage.mailbox_id,
-            func.count(),
-            func.coalesce(func.sum(case((Lead.status == LeadStatus.BOUNCED, 1), else_=0)), 0),
-        )
-        .join(Lead, Lead.id == OutboundMessage.lead_id)
-        .where(
-            OutboundMessage.kind == MessageKind.INITIAL,
-            OutboundMessage.attempted_at >= now - BOUNCE_WINDOW,
-            OutboundMessage.state.in_((OutboundState.SENT, OutboundState.FAILED)),
-        )
-        .group_by(OutboundMessage.mailbox_id)
-    )
-    return {int(mid or 1): (int(bounced), int(sent)) for mid, sent, bounced in rows}
-
-
 def overview(ctx: EngineContext) -> list[MailboxView]:
     """Every mailbox that is not removed, in id order."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         s = store.effective_settings(session, ctx.settings)
-        bounces = bounces_by_mailbox(session, now)
         rows = session.scalars(
             select(Mailbox).where(Mailbox.state != MailboxStatus.REMOVED).order_by(Mailbox.id)
         )
@@ -79,7 +57,7 @@ def overview(ctx: EngineContext) -> list[MailboxView]:
         for row in rows:
             account = accounts.resolve(row, s, "")  # the password is not needed here
             counts = send_counts(session, now, s, row.id)
-            bounced, first = bounces.get(row.id, (0, 0))
+            bounced, first = recent_bounces(session, now, row.id)
             views.append(
                 MailboxView(
                     id=row.id,

@@ -13,14 +13,17 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import notify
+from engine.campaign import CLEARED_BY_RUN
 from engine.context import EngineContext
 from engine.errors import SecretKeyMissing, UserInputError
-from engine.mailboxes import accounts
+from engine.mailboxes import accounts, faults
 from engine.mailboxes.lookup import MailboxRef, address_of, find, refuse_removed
 from engine.mailboxes.overview import MailboxView, overview
 from engine.mailboxes.removal import LeadsChoice, Removal, RemovalPreview, remove, remove_preview
@@ -28,7 +31,7 @@ from engine.mailboxes.spec import KEYS, CsvRow, MailboxSpec, parse_option
 from engine.mailboxes.startup import StartCheck, at_start
 from engine.mailboxes.vault import Vault
 from engine.mailboxes.verify import LoginFailure, fill_servers, verify_logins
-from engine.states import MailboxHold, MailboxSource, MailboxStatus
+from engine.states import CampaignState, MailboxHold, MailboxSource, MailboxStatus
 from engine.storage import store
 from engine.storage.models import Mailbox
 
@@ -92,6 +95,7 @@ class Change:
     before: MailboxStatus
     after: MailboxStatus
     hold: str | None = None  # the hold it had before (a resume clears it)
+    campaign: CampaignState = CampaignState.RUNNING  # after a resume: may it send at all?
 
 
 @dataclass(frozen=True)
@@ -233,7 +237,9 @@ def pause(ctx: EngineContext, ref: MailboxRef) -> Change:
         if before == MailboxStatus.ACTIVE:
             row.state, row.hold, row.hold_detail = MailboxStatus.PAUSED, MailboxHold.ADMIN, ""
             row.updated_at = now
-        return Change(row.id, address_of(row, ctx.settings), before, MailboxStatus(row.state))
+        return Change(
+            row.id, address_of(row, ctx.settings), before, MailboxStatus(row.state), row.hold
+        )
 
 
 def resume(ctx: EngineContext, ref: MailboxRef) -> Change:
@@ -253,7 +259,19 @@ def resume(ctx: EngineContext, ref: MailboxRef) -> Change:
         before, hold = MailboxStatus(row.state), row.hold
         row.state, row.hold, row.hold_detail = MailboxStatus.ACTIVE, None, ""
         row.updated_at = now
-        return Change(row.id, email, before, MailboxStatus.ACTIVE, hold)
+        if hold is not None and hold != MailboxHold.ADMIN:
+            _clear_faults(session, now, row.id)
+        camp = CampaignState(store.campaign(session, now).state)
+        return Change(row.id, email, before, MailboxStatus.ACTIVE, hold, camp)
+
+
+def _clear_faults(session: Session, now: datetime, mailbox_id: int) -> None:
+    """What /run does for every mailbox a fault paused, for this one: its alerts clear and its
+    streak of refused recipients starts again."""
+    payload = faults.named(session, mailbox_id, {"by": "admin"})
+    for condition in CLEARED_BY_RUN:
+        notify.clear_alert(session, now, condition, payload, scope=faults.scope_of(mailbox_id))
+    store.mailbox(session, now, lock=True, mailbox_id=mailbox_id).recipient_errors = {}
 
 
 def set_option(ctx: EngineContext, ref: MailboxRef, key: str, raw: str) -> tuple[str, str, str]:
