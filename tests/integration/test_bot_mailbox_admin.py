@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from engine import campaign
+from engine import campaign, notify
 from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.mailboxes.vault import Vault
 from engine.sending.queue import run_send_queue
 from engine.sending.smtp import Mailer
-from engine.states import LeadStatus, MailboxSource, MailboxStatus, OutboundState
+from engine.states import AlertCondition, LeadStatus, MailboxSource, MailboxStatus, OutboundState
 from engine.storage.models import QUEUE_FOLLOWUP, QUEUE_NEW, Lead, Mailbox, OutboundMessage
 from tests.conftest import BASE_ENV
 from tests.integration import bot_harness
@@ -158,13 +158,20 @@ async def test_pause_and_resume_buttons_change_the_mailbox_and_its_block(
 async def test_resume_by_command_lifts_a_fault_hold_and_says_which(
     running_bot: RunningBot,
 ) -> None:
-    box = store_mailbox(running_bot.ctx, state=MailboxStatus.PAUSED, hold="auth")
+    ctx = running_bot.ctx
+    box = store_mailbox(ctx, state=MailboxStatus.PAUSED, hold="auth")
+    with ctx.db.transaction() as session:
+        notify.raise_alert(
+            session, ctx.clock.now(), AlertCondition.ACCOUNT, {}, scope=f"mailbox:{box}"
+        )
 
     answer = await running_bot.say(f"/mailbox resume {BOX}")
 
     assert "resumed: it sends again (it was paused: the server refuses the login)" in answer["text"]
     assert "The campaign is stopped: /run starts sending." in answer["text"]
     assert state(running_bot, box) == ("active", None)
+    with ctx.db.transaction() as session:
+        assert [a.scope for a in notify.active_alerts(session)] == []
     paused = await running_bot.say(f"/mailbox pause {BOX.upper()}")
     assert "paused" in paused["text"] and state(running_bot, box) == ("paused", "admin")
 
