@@ -98,7 +98,7 @@ async def mailbox_cmd(update: Update, context: Ctx) -> None:
     parts = (msg.text or "").split(None, 2)
     sub = parts[1].lower() if len(parts) > 1 else ""
     rest = parts[2] if len(parts) > 2 else ""
-    if sub == "add":
+    if sub == "add" and rest.strip():
         await _add(msg, context, rest)
     elif sub in ("pause", "resume", "remove") and rest.strip():
         await _by_address(update, context, sub, rest.strip())
