@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.messages.holds import MAILBOX_HOLD_WORDS
+from bot.messages.holds import MAILBOX_HOLD_WORDS, reason_text
 from engine.mailboxes.service import (
     AddResult,
     BulkRow,
@@ -93,9 +93,9 @@ def _state(v: MailboxView) -> str:
     if v.state == MailboxStatus.BROKEN:
         return "⛔ broken: its password cannot be decrypted with this SECRET_KEY"
     if v.state == MailboxStatus.PAUSED:
-        why = MAILBOX_HOLD_WORDS.get(v.hold or "", "")
-        detail = f": {v.hold_detail[:150]}" if v.hold_detail else ""
-        return f"⏸ paused{f' ({why})' if why else ''}{detail}"
+        # The stored reason (engine/reasons.py) says most; else the hold's own words.
+        why = reason_text(v.hold_detail)[:150] or MAILBOX_HOLD_WORDS.get(v.hold or "", "")
+        return f"⏸ paused{f' ({why})' if why else ''}"
     return "▶️ active"
 
 

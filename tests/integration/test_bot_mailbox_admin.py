@@ -18,9 +18,17 @@ from engine import campaign, notify
 from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.mailboxes.vault import Vault
+from engine.reasons import Reason
 from engine.sending.queue import run_send_queue
 from engine.sending.smtp import Mailer
-from engine.states import AlertCondition, LeadStatus, MailboxSource, MailboxStatus, OutboundState
+from engine.states import (
+    AlertCondition,
+    LeadStatus,
+    MailboxSource,
+    MailboxStatus,
+    OutboundState,
+    StateReason,
+)
 from engine.storage.models import QUEUE_FOLLOWUP, QUEUE_NEW, Lead, Mailbox, OutboundMessage
 from tests.conftest import BASE_ENV
 from tests.integration import bot_harness
@@ -136,6 +144,21 @@ async def test_it_shows_each_mailbox_with_its_values_and_buttons(running_bot: Ru
     assert f"Last reply check: {ctx.clock.now():%Y-%m-%d %H:%M}" in text
     assert "Servers: SMTP 127.0.0.1:2526, IMAP 127.0.0.1:1144" in text
     assert buttons(added) == [f"mbpause:{box}", f"mbrm:{box}"]
+
+
+async def test_it_shows_why_a_fault_paused_a_mailbox_with_a_resume_button(
+    running_bot: RunningBot,
+) -> None:
+    why = Reason.of(StateReason.BOUNCE_RATE, rate=7.5).encode()
+    box = store_mailbox(
+        running_bot.ctx, state=MailboxStatus.PAUSED, hold="bounce_rate", hold_detail=why
+    )
+
+    header, _primary, block = await overview(running_bot, 2)
+
+    assert "2 mailbox(es), 1 active" in header["text"]
+    assert "State: ⏸ paused (bounce rate 7.5%)" in block["text"]
+    assert buttons(block) == [f"mbresume:{box}", f"mbrm:{box}"]
 
 
 async def test_pause_and_resume_buttons_change_the_mailbox_and_its_block(
