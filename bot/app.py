@@ -37,6 +37,7 @@ from engine.intervals import parse as parse_intervals
 from engine.leads import imports
 from engine.license import check_license
 from engine.logs import setup_logging
+from engine.mailboxes import service as mailbox_service
 from engine.scheduler import Scheduler
 from engine.sending.claims import expire_leases
 from engine.storage import leases
@@ -200,6 +201,15 @@ def _job_health(ctx: EngineContext) -> dict[str, Any]:
         }
 
 
+def check_mailboxes(ctx: EngineContext) -> None:
+    """Mailbox 1 takes EMAIL_ADDRESS; mailboxes whose passwords this SECRET_KEY cannot decrypt
+    are marked broken and named in one alert. The process starts either way."""
+    try:
+        mailbox_service.at_start(ctx)
+    except DatabaseUnavailable as e:
+        log.warning("could not check the mailboxes at start: %s", type(e).__name__)
+
+
 def _same(text: str) -> str:
     return text
 
@@ -217,6 +227,7 @@ async def serve(
     # SQLite has one process: any 'sending' row was left by a previous run. On PostgreSQL only
     # rows of processes known to be gone (or past their lease) are touched.
     expire_leases(ctx, everything=db.is_sqlite)
+    check_mailboxes(ctx)
     application = build_application(settings)
     application.bot_data.update(ctx=ctx, admin_ids=settings.admin_ids, redact=redact)
     register(application)

@@ -32,12 +32,15 @@ COMMANDS: list[tuple[str, str]] = [
     ("uncertain", "Emails whose delivery is unknown after a crash"),
     ("suppressions", "The suppression list (never emailed again)"),
     ("unsuppress", "Take an entry off it: /unsuppress ADDRESS or DOMAIN"),
+    ("mailboxes", "Sending mailboxes: state, sent today, ramp-up, bounces"),
+    ("mailbox", "Add one: /mailbox add EMAIL PASSWORD; also pause, resume, remove, set"),
 ]
 
 HELP = (
     "I send your cold-email campaign from your own mailbox, paced like a human, with "
     "follow-ups, and I stop the moment a lead answers, sending them your calendar link.\n\n"
-    "Upload a .csv file of leads (an email column plus any others) to add them.\n\n"
+    "Upload a .csv file of leads (an email column plus any others) to add them; a .csv of "
+    "mailboxes (email,password,…) with the caption /mailboxes adds sending mailboxes.\n\n"
     + "\n".join(f"/{c} — {d}" for c, d in COMMANDS)
 )
 

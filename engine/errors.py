@@ -23,6 +23,18 @@ class UserInputError(OutreachError):
     """Something the operator sent is wrong; the message says what and what to do."""
 
 
+class SecretKeyMissing(UserInputError):
+    """A mailbox's password would have to be stored, and SECRET_KEY is not set."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Mailboxes added from the chat need SECRET_KEY: their passwords are stored "
+            "encrypted with it. Set SECRET_KEY (at least 16 characters, e.g. the output of "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))") and restart, then '
+            "add the mailbox again. Nothing was saved."
+        )
+
+
 class WrongSecretKey(OutreachError):
     """A stored mailbox password cannot be decrypted: SECRET_KEY is not the key it was
     encrypted with, or the stored text was altered. The text never contains either."""

@@ -85,6 +85,7 @@ class AlertCondition(StrEnum):
     UNCERTAIN = "uncertain"  # sends whose outcome is unknown need the operator
     RECORD_FAILED = "record_failed"  # accepted by the server, not recorded
     IMAP = "imap"  # the reply check keeps failing
+    MAILBOX_BROKEN = "mailbox_broken"  # stored mailbox passwords cannot be decrypted
     JOB_SEND = "job:send"
     JOB_MIDNIGHT = "job:midnight"
     JOB_OUTBOX = "job:outbox"

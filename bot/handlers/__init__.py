@@ -3,6 +3,7 @@
 - access: only admins, only in a private chat (runs before everything else)
 - campaign: /help /status /run /pause /stop /settings /templates /template /test /uncertain
 - leads: /leads /lead /export /suppressions /unsuppress and the buttons on leads and domains
+- mailboxes: /mailbox /mailboxes, a CSV of mailboxes (caption /mailboxes), the mailbox buttons
 - upload: a CSV document, imported with progress
 - buttons: the table from a button's prefix to its action
 - errors: what the operator sees when a handler fails
@@ -22,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import campaign, leads
+from bot.handlers import campaign, leads, mailboxes
 from bot.handlers.access import admin_gate
 from bot.handlers.buttons import button
 from bot.handlers.errors import error_handler
@@ -31,6 +32,7 @@ from bot.handlers.upload import document_msg
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """All the wiring, top to bottom."""
+    mailboxes.guard_logs()  # before any update can be logged
     app.add_handler(TypeHandler(Update, admin_gate), group=-1)
     app.add_handler(CommandHandler(["start", "help"], campaign.help_cmd))
     app.add_handler(CommandHandler("status", campaign.status_cmd))
@@ -47,6 +49,14 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("uncertain", campaign.uncertain_cmd))
     app.add_handler(CommandHandler("suppressions", leads.suppressions_cmd))
     app.add_handler(CommandHandler("unsuppress", leads.unsuppress_cmd))
+    app.add_handler(CommandHandler("mailboxes", mailboxes.mailboxes_cmd))
+    app.add_handler(CommandHandler("mailbox", mailboxes.mailbox_cmd))
+    app.add_handler(
+        MessageHandler(
+            filters.Document.ALL & filters.CaptionRegex(mailboxes.CAPTION),
+            mailboxes.mailboxes_csv_msg,
+        )
+    )
     app.add_handler(MessageHandler(filters.Document.ALL, document_msg))
     app.add_handler(CallbackQueryHandler(button))
     app.add_handler(MessageHandler(filters.COMMAND, campaign.help_cmd))

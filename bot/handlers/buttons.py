@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers import campaign, leads
+from bot.handlers import campaign, leads, mailboxes
 from bot.handlers.common import ButtonAction, Ctx
 
 ACTIONS: dict[str, ButtonAction] = {
@@ -26,6 +26,14 @@ ACTIONS: dict[str, ButtonAction] = {
     # on /uncertain
     "resend": campaign.resend_button,
     "wassent": campaign.was_sent_button,
+    # on /mailboxes and /mailbox remove
+    "mbpause": mailboxes.pause_button,
+    "mbresume": mailboxes.resume_button,
+    "mbrm": mailboxes.remove_button,
+    "mbrmyes": mailboxes.remove_yes_button,
+    "mbrmstop": mailboxes.remove_stop_button,
+    "mbrmnew": mailboxes.remove_restart_button,
+    "mbrmno": leads.cancel_button,
 }
 
 

@@ -52,12 +52,39 @@ def _job_failing(p: dict[str, Any]) -> str:
     )
 
 
+def _mailboxes_broken(p: dict[str, Any]) -> str:
+    names = [str(m) for m in p.get("mailboxes") or []]
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    why = (
+        "SECRET_KEY is not the key their passwords were saved with"
+        if p.get("secret_key_set")
+        else "SECRET_KEY is not set"
+    )
+    return (
+        f"🔐 {len(names)} mailbox(es) cannot send: {shown}. Their stored passwords cannot be "
+        f"decrypted: {why}. Set the SECRET_KEY they were saved with and restart, or add each "
+        "again with /mailbox add EMAIL PASSWORD. The other mailboxes send as usual."
+    )
+
+
+def _mailboxes_readable(p: dict[str, Any]) -> str:
+    names = [str(m) for m in p.get("mailboxes") or []]
+    which = f" ({', '.join(names[:10])})" if names else ""
+    return f"🔓 Every mailbox's password can be read again{which}."
+
+
 ALERTS: dict[str, Words] = {
     AlertCondition.IMAP: _imap_failing,
+    AlertCondition.MAILBOX_BROKEN: _mailboxes_broken,
     **dict.fromkeys(_JOBS, _job_failing),
 }
 CLEARS: dict[str, Words] = {
+<<<<<<< HEAD
     AlertCondition.IMAP: _imap_works,
+=======
+    AlertCondition.IMAP: lambda p: "📬 The reply check works again.",
+    AlertCondition.MAILBOX_BROKEN: _mailboxes_readable,
+>>>>>>> i10-botmbx
     **dict.fromkeys(_JOBS, lambda p: f"⚙️ The {p.get('job')} job works again."),
 }
 

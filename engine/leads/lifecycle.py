@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine.states import LeadStatus
-from engine.storage.models import QUEUE_FOLLOWUP, Lead
+from engine.storage.models import QUEUE_FOLLOWUP, QUEUE_NEW, Lead
 
 
 def bounced(lead: Lead) -> None:
@@ -107,6 +107,19 @@ def stopped(lead: Lead) -> None:
     _out_of_queue(lead)
     if in_sequence(lead):
         lead.status = LeadStatus.STOPPED
+
+
+def restarted(lead: Lead, now: datetime) -> None:
+    """The lead's mailbox was removed and the operator chose to start the lead again from
+    another one: a new thread from the first step, back in the new leads' queue with no
+    mailbox (whichever sends next takes it). The old thread's emails stay in its history."""
+    lead.status = LeadStatus.PENDING
+    lead.next_step = 0
+    lead.followups_sent = 0
+    lead.first_subject = None
+    lead.mailbox_id = None
+    lead.queue = QUEUE_NEW
+    lead.next_send_at = now
 
 
 def stop_domain(session: Session, domain: str) -> None:

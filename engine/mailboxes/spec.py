@@ -118,6 +118,21 @@ def build_spec(email: str, password: str, options: Mapping[str, str]) -> Mailbox
     return MailboxSpec(email=email, password=password, **parsed)
 
 
+def parse_option(key: str, raw: str) -> Any:
+    """One ``key``'s value (``/mailbox set EMAIL KEY VALUE``), checked as in ``/mailbox add``.
+    Raises UserInputError naming the key and the problem. The value is no password, but an
+    unknown key is echoed only when it is close to a real one, as for the add command."""
+    key = key.strip().lower()
+    if key not in _PARSERS:
+        raise _unknown_key(key, "The key")
+    if not raw.strip():
+        raise UserInputError(f"Give {key} a value, e.g. /mailbox set EMAIL {key} VALUE.")
+    try:
+        return _PARSERS[key](raw)
+    except ValueError as e:
+        raise UserInputError(f"{e}.") from None
+
+
 def _unknown_key(key: str, where: str) -> UserInputError:
     """A key that is not one of KEYS. It is echoed only when it is close to a real key (a typo,
     not a piece of the password)."""

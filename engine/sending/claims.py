@@ -164,7 +164,7 @@ def _new_message(
     headers = reply_headers([])
     if step > 0:
         subject = reply_subject(lead.first_subject or subject)
-        headers = reply_headers(thread(session, lead.id))
+        headers = reply_headers(thread(session, lead.id, mailbox_id))
     row = OutboundMessage(
         lead_id=lead.id,
         kind=MessageKind.INITIAL if step == 0 else MessageKind.FOLLOWUP,

@@ -33,13 +33,16 @@ def lead_name(lead: Lead | None) -> str:
     return " ".join(p for p in (lead.first_name, lead.last_name) if p).strip()
 
 
-def thread(session: Session, lead_id: int) -> list[str]:
-    """The Message-IDs of the sequence's emails already sent to this lead, in step order."""
+def thread(session: Session, lead_id: int, mailbox_id: int) -> list[str]:
+    """The Message-IDs of the sequence's emails already sent to this lead from ``mailbox_id``,
+    in step order. A lead restarted from another mailbox (its first mailbox was removed) has a
+    new thread there; the old one's emails are not cited."""
     return list(
         session.scalars(
             select(OutboundMessage.message_id)
             .where(
                 OutboundMessage.lead_id == lead_id,
+                OutboundMessage.mailbox_id == mailbox_id,
                 OutboundMessage.state == OutboundState.SENT,
                 OutboundMessage.kind.in_((MessageKind.INITIAL, MessageKind.FOLLOWUP)),
             )

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -103,12 +104,21 @@ class Lead(Base):
 class OutboundMessage(Base):
     __tablename__ = "outbound_messages"
     __table_args__ = (
-        UniqueConstraint("lead_id", "step", name="uq_outbound_lead_step"),
+        # One row per step of a thread; a lead restarted from another mailbox has a new thread.
+        UniqueConstraint("lead_id", "mailbox_id", "step", name="uq_outbound_lead_mailbox_step"),
         Index("ix_outbound_state_due", "state", "not_before"),
         Index("ix_outbound_attempted", "attempted_at"),
         Index("ix_outbound_lead", "lead_id"),
         Index("ix_outbound_mailbox_attempted", "mailbox_id", "attempted_at"),
         Index("ix_outbound_state_mailbox", "state", "mailbox_id", "not_before"),
+        # The calendar answer goes at most once per lead, whichever mailbox sends it.
+        Index(
+            "uq_outbound_lead_calendar",
+            "lead_id",
+            unique=True,
+            sqlite_where=text(f"step = {CALENDAR_STEP}"),
+            postgresql_where=text(f"step = {CALENDAR_STEP}"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

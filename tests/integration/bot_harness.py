@@ -23,6 +23,7 @@ from engine.logs import RedactSecrets
 from engine.storage.models import (
     Campaign,
     Lead,
+    Mailbox,
     OutboundMessage,
     SettingOverride,
     Suppression,
@@ -95,7 +96,15 @@ def snapshot(ctx: EngineContext) -> dict[str, list[tuple[Any, ...]]]:
     """Everything an operator could change, as comparable tuples."""
     tables: dict[str, list[tuple[Any, ...]]] = {}
     with ctx.db.transaction() as session:
-        for model in (Lead, Campaign, SettingOverride, TemplateRow, Suppression, OutboundMessage):
+        for model in (
+            Lead,
+            Campaign,
+            SettingOverride,
+            TemplateRow,
+            Suppression,
+            OutboundMessage,
+            Mailbox,
+        ):
             cols = [c.key for c in model.__mapper__.column_attrs]
             rows = session.scalars(select(model)).all()
             tables[model.__tablename__] = sorted(

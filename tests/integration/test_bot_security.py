@@ -44,12 +44,20 @@ BUTTONS = (
     "supp",
     "unsup",
     "unsupno",
+    "mbpause",
+    "mbresume",
+    "mbrm",
+    "mbrmyes",
+    "mbrmstop",
+    "mbrmnew",
+    "mbrmno",
 )
 ARGS = {
     "lead": " ana@acme.io",
     "settings": " daily_limit 1",
     "template": " initial\nSubject: hacked\nHacked {first_name}",
     "test": " evil@example.org",
+    "mailbox": " add evil@example.org hunter2-pw smtp_server=evil.example.org",
 }
 
 

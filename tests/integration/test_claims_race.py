@@ -196,6 +196,8 @@ def test_it_makes_a_second_claim_wait_for_the_first_to_commit(pg: str, make_ctx:
 
 
 def test_it_refuses_a_second_message_for_the_same_lead_and_step(pg: str, make_ctx: Ctx) -> None:
+    """Within one mailbox's thread (migration 0006: a lead restarted from another mailbox after
+    its own was removed gets a new thread beside the old one)."""
     ctx = make_ctx(**RACE_ENV)
     seed(ctx)
     claimed = claim_next(ctx)
@@ -215,6 +217,7 @@ def test_it_refuses_a_second_message_for_the_same_lead_and_step(pg: str, make_ct
                 body=row.body,
                 state=OutboundState.SENDING,
                 attempts=1,
+                mailbox_id=row.mailbox_id,
                 created_at=row.created_at,
             )
         )

@@ -95,3 +95,12 @@ def test_stopping_keeps_a_final_status(before: LeadStatus, after: LeadStatus) ->
     lead = _lead(before)
     lifecycle.stopped(lead)
     assert (lead.status, lead.queue, lead.next_send_at) == (after, None, None)
+
+
+def test_a_restarted_lead_starts_a_new_thread_in_the_new_leads_queue() -> None:
+    lead = _lead(LeadStatus.SENT, step=2)
+    lead.mailbox_id, lead.first_subject, lead.queue = 3, "Hello Ana", QUEUE_FOLLOWUP
+    lifecycle.restarted(lead, NOW)
+    assert (lead.status, lead.next_step, lead.followups_sent) == (LeadStatus.PENDING, 0, 0)
+    assert (lead.mailbox_id, lead.first_subject) == (None, None)
+    assert (lead.queue, lead.next_send_at) == (QUEUE_NEW, NOW)
