@@ -79,12 +79,8 @@ ALERTS: dict[str, Words] = {
     **dict.fromkeys(_JOBS, _job_failing),
 }
 CLEARS: dict[str, Words] = {
-<<<<<<< HEAD
     AlertCondition.IMAP: _imap_works,
-=======
-    AlertCondition.IMAP: lambda p: "📬 The reply check works again.",
     AlertCondition.MAILBOX_BROKEN: _mailboxes_readable,
->>>>>>> i10-botmbx
     **dict.fromkeys(_JOBS, lambda p: f"⚙️ The {p.get('job')} job works again."),
 }
 
