@@ -189,6 +189,11 @@ def test_it_accounts_for_every_data_row_exactly_once(
     st.lists(st.tuples(_valid_email, st.lists(_cell_text, min_size=5, max_size=5)), max_size=10),
     st.sampled_from([",", ";", "\t"]),
 )
+@example(
+    names=["x"],
+    leads=[("a@ex\u00e4mple.de", ["1"] * 5), ("a@xn--exmple-cua.de", ["2"] * 5)],
+    delimiter=",",
+)
 def test_it_round_trips_custom_fields(
     names: list[str], leads: list[tuple[str, list[str]]], delimiter: str
 ) -> None:
@@ -203,7 +208,9 @@ def test_it_round_trips_custom_fields(
     by_line = {r.line: r for r in parsed.rows}
     seen: set[str] = set()
     for i, (email, values) in enumerate(leads, start=1):
-        key = email.lower()
+        # The importer dedupes the normalised address: a@exämple.de and a@xn--exmple-cua.de are
+        # one address (the same IDN domain), so the second is a duplicate.
+        key = validate_email(email, check_deliverability=False).normalized.lower()
         if key in seen:
             assert starts[i] in parsed.duplicates_in_file
             continue
