@@ -103,10 +103,10 @@ def _lookup(table: str, condition: str) -> Words | None:
     return (ALERTS if table == "ALERTS" else CLEARS).get(condition)
 
 
-def _whose(payload: dict[str, Any]) -> str:
-    """A condition of one mailbox (with several) names it first."""
+def _whose(payload: dict[str, Any], text: str) -> str:
+    """A condition of one mailbox (with several) names it first, unless its words do."""
     mailbox = payload.get("mailbox")
-    return f"📮 {mailbox}: " if mailbox else ""
+    return f"📮 {mailbox}: " if mailbox and str(mailbox) not in text else ""
 
 
 def alert_text(condition: str, payload: dict[str, Any]) -> str:
@@ -114,14 +114,14 @@ def alert_text(condition: str, payload: dict[str, Any]) -> str:
     words = _lookup("ALERTS", condition)
     shown = {k: v for k, v in payload.items() if k != "mailbox"}
     text = words(payload) if words else f"⚠️ Alert: {condition}{_details(shown)}"
-    return _whose(payload) + text
+    return _whose(payload, text) + text
 
 
 def cleared_text(condition: str, payload: dict[str, Any]) -> str:
     words = _lookup("CLEARS", condition)
     shown = {k: v for k, v in payload.items() if k != "mailbox"}
     text = words(payload) if words else f"✅ Cleared: {condition}{_details(shown)}"
-    return _whose(payload) + text
+    return _whose(payload, text) + text
 
 
 def _plain(text: str) -> Rendered:

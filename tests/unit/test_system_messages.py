@@ -92,3 +92,19 @@ def test_it_shows_a_status_line_from_the_payload_or_the_stored_text() -> None:
 
     assert alert_line(structured).startswith("📭 The reply check failed 3 times in a row (E).")
     assert alert_line(legacy) == "⛔ Quota used up."
+
+
+def test_a_mailboxs_alert_names_it_once() -> None:
+    from bot.messages.system import alert_text, cleared_text
+
+    one = {"server": "535 5.7.8 no"}
+    several = {**one, "mailbox": "bea@x.io", "primary": False, "campaign_paused": False}
+    assert "bea@x.io" not in alert_text("account", one)
+    named = alert_text("account", several)
+    assert named.count("bea@x.io") >= 1 and "this mailbox is paused" in named
+    assert cleared_text("account", {"by": "send", "mailbox": "bea@x.io"}).startswith(
+        "📮 bea@x.io: "
+    )
+    imap = alert_text("imap", {"mailbox": "cai@x.io", "failures": 3, "error": "E"})
+    assert not imap.startswith("📮")  # its own words name the mailbox already
+    assert "cai@x.io" in imap
