@@ -172,6 +172,7 @@ def lead_text(v: LeadView, tz: ZoneInfo) -> str:
         f"Company: {lead.company or '—'}",
         f"Status: {lead.status}" + (f" ({lead.interest})" if lead.interest else ""),
         f"Follow-ups sent: {lead.followups_sent}",
+        f"Mailbox: {v.mailbox or 'not chosen yet (its first email picks one)'}",
         f"Last sent: {when(lead.last_sent_at, tz)}",
         f"Replied: {when(lead.replied_at, tz)}",
     ]

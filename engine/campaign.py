@@ -44,6 +44,7 @@ from engine.storage.models import (
     JobRun,
     Lead,
     Lease,
+    Mailbox,
     OutboundMessage,
     Replica,
 )
@@ -280,6 +281,7 @@ EXPORT_COLUMNS = [
     "last_reply_kind",
     "interest",
     "auto_replies",
+    "mailbox",
 ]
 
 
@@ -301,6 +303,8 @@ def export_csv(ctx: EngineContext) -> bytes:
         w = csv.writer(buf)
         w.writerow(EXPORT_COLUMNS + [c for c in custom if c not in EXPORT_COLUMNS])
         extra = [c for c in custom if c not in EXPORT_COLUMNS]
+        boxes = {b.id: b.email for b in session.scalars(select(Mailbox))}
+        boxes[PRIMARY_MAILBOX] = ctx.settings.email_address
         stmt = select(Lead).order_by(Lead.id).execution_options(yield_per=2000)
         for lead in session.scalars(stmt):
             row = [
@@ -316,6 +320,7 @@ def export_csv(ctx: EngineContext) -> bytes:
                 lead.last_inbound_kind,
                 lead.interest,
                 lead.auto_replies,
+                boxes.get(lead.mailbox_id, "") if lead.mailbox_id is not None else "",
             ] + [(lead.custom or {}).get(c, "") for c in extra]
             w.writerow([_cell(v) for v in row])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

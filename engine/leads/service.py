@@ -21,9 +21,11 @@ from engine.leads.csv_import import InvalidRow, LeadRow, normalise_email_key, pa
 from engine.states import LeadStatus, OutboundState
 from engine.storage import store
 from engine.storage.models import (
+    PRIMARY_MAILBOX,
     QUEUE_NEW,
     InboundMessage,
     Lead,
+    Mailbox,
     OutboundMessage,
 )
 
@@ -188,6 +190,7 @@ class LeadView:
     lead: Lead
     outbound: list[OutboundMessage]
     inbound: list[InboundMessage]
+    mailbox: str = ""  # the address its thread is sent from ("" before its first email)
 
 
 def find_lead(ctx: EngineContext, address: str) -> LeadView:
@@ -213,7 +216,17 @@ def find_lead(ctx: EngineContext, address: str) -> LeadView:
                 .order_by(InboundMessage.seen_at, InboundMessage.id)
             )
         )
-        return LeadView(lead, outbound, inbound)
+        return LeadView(lead, outbound, inbound, mailbox_address(session, ctx, lead.mailbox_id))
+
+
+def mailbox_address(session: Session, ctx: EngineContext, mailbox_id: int | None) -> str:
+    """The address of a lead's mailbox ("" when it has none yet)."""
+    if mailbox_id is None:
+        return ""
+    if mailbox_id == PRIMARY_MAILBOX:
+        return ctx.settings.email_address
+    box = session.get(Mailbox, mailbox_id)
+    return box.email if box is not None else ""
 
 
 def _cancel_pending(session: Session, lead_id: int, why: str) -> None:

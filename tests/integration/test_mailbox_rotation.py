@@ -297,3 +297,28 @@ def test_a_quota_on_one_mailbox_holds_only_that_mailbox_for_a_day(
         assert held.blocked_until - ctx.clock.now() >= timedelta(hours=23)
         assert free is None or free.blocked_until is None
     assert ("quota", "mailbox:3", True) in alerts(ctx)
+
+
+def test_export_and_lead_name_each_leads_mailbox(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    import csv
+    import io
+
+    from engine import campaign
+    from engine.leads.service import find_lead
+
+    ctx = setup(make_ctx, smtp_server, FOLLOWUP_DELAYS="1d")
+    add_leads(ctx, *[f"e{i}@co{i}.io" for i in range(3)])
+    add_leads(ctx, "later@co9.io")  # after the round: no mailbox yet
+    start(ctx)
+    with ctx.db.transaction() as session:  # the last lead waits (not due yet)
+        late = session.scalars(select(Lead).where(Lead.email == "later@co9.io")).one()
+        late.next_send_at = ctx.clock.now() + timedelta(days=30)
+    send_round(ctx, mailers(), vault=ctx.vault)
+    sent_by = {m.rcpt_tos[0]: m.login for m in smtp_server.wait_for(3)}
+    rows = list(csv.DictReader(io.StringIO(campaign.export_csv(ctx).decode("utf-8-sig"))))
+    assert {r["email"]: r["mailbox"] for r in rows} == {**sent_by, "later@co9.io": ""}
+    for email, login in sent_by.items():
+        assert find_lead(ctx, email).mailbox == login
+    assert find_lead(ctx, "later@co9.io").mailbox == ""
