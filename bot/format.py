@@ -84,11 +84,23 @@ def when(dt: datetime | None, tz: ZoneInfo, now: datetime | None = None) -> str:
     return text
 
 
+def _mailbox_lines(r: StatusReport) -> list[str]:
+    """With several mailboxes: one line each, or where to see them when there are many."""
+    if r.mailbox_count > 1 and not r.mailboxes:
+        return [f"📮 {r.mailbox_count} mailboxes: see /mailboxes"]
+    lines = []
+    for m in r.mailboxes:
+        state = "" if m.state == "active" else f" — {m.state}" + (f" ({m.hold})" if m.hold else "")
+        lines.append(f"📮 {m.email}: {m.sent_today}/{m.cap}{state}")
+    return lines
+
+
 def status_text(r: StatusReport, tz: ZoneInfo) -> str:
     c = r.counts
     lines = [
         f"📊 Campaign: {r.state.upper()}" + (f" — {why}" if (why := reason_text(r.reason)) else ""),
         f"Sent today: {r.sent_today}/{r.daily_limit} (last 24 h: {r.sent_last_24h})",
+        *_mailbox_lines(r),
         f"Replies: {r.replies_total} total, {r.replies_today} today — reply rate "
         f"{r.reply_rate:.1%}",
         f"Pending: {c.get(LeadStatus.PENDING, 0)} · In sequence: {c.get(LeadStatus.SENT, 0)} · "

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from engine.config import TUNABLES, check_overrides, display_value, parse_tunable
+from engine.config import TUNABLES, Settings, check_overrides, display_value, parse_tunable
 from engine.context import EngineContext
 from engine.errors import UserInputError
 from engine.leads.lead_file.rows import FORMULA_START
@@ -30,6 +30,7 @@ from engine.states import (
     CampaignState,
     Hold,
     LeadStatus,
+    MailboxStatus,
     MessageKind,
     OutboundState,
     StateReason,
@@ -138,6 +139,47 @@ class JobInfo:
     consecutive_failures: int
 
 
+MAILBOX_LINES = 5  # more mailboxes than this: /status points at /mailboxes
+
+
+@dataclass(frozen=True)
+class MailboxLine:
+    email: str
+    sent_today: int
+    cap: int
+    state: str
+    hold: str | None
+
+
+def _mailbox_lines(
+    session: Session, s: Settings, now: datetime
+) -> tuple[list[MailboxLine], int, int]:
+    """Each mailbox's sent today against its cap (when there are several and few enough to
+    list), the sum of the active mailboxes' caps, and how many mailboxes there are."""
+    from engine.mailboxes import accounts
+
+    boxes = session.scalars(
+        select(Mailbox).where(Mailbox.state != MailboxStatus.REMOVED).order_by(Mailbox.id)
+    ).all()
+    caps = {b.id: accounts.resolve(b, s, "").cap(now, s.tz) for b in boxes}
+    total = sum(caps[b.id] for b in boxes if b.state == MailboxStatus.ACTIVE)
+    if len(boxes) <= 1:  # one mailbox: its cap for today, whatever its state
+        return [], caps[boxes[0].id] if boxes else s.daily_limit, len(boxes)
+    if len(boxes) > MAILBOX_LINES:
+        return [], total, len(boxes)
+    lines = [
+        MailboxLine(
+            b.email if b.id != PRIMARY_MAILBOX else s.email_address,
+            send_counts(session, now, s, b.id).sent_today,
+            caps[b.id],
+            b.state,
+            b.hold,
+        )
+        for b in boxes
+    ]
+    return lines, total, len(boxes)
+
+
 @dataclass
 class StatusReport:
     now: datetime
@@ -163,6 +205,9 @@ class StatusReport:
     jobs: list[JobInfo] = field(default_factory=list)
     replicas: list[tuple[str, datetime]] = field(default_factory=list)
     leases: list[tuple[str, str, datetime]] = field(default_factory=list)
+    # With several mailboxes: one line each (at most MAILBOX_LINES, else only their number).
+    mailboxes: list[MailboxLine] = field(default_factory=list)
+    mailbox_count: int = 1
 
     @property
     def reply_rate(self) -> float:
@@ -227,6 +272,7 @@ def status(ctx: EngineContext) -> StatusReport:
         }
         today = day_start(now, s.tz)
         counts, replies_today, replies_total, sent_leads = _lead_counts(session, today)
+        boxes, cap_total, box_count = _mailbox_lines(session, s, now)
         jobs = [
             JobInfo(j.job, j.last_success_at, j.last_error, j.consecutive_failures)
             for j in session.scalars(select(JobRun).order_by(JobRun.job))
@@ -247,7 +293,7 @@ def status(ctx: EngineContext) -> StatusReport:
             reason=camp.reason,
             sent_today=sc.sent_today,
             sent_last_24h=sc.sent_last_24h,
-            daily_limit=s.daily_limit,
+            daily_limit=cap_total,
             counts=counts,
             total_leads=sum(counts.values()),
             replies_today=int(replies_today or 0),
@@ -265,6 +311,8 @@ def status(ctx: EngineContext) -> StatusReport:
             jobs=jobs,
             replicas=replicas,
             leases=leases,
+            mailboxes=boxes,
+            mailbox_count=box_count,
         )
 
 

@@ -77,9 +77,26 @@ def send_counts(
 
 
 def send_gate(session: Session, ctx: EngineContext, now: datetime, *, lock: bool) -> Gate:
-    """Everything that may hold sending back, in one place: campaign, account, cap, pacing."""
-    s = store.effective_settings(session, ctx.settings)
-    return evaluate(session, s, now, lock=lock)[0]
+    """Everything that may hold sending back, in one place: campaign, account, cap, pacing.
+    With several mailboxes: open when any of them may send now, else the hold that ends
+    first (a hold without an end when none has one)."""
+    from engine.mailboxes import accounts
+
+    base = store.effective_settings(session, ctx.settings)
+    boxes = session.scalars(
+        select(Mailbox).where(Mailbox.state != MailboxStatus.REMOVED).order_by(Mailbox.id)
+    ).all()
+    if not boxes:
+        return evaluate(session, base, now, lock=lock)[0]
+    held: list[Gate] = []
+    for box in boxes:
+        s = accounts.resolve(box, base, "").settings_for(base, now)
+        g = evaluate(session, s, now, lock=lock, mailbox_id=box.id)[0]
+        if g.allowed or g.hold == Hold.CAMPAIGN_NOT_RUNNING:
+            return g
+        held.append(g)
+    timed = [g for g in held if g.wait_until is not None]
+    return min(timed, key=lambda g: g.wait_until or now) if timed else held[0]
 
 
 def evaluate(

@@ -322,3 +322,33 @@ def test_export_and_lead_name_each_leads_mailbox(
     for email, login in sent_by.items():
         assert find_lead(ctx, email).mailbox == login
     assert find_lead(ctx, "later@co9.io").mailbox == ""
+
+
+def test_status_counts_every_mailbox_against_the_sum_of_the_active_caps(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.format import status_text
+    from engine import campaign
+
+    ctx = setup(make_ctx, smtp_server, FOLLOWUP_DELAYS="", DAILY_EMAIL_LIMIT="4")
+    with ctx.db.transaction() as session:
+        cai = session.get(Mailbox, 3)
+        assert cai is not None
+        cai.daily_limit = 2
+    add_leads(ctx, *[f"v{i}@co{i}.io" for i in range(7)])
+    start(ctx)
+    assert send_round(ctx, mailers(), vault=ctx.vault).sent == 7
+    report = campaign.status(ctx)
+    assert (report.sent_today, report.daily_limit) == (7, 4 + 4 + 2)
+    text = status_text(report, ZoneInfo("UTC"))
+    assert "Sent today: 7/10" in text
+    per_box = {m.email: (m.sent_today, m.cap) for m in report.mailboxes}
+    assert per_box == {PRIMARY: (3, 4), "bea@example.com": (2, 4), "cai@example.com": (2, 2)}
+    assert "📮 cai@example.com: 2/2" in text
+    for i in range(4, 8):  # more than five mailboxes: a pointer instead of lines
+        add_mailbox(ctx, f"m{i}@example.com", "pw")
+    many = status_text(campaign.status(ctx), ZoneInfo("UTC"))
+    assert "📮 7 mailboxes: see /mailboxes" in many
+    assert "📮 cai@example.com" not in many
