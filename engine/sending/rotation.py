@@ -61,25 +61,45 @@ def sent_last_24h(session: Session, now: datetime) -> dict[int, int]:
     return {int(mid or 1): int(n) for mid, n in rows}
 
 
-def sending_order(ctx: EngineContext, vault: Vault | None) -> tuple[list[MailboxAccount], int]:
-    """The mailboxes that may send, the fewest sent in the last 24 hours first (then by id),
-    and how many new leads are due now."""
+@dataclass(frozen=True)
+class Plan:
+    """Which mailboxes run their queue now, how many new leads are due, and when the first of
+    the mailboxes left out (inside a pacing gap, or backing off) may send again."""
+
+    order: list[MailboxAccount]
+    due_new: int
+    later: datetime | None
+
+
+def sending_order(ctx: EngineContext, vault: Vault | None) -> Plan:
+    """The mailboxes that may send now, the fewest sent in the last 24 hours first (then by
+    id). A mailbox inside its pacing gap or backing off (quota, too many logins) is left out
+    of this round, so a wake for one mailbox does not run fifty queues, and takes no share of
+    the new leads."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         s = store.effective_settings(session, ctx.settings)
         found = accounts.load(session, s, vault)
         counts = sent_last_24h(session, now)
-        blocked = set(
-            session.scalars(select(MailboxState.id).where(MailboxState.blocked_until > now))
-        )
+        waits = {
+            mid: max((t for t in (nxt, blocked) if t is not None), default=None)
+            for mid, nxt, blocked in session.execute(
+                select(MailboxState.id, MailboxState.next_send_at, MailboxState.blocked_until)
+            )
+        }
         due_new = session.scalar(
             select(func.count())
             .select_from(Lead)
             .where(Lead.queue == QUEUE_NEW, Lead.mailbox_id.is_(None), Lead.next_send_at <= now)
         )
-    # A mailbox backing off (quota, too many logins) takes no share of the new leads.
-    active = [a for a in found.usable if a.may_send and a.id not in blocked]
-    return sorted(active, key=lambda a: (counts.get(a.id, 0), a.id)), int(due_new or 0)
+    ready: list[MailboxAccount] = []
+    later: list[MailboxAccount] = []
+    for a in (a for a in found.usable if a.may_send):
+        until = waits.get(a.id)
+        (later if until is not None and until > now else ready).append(a)
+    ends = [w for a in later if (w := waits.get(a.id)) is not None]
+    ready.sort(key=lambda a: (counts.get(a.id, 0), a.id))
+    return Plan(ready, int(due_new or 0), min(ends) if ends else None)
 
 
 def shares(due: int, n: int) -> list[int]:
@@ -97,8 +117,9 @@ def send_round(
 ) -> RoundReport:
     """Every active mailbox sends what is due, in parallel; the report says when to look again
     (the earliest moment a closed gate opens, e.g. the end of a mailbox's pacing gap)."""
-    order, due_new = sending_order(ctx, vault)
-    report = RoundReport()
+    plan = sending_order(ctx, vault)
+    order, due_new = plan.order, plan.due_new
+    report = RoundReport(next_wake=plan.later)
     if not order:
         return report
 
