@@ -227,6 +227,28 @@ class ImapMailbox:
                 found = self._c.search(["HEADER", "Message-ID", f"<{bare}>"])
         return len(found) > 0
 
+    # --- IDLE (engine/inbox/idle.py) --------------------------------------------------
+
+    @property
+    def supports_idle(self) -> bool:
+        return "IDLE" in self.capabilities
+
+    def idle_start(self) -> None:
+        """Enter IDLE on the selected folder."""
+        with self._errors():
+            self._c.idle()
+
+    def idle_wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds in IDLE; True if the server reported new mail."""
+        with self._errors():
+            responses = self._c.idle_check(timeout=timeout)
+        return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+    def idle_end(self) -> None:
+        """Leave IDLE (DONE)."""
+        with self._errors():
+            self._c.idle_done()
+
     # --- internals -------------------------------------------------------------------
 
     @property
