@@ -99,7 +99,7 @@ class Watcher:
                     self._notify()
                 new_mail = self._wait(box)
                 self.idling.clear()
-                box.idle_end()
+                new_mail = box.idle_end() or new_mail  # EXISTS can come with the DONE
 
     def _wait(self, box: ImapMailbox) -> bool:
         """In IDLE until new mail (True), the renewal time or a stop (False)."""
