@@ -15,7 +15,9 @@ from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.intervals import Intervals
 from engine.scheduler import Scheduler
+from engine.states import MailboxStatus
 from engine.storage import leases
+from engine.storage.models import Mailbox
 from tests.integration.sendkit import add_leads, lead, outbox, start
 from tests.integration.test_inbox_mailboxes import (
     BEA,
@@ -26,6 +28,7 @@ from tests.integration.test_inbox_mailboxes import (
     setup,
     thread_of,
 )
+from tests.integration.test_mailbox_rotation import add_mailbox
 from tests.servers.dovecot import Dovecot
 from tests.servers.smtp import SmtpServer
 from tests.waiting import wait_until_async
@@ -176,3 +179,32 @@ async def test_only_the_lease_holder_watches_and_another_replica_takes_over(
     dovecot.append(reply(to, dovecot.user, our_id))
 
     await wait_until_async(lambda: lead(ctx, to).status == "replied", WAIT, "the reply read")
+
+
+async def test_the_watchers_follow_mailboxes_added_and_removed_at_the_next_reply_tick(
+    make_ctx: Ctx, smtp_server: SmtpServer, dovecot: Dovecot, engines: Engines
+) -> None:
+    ctx = sent_three(make_ctx, smtp_server, dovecot)
+    engine = engines.start(ctx)
+    await wait_until_async(lambda: idling(engine, 1, 2, 3), WAIT, "three mailboxes in IDLE")
+    removed = engine.idle.by_mailbox[3]
+    with ctx.db.transaction() as session:
+        box = session.get(Mailbox, 3)
+        assert box is not None
+        box.state = MailboxStatus.REMOVED
+    dovecot.add_user("dan@example.com", "pw-dan-4")
+    added = add_mailbox(
+        ctx,
+        "dan@example.com",
+        "pw-dan-4",
+        imap_server="127.0.0.1",
+        imap_port=dovecot.port,
+        imap_security="none",
+    )
+
+    assert await engine.reply_tick() is True
+
+    await wait_until_async(lambda: idling(engine, 1, 2, added), WAIT, "the new mailbox in IDLE")
+    assert sorted(engine.idle.by_mailbox) == [1, 2, added]
+    await wait_until_async(lambda: not removed.thread.is_alive(), WAIT, "mailbox 3's watcher gone")
+    assert engine.idle.running == 3
