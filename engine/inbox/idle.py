@@ -5,9 +5,10 @@ IDLE on the mailbox's INBOX. When the server reports new mail (EXISTS) it calls 
 the mailbox id (the scheduler reads that mailbox at once and delivers the notifications), and
 once after every (re)connect, to catch up on what came while it was not listening. IDLE is
 re-issued every ``intervals.idle_renew`` seconds (servers drop it after ~29 min); a failing
-connection is retried after 1 s, 2 s, 4 s... at most ``intervals.idle_backoff_max``. A mailbox
-whose IDLE keeps failing only delays its own watcher. A server without IDLE gets no watcher
-(the poll reads it).
+connection is retried after 1 s, 2 s, 4 s... at most ``intervals.idle_backoff_max``; a refused
+login (AccountBroken) ends the watcher until the next reply tick re-plans. A mailbox whose IDLE
+keeps failing only delays its own watcher. A server without IDLE gets no watcher (the poll reads
+it).
 
 :class:`Watchers` is the set, re-planned on each reply tick from the usable mailboxes: one
 thread per mailbox at most, stopped when the mailbox goes, when this replica loses the lease, or
@@ -68,7 +69,11 @@ class Watcher:
             try:
                 self._session()
                 backoff = FIRST_BACKOFF
-            except (TryLater, AccountBroken, OSError) as e:
+            except AccountBroken as e:  # retrying soon will not help (and risks a lockout)
+                self.failures += 1
+                log.warning("IMAP IDLE of mailbox %d ends: %s", self.account.id, e)
+                return  # the next reply tick starts a new watcher
+            except (TryLater, OSError) as e:
                 self.failures += 1
                 log.warning("IMAP IDLE of mailbox %d: %s", self.account.id, type(e).__name__)
             except Exception:  # never let the thread die unseen
