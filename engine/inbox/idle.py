@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 from engine.context import EngineContext
@@ -150,15 +151,17 @@ class Watchers:
                     w.start()
 
     def stop_all(self, timeout: float = 5.0) -> None:
-        """Stop every watcher and wait (up to ``timeout`` each) for its connection to close."""
+        """Stop every watcher and wait (``timeout`` in all) for their connections to close.
+        A watcher still inside a reply check after that ends on its own (a daemon thread)."""
         with self._lock:
             gone = [*self.by_mailbox.values(), *self._retired]
             self.by_mailbox.clear()
             self._retired = []
         for w in gone:
             w.stop()
+        deadline = time.monotonic() + timeout
         for w in gone:
-            w.join(timeout)
+            w.join(max(0.0, deadline - time.monotonic()))
 
     @property
     def running(self) -> int:
