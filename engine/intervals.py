@@ -41,6 +41,10 @@ class Intervals:
     replica_gone: float = 120.0
     # /status lists replicas whose heartbeat is younger than this.
     replica_live: float = 90.0
+    # IMAP IDLE (engine/inbox/idle.py): re-issued this often (servers drop it after ~29 min),
+    # and a dropped connection is retried after 1 s, 2 s, 4 s... at most this.
+    idle_renew: float = 25 * 60.0
+    idle_backoff_max: float = 60.0
 
 
 def parse(text: str) -> Intervals:

@@ -25,6 +25,7 @@ from engine import notify
 from engine.context import EngineContext
 from engine.delivery import deliver_notifications
 from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, TryLater
+from engine.inbox import idle
 from engine.inbox.mailbox_checks import IMAP_ALERT_AFTER
 from engine.notify import Notifier
 from engine.sending.claims import count_uncertain, expire_leases
@@ -68,6 +69,11 @@ class Scheduler:
         # One delivery at a time in this process: the notification job and the reply check
         # share it.
         self._delivery = asyncio.Lock()
+        # IMAP IDLE (engine/inbox/idle.py): one thread per mailbox while this replica holds the
+        # reply-check lease and the scheduler runs.
+        self.idle = idle.Watchers(ctx, self._idle_check)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.reply_ticks = 0  # reply checks (polls) this replica ran
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -117,6 +123,7 @@ class Scheduler:
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self.idle.stop_all()
         from engine.inbox import budget
 
         budget.shutdown()  # the classifier's child process
@@ -272,14 +279,34 @@ class Scheduler:
         """One reply check, if this replica holds the reply-check lease. True if it ran."""
         ttl = max(self.intervals.reply_check_lease, 2 * self.reply_check_interval)
         if not await asyncio.to_thread(leases.try_acquire, self.ctx, REPLIES, ttl):
+            await asyncio.to_thread(self.idle.stop_all)
             return False
         from engine.inbox.sync import check_inbox
 
+        self.reply_ticks += 1
         report = await asyncio.to_thread(check_inbox, self.ctx)
         if report.fetched:
             log.info("reply check: %d new messages %s", report.fetched, report.kinds)
+        if self.scheduler.running:  # a direct call (tests) starts no thread
+            self._loop = asyncio.get_running_loop()
+            await asyncio.to_thread(lambda: self.idle.replan(idle.wanted(self.ctx)))
         await self.notifications_tick()
         return True
+
+    def _idle_check(self, mailbox_id: int) -> None:
+        """An IDLE watcher heard of new mail (its thread): read that mailbox, deliver."""
+        from engine.inbox.sync import check_inbox
+
+        report = check_inbox(self.ctx, only=mailbox_id)
+        if report.fetched:
+            log.info("IDLE, mailbox %d: %d new %s", mailbox_id, report.fetched, report.kinds)
+        loop = self._loop
+        if report.fetched and loop is not None and loop.is_running():
+            delivery = self.notifications_tick()
+            try:
+                asyncio.run_coroutine_threadsafe(delivery, loop)
+            except RuntimeError:  # the loop closed meanwhile (shutdown)
+                delivery.close()
 
     async def midnight_tick(self) -> None:
         await asyncio.to_thread(self.midnight_reset)
@@ -355,6 +382,8 @@ class Scheduler:
 
     async def maintenance_tick(self) -> None:
         await asyncio.to_thread(leases.heartbeat, self.ctx, self.started_at)
+        if self.idle.running and not await asyncio.to_thread(leases.holds, self.ctx, REPLIES):
+            await asyncio.to_thread(self.idle.stop_all)  # another replica took the reply check
         await asyncio.to_thread(expire_leases, self.ctx)
         await asyncio.to_thread(self.recover)
         if await asyncio.to_thread(self.midnight_missed):

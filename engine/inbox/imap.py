@@ -227,6 +227,28 @@ class ImapMailbox:
                 found = self._c.search(["HEADER", "Message-ID", f"<{bare}>"])
         return len(found) > 0
 
+    # --- IDLE (engine/inbox/idle.py) --------------------------------------------------
+
+    @property
+    def supports_idle(self) -> bool:
+        return "IDLE" in self.capabilities
+
+    def idle_start(self) -> None:
+        """Enter IDLE on the selected folder."""
+        with self._errors():
+            self._c.idle()
+
+    def idle_wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds in IDLE; True if the server reported new mail."""
+        with self._errors():
+            return _new_mail(self._c.idle_check(timeout=timeout))
+
+    def idle_end(self) -> bool:
+        """Leave IDLE (DONE); True if new mail was reported meanwhile."""
+        with self._errors():
+            _text, responses = self._c.idle_done()
+        return _new_mail(responses)
+
     # --- internals -------------------------------------------------------------------
 
     @property
@@ -270,3 +292,10 @@ class ImapMailbox:
 def _flag_eq(flag: object, wanted: bytes) -> bool:
     raw = flag if isinstance(flag, bytes) else str(flag).encode()
     return raw.lower() == wanted.lower()
+
+
+def _new_mail(responses: Sequence[Any]) -> bool:
+    """An IDLE answer reporting new mail: ``* n EXISTS`` (or ``* n RECENT``)."""
+    return any(
+        isinstance(r, tuple) and len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses
+    )

@@ -15,6 +15,7 @@ good check.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -30,6 +31,15 @@ from engine.storage import store
 from engine.storage.models import Mailbox
 
 IMAP_ALERT_AFTER = 3  # failing checks in a row before the admins hear of it
+_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def one_at_a_time(mailbox_id: int) -> threading.Lock:
+    """The lock held while a mailbox is read: the poll and its IDLE watcher never read the same
+    mailbox at once in this process."""
+    with _locks_guard:
+        return _locks.setdefault(mailbox_id, threading.Lock())
 
 
 @dataclass(frozen=True)

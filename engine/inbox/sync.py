@@ -64,6 +64,7 @@ def check_inbox(
     budget_seconds: float = budget.DEFAULT_BUDGET_SECONDS,
     analyser: Analyser | None = None,
     alert_after: int = mailbox_checks.IMAP_ALERT_AFTER,
+    only: int | None = None,
 ) -> SyncReport:
     """One reply check of every mailbox that is not removed (blocking; run it in a worker
     thread). Each message gets at most ``budget_seconds`` to be parsed and classified (in
@@ -71,11 +72,14 @@ def check_inbox(
 
     With only the environment's mailbox an IMAP failure is raised, as it always was. With
     several, a mailbox whose IMAP fails is skipped and counted (its own alert after
-    ``alert_after`` failing checks in a row) while the others are read."""
+    ``alert_after`` failing checks in a row) while the others are read. ``only``: read just
+    that mailbox (its IDLE watcher heard of new mail). One check of a mailbox at a time."""
     report = SyncReport()
     analyser = analyser or budget.shared()
     plan = mailbox_checks.plan(ctx)
     for account in plan.accounts:
+        if only is not None and account.id != only:
+            continue
         one = _MailboxCheck(ctx, account, folder, plan.own_addresses, analyser, budget_seconds)
         if plan.single:
             one.run(report)
@@ -108,7 +112,10 @@ class _MailboxCheck:
 
     def run(self, report: SyncReport) -> None:
         ctx, mailbox_id, folder = self.ctx, self.account.id, self.folder
-        with ctx.new_mailbox(self.account.imap) as mailbox:
+        with (
+            mailbox_checks.one_at_a_time(mailbox_id),
+            ctx.new_mailbox(self.account.imap) as mailbox,
+        ):
             uidvalidity = mailbox.select_readonly(folder)
             begin = marks.start(ctx, mailbox_id, folder, uidvalidity, mailbox)
             report.restarted = report.restarted or begin.restarted

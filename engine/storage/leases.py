@@ -8,7 +8,7 @@ import os
 import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.context import EngineContext
@@ -45,6 +45,17 @@ def try_acquire(ctx: EngineContext, name: str, ttl: float) -> bool:
         return True
     except IntegrityError:
         return False  # another replica inserted it first
+
+
+def holds(ctx: EngineContext, name: str) -> bool:
+    """Whether this process holds the lease ``name`` now (a read; nothing is renewed)."""
+    with ctx.db.transaction() as session:
+        found = session.scalar(
+            select(Lease.name).where(
+                Lease.name == name, Lease.owner == ctx.owner, Lease.expires_at > ctx.clock.now()
+            )
+        )
+        return found is not None
 
 
 def heartbeat(ctx: EngineContext, started_at: datetime) -> None:
