@@ -31,6 +31,9 @@ def _fernet_key(secret_key: str) -> bytes:
     return base64.urlsafe_b64encode(raw)
 
 
+_OPENED_MAX = 1_000
+
+
 class Vault:
     """Encrypts and decrypts mailbox passwords with the key derived from ``secret_key``."""
 
@@ -43,6 +46,9 @@ class Vault:
                 ]
             )
         self._fernet = Fernet(_fernet_key(secret_key))
+        # Tokens already opened: the send job loads every mailbox at each wake, and a Fernet
+        # decryption with its HMAC check costs ~0.1 ms (5 ms a wake with 50 mailboxes).
+        self._opened: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return "Vault(<key hidden>)"
@@ -53,8 +59,10 @@ class Vault:
 
     def decrypt(self, token: str) -> str:
         """The password stored as ``token``; WrongSecretKey if this key cannot open it."""
+        if token in self._opened:
+            return self._opened[token]
         try:
-            return self._fernet.decrypt(token.encode("utf-8")).decode("utf-8")
+            password = self._fernet.decrypt(token.encode("utf-8")).decode("utf-8")
         except (InvalidToken, UnicodeDecodeError):
             # ``from None``: the chained exception would add nothing but noise.
             raise WrongSecretKey(
@@ -62,3 +70,7 @@ class Vault:
                 "was stored with, or the stored value was altered; set the old SECRET_KEY "
                 "back, or add the mailbox again"
             ) from None
+        if len(self._opened) >= _OPENED_MAX:
+            self._opened.clear()
+        self._opened[token] = password
+        return password
