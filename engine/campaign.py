@@ -452,6 +452,7 @@ def send_test(ctx: EngineContext, address: str) -> str:
             state=OutboundState.SENDING,
             attempts=1,
             attempted_at=now,
+            mailbox_id=PRIMARY_MAILBOX,  # sent from the environment's mailbox, on its cap
             created_at=now,
         )
         session.add(row)

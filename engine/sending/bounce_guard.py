@@ -50,7 +50,7 @@ def recent_bounces(
             OutboundMessage.kind == MessageKind.INITIAL,
             OutboundMessage.attempted_at >= now - BOUNCE_WINDOW,
             OutboundMessage.state.in_((OutboundState.SENT, OutboundState.FAILED)),
-            *([OutboundMessage.mailbox_id == mailbox_id] if mailbox_id is not None else []),
+            *([store.sent_from(mailbox_id)] if mailbox_id is not None else []),
         )
     ).one()
     return int(row[1]), int(row[0])

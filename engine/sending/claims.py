@@ -78,13 +78,6 @@ def requeue(row: OutboundMessage, not_before: datetime | None, error: str) -> No
     row.not_before = not_before
 
 
-def _of_mailbox(mailbox_id: int) -> Any:
-    """Outbound rows of this mailbox (a row without one is the environment's mailbox's)."""
-    if mailbox_id == PRIMARY_MAILBOX:
-        return or_(OutboundMessage.mailbox_id == mailbox_id, OutboundMessage.mailbox_id.is_(None))
-    return OutboundMessage.mailbox_id == mailbox_id
-
-
 def _claim_queued(
     session: Session, ctx: EngineContext, s: Settings, now: datetime, mailbox_id: int
 ) -> Claimed | None:
@@ -94,7 +87,7 @@ def _claim_queued(
         .where(
             OutboundMessage.state == OutboundState.QUEUED,
             or_(OutboundMessage.not_before.is_(None), OutboundMessage.not_before <= now),
-            _of_mailbox(mailbox_id),
+            store.sent_from(mailbox_id),
         )
         .order_by(OutboundMessage.step.desc(), OutboundMessage.id)
         .limit(1)

@@ -70,7 +70,7 @@ def send_counts(
         ).where(
             at >= min(window_start, today),
             OutboundMessage.state.in_(COUNTED_STATES),
-            *([OutboundMessage.mailbox_id == mailbox_id] if mailbox_id is not None else []),
+            *([store.sent_from(mailbox_id)] if mailbox_id is not None else []),
         )
     ).one()
     return SendCounts(sent_today=int(row[0]), sent_last_24h=int(row[1]), oldest_in_window=row[2])

@@ -352,3 +352,18 @@ def test_status_counts_every_mailbox_against_the_sum_of_the_active_caps(
     many = status_text(campaign.status(ctx), ZoneInfo("UTC"))
     assert "📮 7 mailboxes: see /mailboxes" in many
     assert "📮 cai@example.com" not in many
+
+
+def test_a_test_email_counts_against_the_environments_mailbox_cap(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    from engine import campaign
+
+    ctx = setup(make_ctx, smtp_server, FOLLOWUP_DELAYS="", DAILY_EMAIL_LIMIT="2")
+    campaign.send_test(ctx, "me@example.org")  # /test: from the environment's mailbox
+    add_leads(ctx, *[f"w{i}@co{i}.io" for i in range(6)])
+    start(ctx)
+    send_round(ctx, mailers(), vault=ctx.vault)
+    per_login = Counter(m.login for m in smtp_server.messages)
+    assert per_login[PRIMARY] == 2  # the test email and one lead: its cap of 2
+    assert per_login["bea@example.com"] == 2 and per_login["cai@example.com"] == 2
