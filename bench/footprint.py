@@ -22,12 +22,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench.common import fresh_database, machine, table, verdict
-from engine.mailboxes.vault import Vault
-from engine.states import MailboxSource, MailboxStatus
 from engine.storage.db import Database
 from engine.storage.models import Mailbox
 from tests.conftest import BASE_ENV
 from tests.e2e.proc import BotProcess, bot_env, wait_ticks
+from tests.mailboxrows import chat_mailbox
 from tests.servers.dovecot import Dovecot
 from tests.servers.smtp import SmtpServer
 from tests.servers.telegram import FakeTelegram
@@ -38,7 +37,6 @@ KEY = "bench-secret-key-0123456789"
 
 def add_mailboxes(db: Database, n: int, smtp: SmtpServer, imap: Dovecot) -> None:
     now = datetime.now(UTC)
-    vault = Vault(KEY)
     with db.transaction() as session:
         for i in range(2, n + 1):
             email, password = f"box{i}@example.com", f"pw-box-{i}"
@@ -46,21 +44,17 @@ def add_mailboxes(db: Database, n: int, smtp: SmtpServer, imap: Dovecot) -> None
             if email not in imap.users:
                 imap.add_user(email, password)
             session.add(
-                Mailbox(
-                    email=email,
-                    email_key=email,
-                    source=MailboxSource.CHAT,
-                    password_enc=vault.encrypt(password),
+                chat_mailbox(
+                    email,
+                    password,
+                    key=KEY,
+                    now=now,
                     smtp_server="127.0.0.1",
                     smtp_port=smtp.port,
                     smtp_security="none",
                     imap_server="127.0.0.1",
                     imap_port=imap.port,
                     imap_security="none",
-                    state=MailboxStatus.ACTIVE,
-                    hold_detail="",
-                    created_at=now,
-                    updated_at=now,
                 )
             )
 

@@ -23,11 +23,9 @@ from sqlalchemy import text
 from bench.common import context, fresh_database, machine, median, p95, samples, table, verdict
 from bench.scale import fill
 from engine import campaign
-from engine.mailboxes.vault import Vault
 from engine.sending.claims import claim_next
-from engine.states import MailboxSource, MailboxStatus
 from engine.storage.db import Database
-from engine.storage.models import Mailbox
+from tests.mailboxrows import chat_mailbox
 
 CLAIMS = 200
 KEY = "bench-secret-key-0123456789"
@@ -36,21 +34,9 @@ KEY = "bench-secret-key-0123456789"
 def add_mailboxes(db: Database, n: int) -> None:
     """Mailboxes 2..n, and the leads in sequence (and their messages) spread over 1..n."""
     now = datetime.now(UTC)
-    token = Vault(KEY).encrypt("bench-password")
     with db.sessions.begin() as session:
         for i in range(2, n + 1):
-            session.add(
-                Mailbox(
-                    email=f"box{i}@example.com",
-                    email_key=f"box{i}@example.com",
-                    source=MailboxSource.CHAT,
-                    password_enc=token,
-                    state=MailboxStatus.ACTIVE,
-                    hold_detail="",
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            session.add(chat_mailbox(f"box{i}@example.com", "bench-password", key=KEY, now=now))
     with db.engine.begin() as conn:
         conn.execute(
             text(f"UPDATE leads SET mailbox_id = 1 + (id % {n}) WHERE queue IS NULL OR queue <> 2")

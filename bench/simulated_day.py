@@ -27,12 +27,11 @@ from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
 from engine.leads.service import import_csv
-from engine.mailboxes.vault import Vault
 from engine.sending.rotation import send_round
 from engine.sending.smtp import SmtpMailer
-from engine.states import MailboxSource, MailboxStatus
 from engine.storage.db import Database
-from engine.storage.models import Mailbox, MailboxState, OutboundMessage
+from engine.storage.models import MailboxState, OutboundMessage
+from tests.mailboxrows import chat_mailbox
 from tests.servers.smtp import SmtpServer
 
 KEY = "bench-secret-key-0123456789"
@@ -50,24 +49,19 @@ def utc(t: datetime) -> datetime:
 def add_mailboxes(ctx: EngineContext, smtp: SmtpServer, n: int) -> None:
     """Mailboxes 2..n as /mailbox add stores them (password encrypted), each a login of ``smtp``."""
     now = ctx.clock.now()
-    vault = Vault(KEY)
     with ctx.db.transaction() as session:
         for i in range(2, n + 1):
             email, password = f"box{i}@example.com", f"pw-box-{i}"
             smtp.add_login(email, password)
             session.add(
-                Mailbox(
-                    email=email,
-                    email_key=email,
-                    source=MailboxSource.CHAT,
-                    password_enc=vault.encrypt(password),
+                chat_mailbox(
+                    email,
+                    password,
+                    key=KEY,
+                    now=now,
                     smtp_server="127.0.0.1",
                     smtp_port=smtp.port,
                     smtp_security="none",
-                    state=MailboxStatus.ACTIVE,
-                    hold_detail="",
-                    created_at=now,
-                    updated_at=now,
                 )
             )
 

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.mailboxes.vault import Vault
-from engine.states import MailboxSource, MailboxStatus
 from engine.storage.db import Database
-from engine.storage.models import Mailbox
 from tests.e2e.proc import ADMIN, BotProcess, bot_env
+from tests.mailboxrows import chat_mailbox
 
 pytestmark = pytest.mark.e2e
 
@@ -28,18 +26,7 @@ def stored_mailbox(db_url: str) -> None:
         db.migrate()
         now = datetime.now(UTC)
         with db.transaction() as session:
-            session.add(
-                Mailbox(
-                    email="bea@acme.test",
-                    email_key="bea@acme.test",
-                    source=MailboxSource.CHAT,
-                    password_enc=Vault(KEY).encrypt(PASSWORD),
-                    state=MailboxStatus.ACTIVE,
-                    hold_detail="",
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            session.add(chat_mailbox("bea@acme.test", PASSWORD, key=KEY, now=now))
     finally:
         db.dispose()
 

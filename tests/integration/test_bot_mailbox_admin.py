@@ -17,14 +17,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from engine import campaign, notify
 from engine.clock import FakeClock
 from engine.context import EngineContext
-from engine.mailboxes.vault import Vault
 from engine.reasons import Reason
 from engine.sending.queue import run_send_queue
 from engine.sending.smtp import Mailer
 from engine.states import (
     AlertCondition,
     LeadStatus,
-    MailboxSource,
     MailboxStatus,
     OutboundState,
     StateReason,
@@ -34,6 +32,7 @@ from tests.conftest import BASE_ENV
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, STRANGER, RunningBot
 from tests.integration.mailboxkit import BOX, KEY, PASSWORD, deleted_ids, mailbox
+from tests.mailboxrows import chat_mailbox
 from tests.waiting import handlers_idle, wait_until_async
 
 running_bot = bot_harness.running_bot
@@ -45,21 +44,13 @@ def store_mailbox(ctx: EngineContext, **values: Any) -> int:
     """A mailbox as /mailbox add stores it (the add itself is tested in test_bot_mailbox_add)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        fields: dict[str, Any] = {
-            "email": BOX,
-            "email_key": BOX,
-            "source": MailboxSource.CHAT,
-            "password_enc": Vault(KEY).encrypt(PASSWORD),
+        servers: dict[str, Any] = {
             "smtp_server": "127.0.0.1",
             "smtp_port": 2526,
             "imap_server": "127.0.0.1",
             "imap_port": 1144,
-            "state": MailboxStatus.ACTIVE,
-            "hold_detail": "",
-            "created_at": now,
-            "updated_at": now,
         }
-        row = Mailbox(**{**fields, **values})
+        row = chat_mailbox(BOX, PASSWORD, key=KEY, now=now, **{**servers, **values})
         session.add(row)
         session.flush()
         return row.id

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from bot.messages.holds import reason_text
 from engine.context import EngineContext
 from engine.mailboxes.accounts import MailboxAccount
-from engine.mailboxes.vault import Vault
 from engine.sending.rotation import send_round
 from engine.sending.smtp import Mailer, SmtpMailer
-from engine.states import MailboxSource, MailboxStatus
+from engine.states import MailboxStatus
 from engine.storage.models import Lead, Mailbox, OutboundMessage
 from tests.integration.sendkit import NO_PACING, add_leads, smtp_env, start
+from tests.mailboxrows import chat_mailbox
 from tests.servers.smtp import SmtpServer
 
 KEY = "a-long-enough-secret-key-for-tests"
@@ -33,19 +33,17 @@ def add_mailbox(
     """A mailbox as /mailbox add stores it: password encrypted, servers of its own."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        row = Mailbox(
-            email=email,
-            email_key=email.lower(),
-            source=MailboxSource.CHAT,
-            password_enc=Vault(key).encrypt(password),
-            smtp_server="127.0.0.1",
-            smtp_port=ctx.settings.smtp_port,
-            smtp_security="none",
-            state=MailboxStatus.ACTIVE,
-            hold_detail="",
-            created_at=now,
-            updated_at=now,
-            **values,
+        row = chat_mailbox(
+            email,
+            password,
+            key=key,
+            now=now,
+            **{
+                "smtp_server": "127.0.0.1",
+                "smtp_port": ctx.settings.smtp_port,
+                "smtp_security": "none",
+                **values,
+            },
         )
         session.add(row)
         session.flush()

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from bot.app import check_mailboxes
 from engine.context import EngineContext
 from engine.mailboxes.accounts import load
-from engine.mailboxes.vault import Vault
-from engine.states import AlertCondition, MailboxHold, MailboxSource, MailboxStatus, NoticeKind
+from engine.states import AlertCondition, MailboxHold, MailboxStatus, NoticeKind
 from engine.storage import store
 from engine.storage.models import Mailbox
 from tests.integration.sendkit import outbox, words
+from tests.mailboxrows import chat_mailbox
 
 KEY = "a-long-enough-secret-key-for-tests"
 OTHER_KEY = "another-secret-key-not-the-same"
@@ -27,18 +27,9 @@ def store_mailboxes(ctx: EngineContext, **holds: str) -> None:
     with ctx.db.transaction() as session:
         for email in ("bea@acme.test", "cai@acme.test"):
             hold = holds.get(email.split("@")[0])
+            state = MailboxStatus.PAUSED if hold else MailboxStatus.ACTIVE
             session.add(
-                Mailbox(
-                    email=email,
-                    email_key=email,
-                    source=MailboxSource.CHAT,
-                    password_enc=Vault(KEY).encrypt(f"pw-of-{email}"),
-                    state=MailboxStatus.PAUSED if hold else MailboxStatus.ACTIVE,
-                    hold=hold,
-                    hold_detail="",
-                    created_at=now,
-                    updated_at=now,
-                )
+                chat_mailbox(email, f"pw-of-{email}", key=KEY, now=now, state=state, hold=hold)
             )
 
 
