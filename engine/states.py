@@ -62,6 +62,8 @@ class Hold(StrEnum):
     NOTHING_DUE = "nothing_due"  # no lead or queued email is due
     BRAKE = "brake"  # the campaign was paused or stopped while a batch was being sent
     MAILBOX_PAUSED = "mailbox_paused"  # this mailbox is paused or broken (detail: mailbox, hold)
+    CAMPAIGN_LIMIT = "campaign_limit"  # the campaign's own daily limit (detail: sent, limit)
+    NO_MAILBOX = "no_mailbox"  # none of the campaign's mailboxes exists (detail: mailboxes)
 
 
 class BlockReason(StrEnum):

@@ -94,6 +94,13 @@ WORDS: dict[Hold, Words] = {
     Hold.NOTHING_DUE: lambda d: "nothing is due (no pending leads or follow-ups)",
     Hold.BRAKE: lambda d: "the campaign was paused or stopped",
     Hold.MAILBOX_PAUSED: _mailbox,
+    Hold.CAMPAIGN_LIMIT: lambda d: (
+        f"the campaign's own daily limit is reached ({d['sent']}/{d['limit']}); more tomorrow"
+    ),
+    Hold.NO_MAILBOX: lambda d: (
+        f"none of the campaign's mailboxes ({d['mailboxes']}) exists; change its mailboxes "
+        "setting, or add them with /mailbox add"
+    ),
 }
 
 

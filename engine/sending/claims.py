@@ -4,27 +4,31 @@ released; a claim whose owner died runs out of lease and becomes ``uncertain``."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from engine.campaigns.config import CampaignConfig
+from engine.campaigns.timing import allowed_from, lead_zone
+from engine.campaigns.timing import configs as configs_of
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.leads import lifecycle
 from engine.mailboxes import accounts
 from engine.message_ids import reply_headers
 from engine.sending.compose import lead_name, lead_values, outgoing, thread
-from engine.sending.gate import evaluate, pacing_rules
+from engine.sending.gate import COUNTED_STATES, evaluate, pacing_rules
 from engine.sending.messages import Outgoing, make_message_id, reply_subject
-from engine.sending.pacing import Gate, PacingRules, SendCounts, after_send, gate
+from engine.sending.pacing import Gate, PacingRules, SendCounts, after_send, day_start, gate
 from engine.states import Hold, MessageKind, OutboundState
 from engine.storage import store
 from engine.storage.leases import owner_is_gone
 from engine.storage.models import (
+    DEFAULT_CAMPAIGN,
     PRIMARY_MAILBOX,
     QUEUE_FOLLOWUP,
     QUEUE_NEW,
@@ -49,6 +53,7 @@ class Claimed:
     # Where a fresh claim came from, so an unattempted claim can be undone exactly.
     from_queue: int | None = None
     was_due: datetime | None = None
+    campaign_id: int = DEFAULT_CAMPAIGN  # its brake is read before the SMTP transaction
 
 
 def skip_locked(stmt: Any, ctx: EngineContext) -> Any:
@@ -79,15 +84,23 @@ def requeue(row: OutboundMessage, not_before: datetime | None, error: str) -> No
 
 
 def _claim_queued(
-    session: Session, ctx: EngineContext, s: Settings, now: datetime, mailbox_id: int
+    session: Session,
+    ctx: EngineContext,
+    s: Settings,
+    now: datetime,
+    mailbox_id: int,
+    camps: Mapping[int, CampaignConfig],
 ) -> Claimed | None:
-    """Answers to replies and retries: rows already rendered, waiting in ``queued``."""
+    """Answers to replies and retries of running campaigns: rows already rendered, waiting in
+    ``queued``."""
+    running = [cid for cid, c in camps.items() if c.running]
     stmt = (
         select(OutboundMessage)
         .where(
             OutboundMessage.state == OutboundState.QUEUED,
             or_(OutboundMessage.not_before.is_(None), OutboundMessage.not_before <= now),
             store.sent_from(mailbox_id),
+            _of_campaigns(OutboundMessage.campaign_id, running, camps),
         )
         .order_by(OutboundMessage.step.desc(), OutboundMessage.id)
         .limit(1)
@@ -105,30 +118,51 @@ def _claim_queued(
         else:
             lease(row, ctx, now)
             row.mailbox_id = mailbox_id
+            cid = row.campaign_id or DEFAULT_CAMPAIGN
             return Claimed(
                 row.id,
                 row.lead_id,
                 row.kind,
                 row.step,
                 outgoing(row, lead_name(lead)),
-                s,
+                camps[cid].settings_for(s) if cid in camps else s,
                 mailbox_id,
+                campaign_id=cid,
             )
         session.flush()
     return None
 
 
+def _of_campaigns(
+    column: Any, ids: list[int], camps: Mapping[int, CampaignConfig]
+) -> ColumnElement[bool]:
+    """``column`` is one of ``ids``; no condition when that is every campaign (a single-campaign
+    setup's queries stay what they were). A row without a campaign is the default's."""
+    if len(ids) == len(camps):
+        return true()
+    clause = column.in_(ids)
+    if DEFAULT_CAMPAIGN in ids:
+        return or_(clause, column.is_(None))
+    return clause
+
+
 def _due_leads(
-    session: Session, ctx: EngineContext, now: datetime, queue: int, limit: int, mailbox_id: int
+    session: Session,
+    ctx: EngineContext,
+    now: datetime,
+    queue: int,
+    limit: int,
+    mailbox_id: int,
+    campaigns: Any,
 ) -> tuple[list[Lead], dict[str, Suppression]]:
-    """The due leads of one queue, oldest due first, and the suppressions that hit any of
-    them (their address or their domain), read in one go. Follow-ups are this mailbox's own
-    leads (a thread never changes mailbox); new leads have none yet and go to whichever
-    mailbox claims them first."""
+    """The due leads of one queue in the given campaigns, oldest due first, and the
+    suppressions that hit any of them (their address or their domain), read in one go.
+    Follow-ups are this mailbox's own leads (a thread never changes mailbox); new leads have
+    none yet and go to whichever mailbox claims them first."""
     owner = Lead.mailbox_id == mailbox_id if queue == QUEUE_FOLLOWUP else Lead.mailbox_id.is_(None)
     stmt = (
         select(Lead)
-        .where(Lead.queue == queue, owner, Lead.next_send_at <= now)
+        .where(Lead.queue == queue, owner, Lead.next_send_at <= now, campaigns)
         .order_by(Lead.next_send_at, Lead.id)
         .limit(limit)
     )
@@ -149,11 +183,15 @@ def _new_message(
 ) -> OutboundMessage:
     """Render the lead's next step as an outbound row, claimed (``sending``)."""
     step = lead.next_step
-    templates = session.info.setdefault("templates", {})  # one look-up per name per claim
     name = "initial" if step == 0 else f"followup_{step}"
-    if name not in templates:
-        templates[name] = store.template(session, name)
-    subject, body = render_template(templates[name], lead_values(lead, s))
+    variant = _variant(session, lead, name)
+    templates = session.info.setdefault("templates", {})  # one look-up per template per claim
+    key = (lead.campaign_id, name, variant)
+    if key not in templates:
+        templates[key] = store.template(
+            session, name, campaign_id=lead.campaign_id, variant=variant
+        )
+    subject, body = render_template(templates[key], lead_values(lead, s))
     headers = reply_headers([])
     if step > 0:
         subject = reply_subject(lead.first_subject or subject)
@@ -171,6 +209,8 @@ def _new_message(
         state=OutboundState.SENDING,
         attempts=0,
         mailbox_id=mailbox_id,
+        campaign_id=lead.campaign_id,
+        variant=variant,
         created_at=now,
     )
     lease(row, ctx, now)
@@ -178,7 +218,53 @@ def _new_message(
     lead.mailbox_id = mailbox_id  # the thread lives in this mailbox from now on
     if step == 0:
         lead.first_subject = subject
+        lead.variant = variant
     return row
+
+
+def _variant(session: Session, lead: Lead, name: str) -> str:
+    """The A/B letter of this step for the lead: at the first email, the letters are dealt in
+    turn by lead id (an even split of a campaign's leads); later, the lead keeps its letter
+    where this step has it, else the step's A."""
+    known = session.info.setdefault("variants", {})
+    if lead.campaign_id not in known:
+        known[lead.campaign_id] = store.template_variants(session, lead.campaign_id)
+    letters: list[str] = known[lead.campaign_id].get(name) or ["A"]
+    if lead.next_step == 0 or lead.variant is None:
+        return letters[lead.id % len(letters)]
+    return lead.variant if lead.variant in letters else "A"
+
+
+@dataclass
+class _Campaigns:
+    """The campaigns a claim may take leads from, with the room each campaign's own cap
+    leaves today (None: no cap of its own)."""
+
+    configs: dict[int, CampaignConfig]
+    room: dict[int, int | None]
+    # The earliest window opening of a lead moved for its window, and that window's words.
+    opening: datetime | None = None
+    window: dict[str, Any] | None = None
+
+    def moved(self, lead: Lead, config: CampaignConfig, opening: datetime) -> None:
+        if self.opening is None or opening < self.opening:
+            self.opening = opening
+            window = config.window
+            if window is not None:
+                self.window = window.detail(lead_zone(lead, config))  # type: ignore[arg-type]
+
+    def ids(self) -> list[int]:
+        return [cid for cid, left in self.room.items() if left is None or left > 0]
+
+    def took(self, campaign_id: int) -> None:
+        left = self.room.get(campaign_id)
+        if left is not None:
+            self.room[campaign_id] = left - 1
+
+
+# At most this many due leads are looked at per queue and claim (leads found outside their
+# window are moved to its opening and the look goes on).
+MAX_LOOKED_AT = 500
 
 
 def _claim_leads(
@@ -190,27 +276,55 @@ def _claim_leads(
     limit: int,
     may_continue: Callable[[], bool],
     mailbox_id: int,
+    camps: _Campaigns,
 ) -> list[Claimed]:
     """Claim due leads from one queue while ``may_continue()`` (the gate, updated by the
-    caller for each claim) allows: each becomes an outbound row in ``sending``."""
-    candidates, blocked = _due_leads(session, ctx, now, queue, limit, mailbox_id)
-    fresh: list[tuple[OutboundMessage, Lead, datetime | None]] = []
-    for lead in candidates:
-        due = lead.next_send_at
-        lead.queue = None
-        if not lifecycle.in_sequence(lead):
-            continue
-        hit = blocked.get(lead.email_key) or blocked.get(store.email_domain(lead.email_key))
-        if hit is not None:
-            why = f"suppressed: {hit.reason or hit.value}"
-            lifecycle.suppressed(lead, whole_domain=hit.kind != "email", why=why)
-            continue
-        if lead.next_step > len(s.followup_delays):
-            lifecycle.completed(lead)
-            continue
-        fresh.append((_new_message(session, ctx, s, now, lead, mailbox_id), lead, due))
-        if not may_continue():
+    caller for each claim) allows: each becomes an outbound row in ``sending``. A lead outside
+    its campaign's send window (in its own zone) is moved to the window's next opening."""
+    fresh: list[tuple[OutboundMessage, Lead, datetime | None, Settings]] = []
+    looked_at = 0
+    go_on = True
+    while go_on and len(fresh) < limit and looked_at < MAX_LOOKED_AT:
+        ids = camps.ids()
+        if not ids:
             break
+        room = limit - len(fresh)
+        where = _of_campaigns(Lead.campaign_id, ids, camps.configs)
+        candidates, blocked = _due_leads(session, ctx, now, queue, room, mailbox_id, where)
+        looked_at += len(candidates)
+        moved = 0
+        for lead in candidates:
+            config = camps.configs[lead.campaign_id]
+            if camps.room.get(lead.campaign_id, 0) == 0:
+                continue  # its campaign reached its own cap within this batch: it waits
+            opening = allowed_from(lead, config, now)
+            if opening > now:
+                lead.next_send_at = opening  # outside its window: waits for the opening
+                moved += 1
+                camps.moved(lead, config, opening)
+                continue
+            due = lead.next_send_at
+            lead.queue = None
+            if not lifecycle.in_sequence(lead):
+                continue
+            hit = blocked.get(lead.email_key) or blocked.get(store.email_domain(lead.email_key))
+            if hit is not None:
+                why = f"suppressed: {hit.reason or hit.value}"
+                lifecycle.suppressed(lead, whole_domain=hit.kind != "email", why=why)
+                continue
+            if lead.next_step > len(config.followup_delays):
+                lifecycle.completed(lead)
+                continue
+            cs = config.settings_for(s)
+            row = _new_message(session, ctx, cs, now, lead, mailbox_id)
+            fresh.append((row, lead, due, cs))
+            camps.took(lead.campaign_id)
+            if not may_continue():
+                go_on = False
+                break
+        if len(candidates) < room or not moved:
+            break  # the queue has no more due leads, or none was skipped for its window
+        session.flush()  # the moved leads are no longer due
     session.flush()  # the rows get their ids
     return [
         Claimed(
@@ -219,13 +333,40 @@ def _claim_leads(
             row.kind,
             row.step,
             outgoing(row, lead_name(lead)),
-            s,
+            cs,
             mailbox_id,
             queue,
             due,
+            campaign_id=lead.campaign_id,
         )
-        for row, lead, due in fresh
+        for row, lead, due, cs in fresh
     ]
+
+
+def _campaigns_for(session: Session, s: Settings, now: datetime, mailbox_email: str) -> _Campaigns:
+    """The running campaigns that send from this mailbox, and what their own caps leave."""
+    configs = configs_of(session, s, now)
+    usable = {cid: c for cid, c in configs.items() if c.running and c.uses(mailbox_email)}
+    capped = [cid for cid, c in usable.items() if c.daily_limit is not None]
+    sent: dict[int, int] = {}
+    if capped:
+        today = day_start(now, s.tz)
+        sent = {
+            int(cid): int(n)
+            for cid, n in session.execute(
+                select(OutboundMessage.campaign_id, func.count())
+                .where(
+                    OutboundMessage.campaign_id.in_(capped),
+                    OutboundMessage.attempted_at >= today,
+                    OutboundMessage.state.in_(COUNTED_STATES),
+                )
+                .group_by(OutboundMessage.campaign_id)
+            )
+        }
+    room: dict[int, int | None] = {}
+    for cid, c in usable.items():
+        room[cid] = None if c.daily_limit is None else max(0, c.daily_limit - sent.get(cid, 0))
+    return _Campaigns(configs, room)
 
 
 def _room(rules: PacingRules, counts: SendCounts) -> int:
@@ -258,10 +399,12 @@ def claim_batch(
         mb = store.mailbox(session, ctx.clock.now(), lock=True, mailbox_id=mailbox_id)
         now = ctx.clock.now()
         base = store.effective_settings(session, ctx.settings)
-        s = accounts.one(session, base, mailbox_id).settings_for(base, now)
+        account = accounts.one(session, base, mailbox_id)
+        s = account.settings_for(base, now)
         g, state, counts = evaluate(session, s, now, lock=True, mb=mb, mailbox_id=mailbox_id)
         if not g.allowed:
             return g
+        camps = _campaigns_for(session, base, now, account.email)
         rules = pacing_rules(s)
         # Lock no more due leads than this mailbox may send now: the rest stay free for the
         # mailboxes claiming beside it (PostgreSQL skips locked rows, it does not wait).
@@ -280,7 +423,7 @@ def claim_batch(
             return gate_open
 
         while gate_open and len(claimed) < limit:
-            one = _claim_queued(session, ctx, s, now, mailbox_id)
+            one = _claim_queued(session, ctx, s, now, mailbox_id, camps.configs)
             if one is None:
                 break
             claimed.append(one)
@@ -291,9 +434,11 @@ def claim_batch(
                 room = min(room, new_leads)  # this mailbox's share of the new leads
             if gate_open and room > 0:
                 claimed += _claim_leads(
-                    session, ctx, s, now, queue, room, account_for_one, mailbox_id
+                    session, ctx, s, now, queue, room, account_for_one, mailbox_id, camps
                 )
         if not claimed:
+            if camps.opening is not None:  # the due leads were all outside their windows
+                return Gate(Hold.OUTSIDE_WINDOW, camps.opening, camps.window or {})
             return Gate(Hold.NOTHING_DUE)
         mb.next_send_at, mb.batch_count, mb.updated_at = state.next_send_at, state.batch_count, now
         accounts.started_sending(session, mailbox_id, now)

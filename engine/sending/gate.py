@@ -5,11 +5,11 @@ one decision (a :class:`~engine.sending.pacing.Gate`)."""
 from __future__ import annotations
 
 from datetime import datetime
-from datetime import time as clock_time
 
 from sqlalchemy import case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from engine.campaigns.config import CampaignConfig
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.sending.pacing import (
@@ -18,19 +18,26 @@ from engine.sending.pacing import (
     PacingRules,
     PacingState,
     SendCounts,
-    SendWindow,
     day_start,
     gate,
 )
 from engine.states import CampaignState, Hold, MailboxStatus, OutboundState
 from engine.storage import store
-from engine.storage.models import PRIMARY_MAILBOX, Mailbox, MailboxState, OutboundMessage
+from engine.storage.models import (
+    DEFAULT_CAMPAIGN,
+    PRIMARY_MAILBOX,
+    Mailbox,
+    MailboxState,
+    OutboundMessage,
+)
 
 # Messages that count against the cap: everything handed to (or possibly taken by) the server.
 COUNTED_STATES = (OutboundState.SENDING, OutboundState.SENT, OutboundState.UNCERTAIN)
 
 
 def pacing_rules(s: Settings) -> PacingRules:
+    """A mailbox's cap and pacing. The send window is not the mailbox's: each campaign has its
+    own, read in each lead's zone when a lead is claimed (``engine.campaigns.timing``)."""
     return PacingRules(
         daily_limit=s.daily_limit,
         min_delay=s.min_delay,
@@ -38,16 +45,8 @@ def pacing_rules(s: Settings) -> PacingRules:
         pause_every=s.pause_every,
         pause_min=s.pause_min,
         pause_max=s.pause_max,
-        window=send_window(s),
+        window=None,
     )
-
-
-def send_window(s: Settings) -> SendWindow | None:
-    """SEND_WINDOW and SEND_DAYS as one window; None when emails may go at any time."""
-    if s.send_window is None and len(s.send_days) == 7:
-        return None
-    start, end = s.send_window or (clock_time(0), clock_time(0))
-    return SendWindow(start, end, s.send_days)
 
 
 def send_counts(
@@ -76,27 +75,69 @@ def send_counts(
     return SendCounts(sent_today=int(row[0]), sent_last_24h=int(row[1]), oldest_in_window=row[2])
 
 
-def send_gate(session: Session, ctx: EngineContext, now: datetime, *, lock: bool) -> Gate:
+def send_gate(
+    session: Session,
+    ctx: EngineContext,
+    now: datetime,
+    *,
+    lock: bool,
+    campaign_id: int | None = None,
+) -> Gate:
     """Everything that may hold sending back, in one place: campaign, account, cap, pacing.
     With several mailboxes: open when any of them may send now, else the hold that ends
-    first (a hold without an end when none has one)."""
+    first (a hold without an end when none has one). With ``campaign_id``: that campaign's
+    view (its state, its mailboxes, its own cap, its window in its zone)."""
+    from engine.campaigns.timing import configs
     from engine.mailboxes import accounts
 
     base = store.effective_settings(session, ctx.settings)
-    boxes = session.scalars(
-        select(Mailbox).where(Mailbox.state != MailboxStatus.REMOVED).order_by(Mailbox.id)
-    ).all()
+    boxes = list(
+        session.scalars(
+            select(Mailbox).where(Mailbox.state != MailboxStatus.REMOVED).order_by(Mailbox.id)
+        )
+    )
+    config = configs(session, base, now).get(campaign_id) if campaign_id is not None else None
+    if config is not None and config.mailboxes is not None:
+        boxes = [b for b in boxes if config.uses(b.email)]
+        if not boxes:
+            return Gate(Hold.NO_MAILBOX, detail={"mailboxes": ", ".join(sorted(config.mailboxes))})
     if not boxes:
-        return evaluate(session, base, now, lock=lock)[0]
+        return evaluate(session, base, now, lock=lock, campaign_id=campaign_id)[0]
     held: list[Gate] = []
     for box in boxes:
         s = accounts.resolve(box, base, "").settings_for(base, now)
-        g = evaluate(session, s, now, lock=lock, mailbox_id=box.id)[0]
+        g = evaluate(session, s, now, lock=lock, mailbox_id=box.id, campaign_id=campaign_id)[0]
         if g.allowed or g.hold == Hold.CAMPAIGN_NOT_RUNNING:
-            return g
+            return (
+                g if config is None or not g.allowed else _campaign_gate(session, config, now, base)
+            )
         held.append(g)
     timed = [g for g in held if g.wait_until is not None]
     return min(timed, key=lambda g: g.wait_until or now) if timed else held[0]
+
+
+def _campaign_gate(session: Session, config: CampaignConfig, now: datetime, base: Settings) -> Gate:
+    """A mailbox may send: does the campaign's own cap or window hold it back? The window is
+    judged in the campaign's zone (leads with a zone of their own may still be inside theirs)."""
+    if config.daily_limit is not None:
+        sent = int(
+            session.scalar(
+                select(func.count())
+                .select_from(OutboundMessage)
+                .where(
+                    OutboundMessage.campaign_id == config.id,
+                    OutboundMessage.attempted_at >= day_start(now, base.tz),
+                    OutboundMessage.state.in_(COUNTED_STATES),
+                )
+            )
+            or 0
+        )
+        if sent >= config.daily_limit:
+            return Gate(Hold.CAMPAIGN_LIMIT, detail={"sent": sent, "limit": config.daily_limit})
+    window = config.window
+    if window is not None and not window.contains(now, config.tz):
+        return Gate(Hold.OUTSIDE_WINDOW, window.next_open(now, config.tz), window.detail(config.tz))
+    return Gate(None)
 
 
 def evaluate(
@@ -107,14 +148,19 @@ def evaluate(
     lock: bool,
     mb: MailboxState | None = None,
     mailbox_id: int = PRIMARY_MAILBOX,
+    campaign_id: int | None = None,
 ) -> tuple[Gate, PacingState, SendCounts]:
     """The gate of one mailbox, with the pacing state and counts it was judged on (a claim goes
-    on from them). ``s`` is the settings as that mailbox sends with them (its cap)."""
-    camp = store.campaign(session, now)
+    on from them). ``s`` is the settings as that mailbox sends with them (its cap). Closed when
+    no campaign runs, or, with ``campaign_id``, when that one does not."""
+    if campaign_id is None and store.running_campaigns(session):
+        camp = None
+    else:
+        camp = store.campaign(session, now, campaign_id=campaign_id or DEFAULT_CAMPAIGN)
     mb = mb or store.mailbox(session, now, lock=lock, mailbox_id=mailbox_id)
     state = PacingState(mb.next_send_at, mb.batch_count, mb.blocked_until, mb.blocked_reason)
     counts = send_counts(session, now, s, mailbox_id)
-    if camp.state != CampaignState.RUNNING:
+    if camp is not None and camp.state != CampaignState.RUNNING:
         detail = {"state": str(camp.state), "reason": camp.reason}
         return Gate(Hold.CAMPAIGN_NOT_RUNNING, detail=detail), state, counts
     box = session.get(Mailbox, mailbox_id)

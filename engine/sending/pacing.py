@@ -60,7 +60,7 @@ class SendWindow:
             "start": f"{self.start:%H:%M}",
             "end": f"{self.end:%H:%M}",
             "days": sorted(self.days),
-            "tz": tz.key,
+            "tz": getattr(tz, "key", None) or str(tz),
         }
 
 

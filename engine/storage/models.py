@@ -61,6 +61,10 @@ QUEUE_FOLLOWUP, QUEUE_NEW = 1, 2
 # The environment's mailbox (EMAIL_ADDRESS): the one every release before mailboxes had.
 PRIMARY_MAILBOX = 1
 
+# The campaign every release before campaigns had (``default``); leads stored without naming a
+# campaign belong to it.
+DEFAULT_CAMPAIGN = 1
+
 # Outbound step numbers: 0 initial, 1..N follow-ups, CALENDAR_STEP the answer (MessageKind).
 CALENDAR_STEP = 100
 
@@ -73,12 +77,19 @@ class Lead(Base):
         Index("ix_leads_status", "status"),
         Index("ix_leads_status_counts", "status", "replied_at", "last_sent_at"),  # /status
         Index("ix_leads_domain", "domain"),
+        Index("ix_leads_email_key", "email_key"),  # the address across campaigns
+        Index("ix_leads_campaign_status", "campaign_id", "status"),
+        # A lead belongs to one campaign; an address is at most once in each.
+        UniqueConstraint("campaign_id", "email_key", name="uq_leads_campaign_email"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
-    email_key: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
+    email_key: Mapped[str] = mapped_column(String(320))  # lower-cased
     domain: Mapped[str] = mapped_column(String(255))
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign.id", ondelete="CASCADE"), default=DEFAULT_CAMPAIGN
+    )
     first_name: Mapped[str] = mapped_column(String(1000), default="")
     last_name: Mapped[str] = mapped_column(String(1000), default="")
     company: Mapped[str] = mapped_column(String(1000), default="")
@@ -98,6 +109,13 @@ class Lead(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # The mailbox the lead's thread lives in: set by its first email, never changed after.
     mailbox_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The A/B letter the lead was given at its first email (None before it), kept for later
+    # steps that have the same letter.
+    variant: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    # The lead's own zone (IANA name or UTC+hh:mm), None: the campaign's; and where it came
+    # from ("column", "country"; None: the campaign's).
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    zone_source: Mapped[str | None] = mapped_column(String(10), nullable=True)
     created_at: Mapped[datetime]
 
 
@@ -111,6 +129,8 @@ class OutboundMessage(Base):
         Index("ix_outbound_lead", "lead_id"),
         Index("ix_outbound_mailbox_attempted", "mailbox_id", "attempted_at"),
         Index("ix_outbound_state_mailbox", "state", "mailbox_id", "not_before"),
+        Index("ix_outbound_campaign_attempted", "campaign_id", "attempted_at"),
+        Index("ix_outbound_campaign_step", "campaign_id", "step", "variant"),
         # The calendar answer goes at most once per lead, whichever mailbox sends it.
         Index(
             "uq_outbound_lead_calendar",
@@ -142,12 +162,18 @@ class OutboundMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     mailbox_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # sent from
+    campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    variant: Mapped[str | None] = mapped_column(String(1), nullable=True)
     created_at: Mapped[datetime]
 
 
 class InboundMessage(Base):
     __tablename__ = "inbound_messages"
-    __table_args__ = (Index("ix_inbound_lead", "lead_id"), Index("ix_inbound_seen", "seen_at"))
+    __table_args__ = (
+        Index("ix_inbound_lead", "lead_id"),
+        Index("ix_inbound_seen", "seen_at"),
+        Index("ix_inbound_campaign", "campaign_id", "step", "variant"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(512), unique=True)
@@ -164,15 +190,50 @@ class InboundMessage(Base):
     received_at: Mapped[datetime | None] = mapped_column(nullable=True)
     seen_at: Mapped[datetime]
     mailbox_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # read from
+    # What it answered, for the stats: the campaign, and the step and variant of the lead's last
+    # email before it.
+    campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    variant: Mapped[str | None] = mapped_column(String(1), nullable=True)
 
 
 class Campaign(Base):
+    """One campaign: its own leads, sequence, templates and settings. The table keeps the name
+    it had when there was one campaign (row 1, ``default`` since revision 0007)."""
+
     __tablename__ = "campaign"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), default="default")
+    name_key: Mapped[str] = mapped_column(String(40), unique=True)  # lower-cased
     state: Mapped[str] = mapped_column(String(20), default="stopped")  # running|paused|stopped
     reason: Mapped[str] = mapped_column(Text, default="")
     changed_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class CampaignSetting(Base):
+    """A campaign's own value of a campaign-level setting (``/settings KEY VALUE`` with the
+    campaign selected); a key without a row takes the global value."""
+
+    __tablename__ = "campaign_settings"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class AdminSelection(Base):
+    """The campaign an admin's campaign-scoped commands act on (``/campaign NAME``)."""
+
+    __tablename__ = "admin_selections"
+
+    admin_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime]
 
 
 class Mailbox(Base):
@@ -232,9 +293,16 @@ class SettingOverride(Base):
 
 
 class TemplateRow(Base):
-    __tablename__ = "templates"
+    """One variant of one step's template of one campaign (a step without a row uses the
+    shipped default)."""
 
+    __tablename__ = "campaign_templates"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True
+    )
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(1), primary_key=True, default="A")
     subject: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]

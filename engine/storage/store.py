@@ -16,8 +16,10 @@ from engine.config import Settings, apply_overrides
 from engine.reasons import Reason
 from engine.states import CampaignState
 from engine.storage.models import (
+    DEFAULT_CAMPAIGN,
     PRIMARY_MAILBOX,
     Campaign,
+    CampaignSetting,
     MailboxState,
     OutboundMessage,
     SettingOverride,
@@ -40,27 +42,75 @@ def _create_once(session: Session, model: type[Any], values: dict[str, Any]) -> 
     session.execute(insert_(model).values(**values).on_conflict_do_nothing())
 
 
-def campaign(session: Session, now: datetime, *, lock: bool = False) -> Campaign:
-    row = session.get(Campaign, 1, with_for_update=lock)
-    if row is None:
+def campaign(
+    session: Session,
+    now: datetime,
+    *,
+    lock: bool = False,
+    campaign_id: int = DEFAULT_CAMPAIGN,
+) -> Campaign:
+    """One campaign's row. The default campaign is made on first use (a database migrated
+    before it had one); another campaign that is gone is an error for the caller."""
+    row = session.get(Campaign, campaign_id, with_for_update=lock)
+    if row is None and campaign_id == DEFAULT_CAMPAIGN:
         _create_once(
             session,
             Campaign,
-            {"id": 1, "state": CampaignState.STOPPED, "reason": "", "changed_at": now},
+            {
+                "id": DEFAULT_CAMPAIGN,
+                "name": "default",
+                "name_key": "default",
+                "state": CampaignState.STOPPED,
+                "reason": "",
+                "changed_at": now,
+                "created_at": now,
+            },
         )
-        row = session.get(Campaign, 1, with_for_update=lock)
-        assert row is not None
+        row = session.get(Campaign, campaign_id, with_for_update=lock)
+    if row is None:
+        raise LookupError(f"campaign {campaign_id} does not exist")
     return row
 
 
 def set_campaign_state(
-    session: Session, now: datetime, state: str, reason: Reason | None = None
+    session: Session,
+    now: datetime,
+    state: str,
+    reason: Reason | None = None,
+    *,
+    campaign_id: int = DEFAULT_CAMPAIGN,
 ) -> Campaign:
-    row = campaign(session, now, lock=True)
+    row = campaign(session, now, lock=True, campaign_id=campaign_id)
     row.state = state
     row.reason = reason.encode() if reason is not None else ""
     row.changed_at = now
     return row
+
+
+def running_campaigns(session: Session) -> list[int]:
+    """The ids of the running campaigns, in id order."""
+    return list(
+        session.scalars(
+            select(Campaign.id).where(Campaign.state == CampaignState.RUNNING).order_by(Campaign.id)
+        )
+    )
+
+
+def pause_running(session: Session, now: datetime, reason: Reason) -> list[int]:
+    """Pause every running campaign (nothing can send: no usable mailbox, or the outcomes
+    cannot be recorded). Returns the ids paused; a single-campaign setup pauses its one."""
+    campaign(session, now)  # the default exists
+    ids = list(
+        session.scalars(
+            select(Campaign.id)
+            .where(Campaign.state == CampaignState.RUNNING)
+            .order_by(Campaign.id)
+            .with_for_update()
+        )
+    )
+    for cid in ids:
+        set_campaign_state(session, now, CampaignState.PAUSED, reason, campaign_id=cid)
+    return ids
 
 
 def mailbox(
@@ -114,19 +164,84 @@ def save_override(session: Session, now: datetime, key: str, value: str) -> None
         row.updated_at = now
 
 
-def template(session: Session, name: str) -> Template:
-    row = session.get(TemplateRow, name)
+def campaign_overrides(session: Session, campaign_id: int) -> dict[str, str]:
+    """A campaign's own setting values (``/settings`` with it selected)."""
+    return {
+        o.key: o.value
+        for o in session.scalars(
+            select(CampaignSetting).where(CampaignSetting.campaign_id == campaign_id)
+        )
+    }
+
+
+def save_campaign_setting(
+    session: Session, now: datetime, campaign_id: int, key: str, value: str
+) -> None:
+    row = session.get(CampaignSetting, (campaign_id, key))
+    if row is None:
+        session.add(CampaignSetting(campaign_id=campaign_id, key=key, value=value, updated_at=now))
+    else:
+        row.value, row.updated_at = value, now
+
+
+def template(
+    session: Session, name: str, *, campaign_id: int = DEFAULT_CAMPAIGN, variant: str = "A"
+) -> Template:
+    """A campaign's template for step ``name``, variant ``variant``: its stored text, or the
+    shipped default (variant A only has one)."""
+    row = session.get(TemplateRow, (campaign_id, name, variant))
     if row is None:
         return default_template(name)
     return Template(name=name, subject=row.subject, body=row.body)
 
 
-def save_template(session: Session, now: datetime, t: Template) -> None:
-    row = session.get(TemplateRow, t.name)
+def template_variants(session: Session, campaign_id: int) -> dict[str, list[str]]:
+    """Step name -> its variant letters (A first, then in order) for a campaign's stored
+    templates; a step with no stored row has only the shipped A."""
+    found: dict[str, list[str]] = {}
+    rows = session.execute(
+        select(TemplateRow.name, TemplateRow.variant)
+        .where(TemplateRow.campaign_id == campaign_id)
+        .order_by(TemplateRow.name, TemplateRow.variant)
+    )
+    for name, variant in rows:
+        found.setdefault(name, []).append(variant)
+    for letters in found.values():
+        if "A" not in letters:
+            letters.insert(0, "A")
+    return found
+
+
+def save_template(
+    session: Session,
+    now: datetime,
+    t: Template,
+    *,
+    campaign_id: int = DEFAULT_CAMPAIGN,
+    variant: str = "A",
+) -> None:
+    row = session.get(TemplateRow, (campaign_id, t.name, variant))
     if row is None:
-        session.add(TemplateRow(name=t.name, subject=t.subject, body=t.body, updated_at=now))
+        session.add(
+            TemplateRow(
+                campaign_id=campaign_id,
+                name=t.name,
+                variant=variant,
+                subject=t.subject,
+                body=t.body,
+                updated_at=now,
+            )
+        )
     else:
         row.subject, row.body, row.updated_at = t.subject, t.body, now
+
+
+def delete_template(session: Session, name: str, *, campaign_id: int, variant: str) -> bool:
+    row = session.get(TemplateRow, (campaign_id, name, variant))
+    if row is None:
+        return False
+    session.delete(row)
+    return True
 
 
 def email_domain(email: str) -> str:
