@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from engine.campaigns import config as campaign_config
 from engine.config import TUNABLES, Settings, check_overrides, display_value, parse_tunable
 from engine.context import EngineContext
 from engine.errors import UserInputError
@@ -37,10 +38,12 @@ from engine.states import (
 )
 from engine.storage import store
 from engine.storage.models import (
+    DEFAULT_CAMPAIGN,
     PRIMARY_MAILBOX,
     QUEUE_FOLLOWUP,
     QUEUE_NEW,
     Alert,
+    Campaign,
     InboundMessage,
     JobRun,
     Lead,
@@ -69,14 +72,14 @@ CLEARED_BY_RUN = (
 )
 
 
-def run(ctx: EngineContext) -> CampaignState:
+def run(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> CampaignState:
     """Start or resume. Clears a pause the engine made (the operator says the cause is fixed):
     the campaign's, and every mailbox a fault paused."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        camp = store.campaign(session, now, lock=True)
+        camp = store.campaign(session, now, lock=True, campaign_id=campaign_id)
         previous = CampaignState(camp.state)
-        store.set_campaign_state(session, now, CampaignState.RUNNING)
+        store.set_campaign_state(session, now, CampaignState.RUNNING, campaign_id=campaign_id)
         released = faults.release_faults(session, now)
         for mailbox_id in sorted({PRIMARY_MAILBOX, *released}):
             scope = faults.scope_of(mailbox_id)
@@ -97,22 +100,26 @@ class BrakeResult:
     in_flight: int
 
 
-def pause(ctx: EngineContext) -> BrakeResult:
-    return _brake(ctx, CampaignState.PAUSED, Reason.of(StateReason.ADMIN_PAUSE))
+def pause(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> BrakeResult:
+    return _brake(ctx, CampaignState.PAUSED, Reason.of(StateReason.ADMIN_PAUSE), campaign_id)
 
 
-def stop(ctx: EngineContext) -> BrakeResult:
-    return _brake(ctx, CampaignState.STOPPED, Reason.of(StateReason.ADMIN_STOP))
+def stop(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> BrakeResult:
+    return _brake(ctx, CampaignState.STOPPED, Reason.of(StateReason.ADMIN_STOP), campaign_id)
 
 
-def _brake(ctx: EngineContext, state: CampaignState, reason: Reason) -> BrakeResult:
+def _brake(
+    ctx: EngineContext, state: CampaignState, reason: Reason, campaign_id: int
+) -> BrakeResult:
     """Commit the new state first, then count what is in flight: a sender reads the committed
     state before each SMTP transaction, so once the state is committed only an email already
     past that read can still go out, and its claim is still ``sending`` when we count."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        previous = CampaignState(store.campaign(session, now, lock=True).state)
-        store.set_campaign_state(session, now, state, reason)
+        previous = CampaignState(
+            store.campaign(session, now, lock=True, campaign_id=campaign_id).state
+        )
+        store.set_campaign_state(session, now, state, reason, campaign_id=campaign_id)
     with ctx.db.transaction() as session:
         return BrakeResult(previous, in_flight(session, ctx.clock.now()))
 
@@ -183,6 +190,8 @@ def _mailbox_lines(
 @dataclass
 class StatusReport:
     now: datetime
+    campaign: str  # its name
+    campaign_count: int  # campaigns there are (one: the words need not name it)
     state: str
     reason: str
     sent_today: int
@@ -214,18 +223,23 @@ class StatusReport:
         return self.replies_total / self.sent_leads if self.sent_leads else 0.0
 
 
-def _next_send(session: Session, g: Gate, now: datetime) -> tuple[datetime | None, Gate]:
-    """When the next email goes, and the gate that holds it back (the closed gate itself, or
-    ``NOTHING_DUE``); an open gate when an email is due now or at that time."""
+def _next_send(
+    session: Session, g: Gate, now: datetime, campaign_id: int, only: bool
+) -> tuple[datetime | None, Gate]:
+    """When the campaign's next email goes, and the gate that holds it back (the closed gate
+    itself, or ``NOTHING_DUE``); an open gate when an email is due now or at that time.
+    ``only``: it is the only campaign (the queries need no campaign condition)."""
     if not g.allowed:
         return g.wait_until, g
+    of_lead = [] if only else [Lead.campaign_id == campaign_id]
+    of_row = [] if only else [OutboundMessage.campaign_id == campaign_id]
     due = [
-        session.scalar(select(func.min(Lead.next_send_at)).where(Lead.queue == q))
+        session.scalar(select(func.min(Lead.next_send_at)).where(Lead.queue == q, *of_lead))
         for q in (QUEUE_FOLLOWUP, QUEUE_NEW)
     ]
     queued = session.scalar(
         select(func.min(func.coalesce(OutboundMessage.not_before, now))).where(
-            OutboundMessage.state == OutboundState.QUEUED
+            OutboundMessage.state == OutboundState.QUEUED, *of_row
         )
     )
     candidates = [d for d in [*due, queued] if d is not None]
@@ -234,8 +248,11 @@ def _next_send(session: Session, g: Gate, now: datetime) -> tuple[datetime | Non
     return max(min(candidates), now), g
 
 
-def _lead_counts(session: Session, today: datetime) -> tuple[dict[str, int], int, int, int]:
-    """Leads per status, replies today, replies in all, leads emailed at least once."""
+def _lead_counts(
+    session: Session, today: datetime, campaign_id: int, only: bool
+) -> tuple[dict[str, int], int, int, int]:
+    """The campaign's leads per status, replies today, replies in all, leads emailed at least
+    once."""
     # One pass over the leads for every count: four separate scans took ~0.5 s at 1M leads.
     counts: dict[str, int] = {str(st): 0 for st in LeadStatus if st is not LeadStatus.STOPPED}
     replies_today = replies_total = sent_leads = 0
@@ -246,7 +263,9 @@ def _lead_counts(session: Session, today: datetime) -> tuple[dict[str, int], int
             func.count(Lead.replied_at),
             func.count(Lead.last_sent_at),
             func.coalesce(func.sum(case((Lead.replied_at >= today, 1), else_=0)), 0),
-        ).group_by(Lead.status)
+        )
+        .where(*([] if only else [Lead.campaign_id == campaign_id]))
+        .group_by(Lead.status)
     ):
         counts[st] = int(n)
         replies_total += int(replied)
@@ -255,23 +274,30 @@ def _lead_counts(session: Session, today: datetime) -> tuple[dict[str, int], int
     return counts, replies_today, replies_total, sent_leads
 
 
-def status(ctx: EngineContext) -> StatusReport:
+def status(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> StatusReport:
+    """The dashboard of one campaign (its leads, replies, next email and what holds it), with
+    the mailboxes' sending today, the alerts and the service's jobs."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         s = store.effective_settings(session, ctx.settings)
-        camp = store.campaign(session, now)
+        camp = store.campaign(session, now, campaign_id=campaign_id)
+        only = session.scalar(select(func.count()).select_from(Campaign)) == 1
         mb = store.mailbox(session, now)
         sc = send_counts(session, now, s)
-        g = send_gate(session, ctx, now, lock=False)
-        next_at, waiting = _next_send(session, g, now)
+        g = send_gate(session, ctx, now, lock=False, campaign_id=campaign_id)
+        next_at, waiting = _next_send(session, g, now, campaign_id, only)
         kinds: dict[str, int] = {
             str(k): int(n)
             for k, n in session.execute(
-                select(InboundMessage.kind, func.count()).group_by(InboundMessage.kind)
+                select(InboundMessage.kind, func.count())
+                .where(*([] if only else [InboundMessage.campaign_id == campaign_id]))
+                .group_by(InboundMessage.kind)
             ).all()
         }
         today = day_start(now, s.tz)
-        counts, replies_today, replies_total, sent_leads = _lead_counts(session, today)
+        counts, replies_today, replies_total, sent_leads = _lead_counts(
+            session, today, campaign_id, only
+        )
         boxes, cap_total, box_count = _mailbox_lines(session, s, now)
         jobs = [
             JobInfo(j.job, j.last_success_at, j.last_error, j.consecutive_failures)
@@ -289,6 +315,8 @@ def status(ctx: EngineContext) -> StatusReport:
         ]
         return StatusReport(
             now=now,
+            campaign=camp.name,
+            campaign_count=int(session.scalar(select(func.count()).select_from(Campaign)) or 1),
             state=camp.state,
             reason=camp.reason,
             sent_today=sc.sent_today,
@@ -374,20 +402,49 @@ def export_csv(ctx: EngineContext) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def settings_view(ctx: EngineContext) -> list[tuple[str, str, bool]]:
-    """(key, effective value, overridden from the chat?) for every tunable."""
+@dataclass(frozen=True)
+class SettingLine:
+    """One row of /settings: its value, whether it was set from the chat (on this campaign,
+    for a campaign key), and whose it is."""
+
+    key: str
+    value: str
+    changed: bool
+    campaign: bool  # the campaign's own key (else global)
+
+
+def settings_view(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> list[SettingLine]:
+    """The campaign's keys (its values), then the global tunables."""
+    now = ctx.clock.now()
     with ctx.db.transaction() as session:
         o = store.overrides(session)
         s = store.effective_settings(session, ctx.settings)
-    return [(k, display_value(s, k), k in o) for k in TUNABLES]
+        config = campaign_config.load(session, s, campaign_id, now)
+    own = [
+        SettingLine(k, campaign_config.display(config, s, k), k in config.own, True)
+        for k in campaign_config.CAMPAIGN_KEYS
+    ]
+    shared = [
+        SettingLine(k, display_value(s, k), k in o, False)
+        for k in TUNABLES
+        if k not in campaign_config.CAMPAIGN_KEYS
+    ]
+    return own + shared
 
 
-def change_setting(ctx: EngineContext, key: str, raw: str) -> str:
+def change_setting(
+    ctx: EngineContext, key: str, raw: str, campaign_id: int = DEFAULT_CAMPAIGN
+) -> str:
+    """``/settings KEY VALUE``: a campaign key on the campaign, any other tunable globally.
+    Returns the value as /settings shows it."""
     key = key.strip().lower()
-    if key not in TUNABLES:
+    keys = [*campaign_config.CAMPAIGN_KEYS, *(k for k in TUNABLES if k not in CAMPAIGN_ONLY)]
+    if key not in keys:
         raise UserInputError(
-            f"There is no setting called {key!r}. You can change: {', '.join(TUNABLES)}."
+            f"There is no setting called {key!r}. You can change: {', '.join(keys)}."
         )
+    if key in campaign_config.CAMPAIGN_KEYS:
+        return _change_campaign_setting(ctx, key, raw, campaign_id)
     try:
         parse_tunable(key, raw)
     except ValueError as e:
@@ -404,13 +461,65 @@ def change_setting(ctx: EngineContext, key: str, raw: str) -> str:
         return display_value(s, key)
 
 
-def templates_view(ctx: EngineContext) -> list[Template]:
+# Keys that, from the chat, are only the campaign's (the global DAILY_LIMIT stays the default
+# cap of every mailbox; a mailbox's own cap is /mailbox set EMAIL daily_limit N).
+CAMPAIGN_ONLY = ("daily_limit",)
+
+
+def _change_campaign_setting(ctx: EngineContext, key: str, raw: str, campaign_id: int) -> str:
+    value = raw.strip()
+    wanted: frozenset[str] | None = None
+    try:
+        if key == "daily_limit":
+            campaign_config.parse_daily_limit(value)
+        elif key == "mailboxes":
+            wanted = campaign_config.parse_mailboxes(value)
+        else:
+            parse_tunable(key, value)
+    except ValueError as e:
+        raise UserInputError(f"{e}. Nothing was changed.") from None
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        if key == "mailboxes" and wanted is not None:
+            known = {
+                (ctx.settings.email_address if b.id == PRIMARY_MAILBOX else b.email).lower()
+                for b in session.scalars(
+                    select(Mailbox).where(Mailbox.state != MailboxStatus.REMOVED)
+                )
+            }
+            unknown = sorted(wanted - known)
+            if unknown:
+                raise UserInputError(
+                    f"No mailbox {', '.join(unknown)}. Your mailboxes: "
+                    f"{', '.join(sorted(known))} (see /mailboxes). Nothing was changed."
+                )
+        store.campaign(session, now, lock=True, campaign_id=campaign_id)
+        store.save_campaign_setting(session, now, campaign_id, key, value)
+        session.info.pop("campaign_configs", None)
+        s = store.effective_settings(session, ctx.settings)
+        config = campaign_config.load(session, s, campaign_id, now)
+        return campaign_config.display(config, s, key)
+
+
+def templates_view(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> list[Template]:
+    """Every step of the campaign's sequence (variant A; see :func:`template_variants_view`)."""
+    now = ctx.clock.now()
     with ctx.db.transaction() as session:
         s = store.effective_settings(session, ctx.settings)
-        return [store.template(session, n) for n in template_names(len(s.followup_delays))]
+        config = campaign_config.load(session, s, campaign_id, now)
+        return [
+            store.template(session, n, campaign_id=campaign_id)
+            for n in template_names(len(config.followup_delays))
+        ]
 
 
-def change_template(ctx: EngineContext, name: str, text: str) -> Template:
+def change_template(
+    ctx: EngineContext,
+    name: str,
+    text: str,
+    campaign_id: int = DEFAULT_CAMPAIGN,
+    variant: str = "A",
+) -> Template:
     name = normalise_template_name(name)
     if not is_template_name(name):
         raise UserInputError(
@@ -420,11 +529,14 @@ def change_template(ctx: EngineContext, name: str, text: str) -> Template:
     subject, body = parse_template_message(text)
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
+        store.campaign(session, now, lock=True, campaign_id=campaign_id)
         if not subject:
-            subject = store.template(session, name).subject
+            subject = store.template(
+                session, name, campaign_id=campaign_id, variant=variant
+            ).subject
         t = Template(name=name, subject=subject, body=body)
         validate_template(t, custom_fields(session))
-        store.save_template(session, now, t)
+        store.save_template(session, now, t, campaign_id=campaign_id, variant=variant)
         return t
 
 

@@ -31,7 +31,7 @@ from engine.notify import Notifier
 from engine.sending.claims import count_uncertain, expire_leases
 from engine.sending.pacing import day_start
 from engine.sending.rotation import send_round
-from engine.states import AlertCondition, CampaignState, LeadStatus, NoticeKind, OutboundState
+from engine.states import AlertCondition, LeadStatus, NoticeKind, OutboundState
 from engine.storage import leases, store
 from engine.storage.models import (
     QUEUE_FOLLOWUP,
@@ -262,7 +262,7 @@ class Scheduler:
         """True when a follow-up is due and the inbox was not read in the last minute."""
         now = self.ctx.clock.now()
         with self.ctx.db.transaction() as session:
-            if store.campaign(session, now).state != CampaignState.RUNNING:
+            if not store.running_campaigns(session):
                 return False
             due = session.scalar(
                 select(Lead.id)

@@ -48,8 +48,10 @@ def named(session: Session, mailbox_id: int | None, payload: dict[str, Any]) -> 
     if not _others(session, mid):
         return payload
     box = session.get(Mailbox, mid)
-    camp = session.get(Campaign, 1)
-    paused = camp is not None and camp.state == CampaignState.PAUSED
+    # "The campaign paused too": none runs now, and one is paused (a single campaign's words).
+    paused = not store.running_campaigns(session) and bool(
+        session.scalar(select(Campaign.id).where(Campaign.state == CampaignState.PAUSED).limit(1))
+    )
     return {
         **payload,
         "mailbox": box.email if box is not None else str(mid),
@@ -91,7 +93,7 @@ def hold(
         )
     if any(b.state == MailboxStatus.ACTIVE for i, b in boxes.items() if i != mid):
         return False
-    store.set_campaign_state(session, now, CampaignState.PAUSED, reason)
+    store.pause_running(session, now, reason)  # nothing can send: every campaign pauses
     return True
 
 

@@ -261,7 +261,11 @@ def resume(ctx: EngineContext, ref: MailboxRef) -> Change:
         row.updated_at = now
         if hold is not None and hold != MailboxHold.ADMIN:
             _clear_faults(session, now, row.id)
-        camp = CampaignState(store.campaign(session, now).state)
+        camp = (
+            CampaignState.RUNNING
+            if store.running_campaigns(session)
+            else CampaignState(store.campaign(session, now).state)
+        )
         return Change(row.id, email, before, MailboxStatus.ACTIVE, hold, camp)
 
 

@@ -14,7 +14,6 @@ from engine.mailboxes import faults
 from engine.reasons import Reason
 from engine.states import (
     AlertCondition,
-    CampaignState,
     LeadStatus,
     MailboxHold,
     MailboxStatus,
@@ -67,9 +66,8 @@ def guard_bounce_rate(
     bounced, sent = recent_bounces(session, now, mailbox_id)
     if bounced < MIN_BOUNCES or not sent or bounced * 100 < s.max_bounce_rate * sent:
         return False
-    camp = store.campaign(session, now, lock=True)
     box = session.get(Mailbox, mailbox_id)
-    if camp.state != CampaignState.RUNNING or (
+    if not store.running_campaigns(session) or (
         box is not None and box.state != MailboxStatus.ACTIVE
     ):
         return False

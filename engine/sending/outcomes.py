@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import notify
+from engine.campaigns.timing import allowed_from
+from engine.campaigns.timing import configs as campaign_configs
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.errors import DatabaseUnavailable, SendError
@@ -31,7 +33,6 @@ from engine.sending.failure_policy import (
 from engine.sending.pacing import retry_backoff
 from engine.states import (
     AlertCondition,
-    CampaignState,
     MailboxHold,
     MessageKind,
     NoticeKind,
@@ -72,12 +73,13 @@ def record_sent_many(ctx: EngineContext, sent: list[tuple[Claimed, datetime]]) -
             lead.id: lead
             for lead in session.scalars(select(Lead).where(Lead.id.in_(lead_ids)).with_for_update())
         }
+        base = store.effective_settings(session, ctx.settings)
         for claimed, at in sent:
             row = rows.get(claimed.outbound_id)
             if row is None or row.state == OutboundState.SENT:
                 continue
             lead = leads.get(row.lead_id) if row.lead_id is not None else None
-            _mark_sent(claimed.settings, row, lead, at)
+            _mark_sent(session, base, row, lead, at)
         for mailbox_id in sorted({c.mailbox_id for c, _ in sent}):
             mb = store.mailbox(session, now, mailbox_id=mailbox_id)
             if mb.retry_failures or mb.recipient_errors:
@@ -98,25 +100,34 @@ def record_sent_many(ctx: EngineContext, sent: list[tuple[Claimed, datetime]]) -
 
 
 def mark_message_sent(session: Session, s: Settings, row: OutboundMessage, now: datetime) -> None:
-    """A message is known to be sent (by the server's 250 or found in the Sent folder)."""
+    """A message is known to be sent (by the server's 250 or found in the Sent folder). ``s``
+    is the global effective settings (the lead's campaign's own values go over them)."""
     lead = None
     if row.lead_id is not None and row.kind != MessageKind.CALENDAR:
         lead = session.get(Lead, row.lead_id, with_for_update=True)
-    _mark_sent(s, row, lead, now)
+    _mark_sent(session, s, row, lead, now)
 
 
-def _mark_sent(s: Settings, row: OutboundMessage, lead: Lead | None, now: datetime) -> None:
+def _mark_sent(
+    session: Session, base: Settings, row: OutboundMessage, lead: Lead | None, now: datetime
+) -> None:
+    """The row is sent; its lead waits for its campaign's next step, due after the step's
+    delay and inside the campaign's window in the lead's zone (or its sequence is over)."""
     unlease(row, OutboundState.SENT, None)
     row.sent_at = now
     if lead is None or row.kind == MessageKind.CALENDAR:
         return
-    delays = s.followup_delays
+    config = campaign_configs(session, base, now).get(lead.campaign_id)
+    delays = config.followup_delays if config is not None else base.followup_delays
     next_due = now + delays[row.step] if row.step < len(delays) else None
+    if next_due is not None and config is not None:
+        next_due = allowed_from(lead, config, next_due)
     lifecycle.step_sent(lead, row.step, now, next_due)
 
 
 def _pause(session: Session, now: datetime, why: StateReason) -> None:
-    store.set_campaign_state(session, now, CampaignState.PAUSED, Reason.of(why))
+    """A service-wide cause (outcomes cannot be recorded...): every running campaign pauses."""
+    store.pause_running(session, now, Reason.of(why))
 
 
 def record_failure(ctx: EngineContext, claimed: Claimed, err: SendError) -> str:

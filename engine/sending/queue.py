@@ -29,7 +29,7 @@ from engine.sending.outcomes import (
 from engine.sending.pacing import Gate
 from engine.sending.smtp import Mailer
 from engine.states import CampaignState, Hold
-from engine.storage.models import PRIMARY_MAILBOX, QUEUE_NEW, Campaign
+from engine.storage.models import DEFAULT_CAMPAIGN, PRIMARY_MAILBOX, QUEUE_NEW, Campaign
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +133,11 @@ def _until_recorded(ctx: EngineContext, fn: Any, *args: Any) -> Any:
             delay = min(delay * 2, 10.0)
 
 
-def campaign_running(ctx: EngineContext) -> bool:
-    """The brake, read before every SMTP transaction: the committed campaign state, one
-    primary-key read (no lock, so it never waits for a claim or a pause)."""
+def campaign_running(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> bool:
+    """The brake, read before every SMTP transaction: the committed state of the email's
+    campaign, one primary-key read (no lock, so it never waits for a claim or a pause)."""
     with ctx.db.transaction() as session:
-        state = session.scalar(select(Campaign.state).where(Campaign.id == 1))
+        state = session.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
     return state == CampaignState.RUNNING
 
 
@@ -181,7 +181,7 @@ def run_send_queue(
         deferred: list[tuple[Claimed, datetime]] | None = [] if len(batch) > 1 else None
         stop_at: int | None = None
         for i, claimed in enumerate(batch):
-            if not campaign_running(ctx):
+            if not campaign_running(ctx, claimed.campaign_id):
                 report.stopped_by = Gate(Hold.BRAKE)
                 stop_at = i
                 break
