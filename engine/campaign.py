@@ -14,6 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from engine.campaigns import config as campaign_config
+from engine.campaigns.timing import configs as campaign_configs
 from engine.config import TUNABLES, Settings, check_overrides, display_value, parse_tunable
 from engine.context import EngineContext
 from engine.errors import UserInputError
@@ -358,6 +359,9 @@ EXPORT_COLUMNS = [
     "interest",
     "auto_replies",
     "mailbox",
+    "campaign",
+    "variant",
+    "timezone",
 ]
 
 
@@ -371,8 +375,9 @@ def _cell(value: object) -> str:
     return text
 
 
-def export_csv(ctx: EngineContext) -> bytes:
-    """Every lead as CSV (UTF-8 with BOM so Excel opens it right)."""
+def export_csv(ctx: EngineContext, campaign_id: int | None = None) -> bytes:
+    """The leads of one campaign (None: of every campaign) as CSV (UTF-8 with BOM so Excel
+    opens it right). ``timezone`` is the lead's own zone, else its campaign's."""
     buf = io.StringIO()
     with ctx.db.transaction() as session:
         custom = sorted(custom_fields(session, sample=1000))
@@ -381,7 +386,10 @@ def export_csv(ctx: EngineContext) -> bytes:
         extra = [c for c in custom if c not in EXPORT_COLUMNS]
         boxes = {b.id: b.email for b in session.scalars(select(Mailbox))}
         boxes[PRIMARY_MAILBOX] = ctx.settings.email_address
-        stmt = select(Lead).order_by(Lead.id).execution_options(yield_per=2000)
+        s = store.effective_settings(session, ctx.settings)
+        configs = campaign_configs(session, s, ctx.clock.now())
+        where = [] if campaign_id is None else [Lead.campaign_id == campaign_id]
+        stmt = select(Lead).where(*where).order_by(Lead.id).execution_options(yield_per=2000)
         for lead in session.scalars(stmt):
             row = [
                 lead.email,
@@ -397,6 +405,10 @@ def export_csv(ctx: EngineContext) -> bytes:
                 lead.interest,
                 lead.auto_replies,
                 boxes.get(lead.mailbox_id, "") if lead.mailbox_id is not None else "",
+                configs[lead.campaign_id].name if lead.campaign_id in configs else "",
+                lead.variant or "",
+                lead.timezone
+                or (configs[lead.campaign_id].timezone if lead.campaign_id in configs else ""),
             ] + [(lead.custom or {}).get(c, "") for c in extra]
             w.writerow([_cell(v) for v in row])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
@@ -540,8 +552,9 @@ def change_template(
         return t
 
 
-def send_test(ctx: EngineContext, address: str) -> str:
-    """Send the first template, rendered with sample data, to ``address`` (blocking)."""
+def send_test(ctx: EngineContext, address: str, campaign_id: int = DEFAULT_CAMPAIGN) -> str:
+    """Send the campaign's first template, rendered with sample data, to ``address``
+    (blocking)."""
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -551,8 +564,10 @@ def send_test(ctx: EngineContext, address: str) -> str:
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         s = store.effective_settings(session, ctx.settings)
+        s = campaign_config.load(session, s, campaign_id, now).settings_for(s)
         values = sample_values(s.sender_name, s.email_address, s.calendar_link)
-        subject, body = render_template(store.template(session, "initial"), values)
+        initial = store.template(session, "initial", campaign_id=campaign_id)
+        subject, body = render_template(initial, values)
         row = OutboundMessage(
             lead_id=None,
             kind=MessageKind.TEST,

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import notify
+from engine.campaigns.timing import configs as campaign_configs
 from engine.config import Settings
 from engine.inbox.bounces import Bounce
 from engine.inbox.classify import Classification, Inbound
@@ -50,6 +51,27 @@ def _cancel_queued(session: Session, lead: Lead, why: str) -> None:
     )
 
 
+def stop_elsewhere(session: Session, lead: Lead, why: str) -> int:
+    """The same address in every other campaign leaves its sequence: a reply, an opt-out or a
+    hard bounce from an address stops it everywhere. Returns how many leads stopped."""
+    others = list(
+        session.scalars(
+            select(Lead)
+            .where(
+                Lead.email_key == lead.email_key,
+                Lead.id != lead.id,
+                Lead.status.in_(lifecycle.IN_SEQUENCE),
+            )
+            .with_for_update()
+        )
+    )
+    for other in others:
+        lifecycle.stopped(other)
+        other.last_error = why
+        _cancel_queued(session, other, why)
+    return len(others)
+
+
 def lead_fields(lead: Lead) -> dict[str, Any]:
     """Who the lead is, for the admins' words: id, address, name, company."""
     name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
@@ -75,6 +97,9 @@ def act(
 ) -> None:
     lead.last_inbound_at = inb.date or now
     lead.last_inbound_kind = str(cls.kind)
+    config = campaign_configs(session, s, now).get(lead.campaign_id)
+    if config is not None:
+        s = config.settings_for(s)  # its calendar link and sequence
     if cls.kind == InboundKind.BOUNCE:
         _act_on_bounce(session, s, now, lead, cls.bounce)
     elif cls.kind == InboundKind.AUTO_REPLY:
@@ -82,6 +107,7 @@ def act(
     elif cls.kind == InboundKind.OPT_OUT:
         lifecycle.opted_out(lead)
         _cancel_queued(session, lead, "opted out")
+        stop_elsewhere(session, lead, "opted out in another campaign")
         store.suppress(session, now, lead.email_key, "email", "asked to be removed")
         notify.emit(
             session,
@@ -105,6 +131,7 @@ def _act_on_bounce(
     lifecycle.bounced(lead)
     lead.last_error = f"bounced {status_code}: {(b.diagnostic if b else '')[:200]}"
     _cancel_queued(session, lead, "bounced")
+    stop_elsewhere(session, lead, "the address bounced in another campaign")
     session.flush()
     guard_bounce_rate(session, s, now, mailbox_id=lead.mailbox_id or PRIMARY_MAILBOX)
     notify.emit(session, now, NoticeKind.BOUNCE, {**fields, "hard": True})
@@ -116,6 +143,7 @@ def _act_on_reply(
     """A human reply: the sequence stops; on the first one, the calendar answer is queued."""
     first = lifecycle.replied(lead, now)
     _cancel_queued(session, lead, "the lead replied")
+    stop_elsewhere(session, lead, "replied in another campaign")
     calendar_queued = False
     if first and s.calendar_link and lead.status == LeadStatus.REPLIED:
         calendar_queued = _queue_calendar(session, s, now, lead, inb, message_id)
@@ -149,8 +177,12 @@ def _queue_calendar(
     )
     if exists:
         return False
+    config = campaign_configs(session, s, now).get(lead.campaign_id)
     s = accounts.one(session, s, lead.mailbox_id or PRIMARY_MAILBOX).settings_for(s, now)
-    subject, body = render_template(store.template(session, "calendar"), lead_values(lead, s))
+    if config is not None:
+        s = config.settings_for(s)
+    template = store.template(session, "calendar", campaign_id=lead.campaign_id)
+    subject, body = render_template(template, lead_values(lead, s))
     thread = reply_headers([*inb.references, message_id])
     session.add(
         OutboundMessage(
@@ -167,6 +199,8 @@ def _queue_calendar(
             attempts=0,
             created_at=now,
             mailbox_id=lead.mailbox_id,
+            campaign_id=lead.campaign_id,
+            variant=lead.variant,
         )
     )
     return True

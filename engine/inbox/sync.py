@@ -222,6 +222,10 @@ def process_message(
             received_at=inb.date,
             seen_at=now,
             mailbox_id=mailbox_id,
+            # What it answered, for the stats: the lead's campaign, variant and last step.
+            campaign_id=lead.campaign_id if lead else None,
+            variant=lead.variant if lead else None,
+            step=lead.next_step - 1 if lead and lead.last_sent_at and lead.next_step else None,
         )
         session.add(row)
         if lead is not None and cls is not None and held is not None:
@@ -261,8 +265,13 @@ def _match(session: Session, inb: Inbound, cls: Classification) -> Lead | None:
         return lead
     if not inb.from_email:
         return None
+    # The address may be in several campaigns: the one it was written to last.
     return session.scalars(
-        select(Lead).where(Lead.email_key == inb.from_email.strip().lower()).with_for_update()
+        select(Lead)
+        .where(Lead.email_key == inb.from_email.strip().lower())
+        .order_by(Lead.last_sent_at.is_(None), Lead.last_sent_at.desc(), Lead.id.desc())
+        .limit(1)
+        .with_for_update()
     ).first()
 
 

@@ -21,8 +21,10 @@ from engine.leads.csv_import import InvalidRow, LeadRow, normalise_email_key, pa
 from engine.states import LeadStatus, OutboundState
 from engine.storage import store
 from engine.storage.models import (
+    DEFAULT_CAMPAIGN,
     PRIMARY_MAILBOX,
     QUEUE_NEW,
+    Campaign,
     InboundMessage,
     Lead,
     Mailbox,
@@ -44,15 +46,21 @@ class ImportReport:
     columns: list[str] = field(default_factory=list)
     encoding: str = ""
     delimiter: str = ""
+    campaign: str = ""  # the campaign imported into
+    # Rows skipped for another campaign, by its name: the address is pending or in sequence
+    # there, or answered (replied, bounced) there.
+    in_other_campaign: dict[str, list[int]] = field(default_factory=dict)
+    answered_elsewhere: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def duplicates(self) -> int:
         return len(self.duplicates_in_file) + len(self.already_stored)
 
 
-def _new_lead(row: LeadRow, key: str, now: datetime) -> dict[str, Any]:
+def _new_lead(row: LeadRow, key: str, now: datetime, campaign_id: int) -> dict[str, Any]:
     """A lead as imported: pending, its first email due now."""
     return {
+        "campaign_id": campaign_id,
         "email": row.email,
         "email_key": key,
         "domain": store.email_domain(key),
@@ -77,9 +85,12 @@ def import_csv(
     progress: Progress | None = None,
     max_rows: int | None = None,
     import_id: int | None = None,
+    campaign_id: int = DEFAULT_CAMPAIGN,
 ) -> ImportReport:
     """Parse, then store every new valid row in ONE transaction: all or nothing. With
-    ``import_id`` (see ``engine.leads.imports``) that transaction also marks the import finished."""
+    ``import_id`` (see ``engine.leads.imports``) that transaction also marks the import finished.
+    The leads join campaign ``campaign_id``; an address pending, in sequence or answered in
+    another campaign is skipped (nobody who answered one campaign gets another's cold email)."""
     kwargs: dict[str, Any] = {} if max_rows is None else {"max_rows": max_rows}
     parsed = parse_leads_csv(data, **kwargs)
     report = ImportReport(
@@ -93,8 +104,9 @@ def import_csv(
     now = ctx.clock.now()
     total = len(parsed.rows)
     with ctx.db.transaction() as session:
+        report.campaign = store.campaign(session, now, campaign_id=campaign_id).name
         keys = [normalise_email_key(r.email) for r in parsed.rows]
-        existing = _existing_keys(session, keys)
+        existing, elsewhere = _existing_keys(session, keys, campaign_id)
         domains = {store.email_domain(k) for k in keys}
         suppressed = store.suppressed_values(session, keys) | store.suppressed_values(
             session, domains
@@ -104,11 +116,16 @@ def import_csv(
             if key in existing:
                 report.already_stored.append(row.line)
                 continue
+            if key in elsewhere:
+                name, answered = elsewhere[key]
+                skipped = report.answered_elsewhere if answered else report.in_other_campaign
+                skipped.setdefault(name, []).append(row.line)
+                continue
             if key in suppressed or store.email_domain(key) in suppressed:
                 report.suppressed.append(row.line)
                 continue
             existing.add(key)
-            batch.append(_new_lead(row, key, now))
+            batch.append(_new_lead(row, key, now, campaign_id))
             if len(batch) >= CHUNK:
                 _insert_leads(session, batch)
                 report.imported += len(batch)
@@ -126,7 +143,7 @@ def import_csv(
 
 
 _COPY_COLUMNS = (
-    "email email_key domain first_name last_name company custom status next_step followups_sent"
+    "campaign_id email email_key domain first_name last_name company custom status next_step followups_sent"
     " queue next_send_at auto_replies created_at"
 ).split()
 
@@ -161,12 +178,36 @@ def _insert_leads(session: Session, batch: list[dict[str, Any]]) -> None:
 _DATES = ("next_send_at", "created_at")
 
 
-def _existing_keys(session: Session, keys: list[str]) -> set[str]:
-    found: set[str] = set()
+# Another campaign's lead blocks an import while it is in its sequence, or once it answered.
+_BLOCKING = (*lifecycle.IN_SEQUENCE, LeadStatus.REPLIED, LeadStatus.BOUNCED)
+
+
+def _existing_keys(
+    session: Session, keys: list[str], campaign_id: int
+) -> tuple[set[str], dict[str, tuple[str, bool]]]:
+    """The addresses already in this campaign, and those another campaign holds: address ->
+    (that campaign's name, answered there?)."""
+    here: set[str] = set()
+    elsewhere: dict[str, tuple[str, bool]] = {}
     for i in range(0, len(keys), 900):
         chunk = keys[i : i + 900]
-        found.update(session.scalars(select(Lead.email_key).where(Lead.email_key.in_(chunk))))
-    return found
+        rows = session.execute(
+            select(Lead.email_key, Lead.campaign_id, Lead.status, Lead.replied_at, Campaign.name)
+            .join(Campaign, Campaign.id == Lead.campaign_id)
+            .where(Lead.email_key.in_(chunk))
+        )
+        for key, cid, status, replied_at, name in rows:
+            if cid == campaign_id:
+                here.add(key)
+                continue
+            answered = replied_at is not None or status in (
+                LeadStatus.REPLIED,
+                LeadStatus.BOUNCED,
+            )
+            if status in _BLOCKING or answered:
+                if key not in elsewhere or answered:
+                    elsewhere[key] = (name, answered)
+    return here, elsewhere
 
 
 def custom_fields(session: Session, sample: int = 200) -> set[str]:
@@ -177,8 +218,12 @@ def custom_fields(session: Session, sample: int = 200) -> set[str]:
     return names
 
 
-def counts_by_status(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Lead.status, func.count()).group_by(Lead.status)).all()
+def counts_by_status(session: Session, campaign_id: int | None = None) -> dict[str, int]:
+    """Leads per status, of one campaign (None: of all)."""
+    where = [] if campaign_id is None else [Lead.campaign_id == campaign_id]
+    rows = session.execute(
+        select(Lead.status, func.count()).where(*where).group_by(Lead.status)
+    ).all()
     counts: dict[str, int] = {str(s): 0 for s in LeadStatus if s is not LeadStatus.STOPPED}
     for status, n in rows:
         counts[status] = int(n)
@@ -193,10 +238,16 @@ class LeadView:
     mailbox: str = ""  # the address its thread is sent from ("" before its first email)
 
 
-def find_lead(ctx: EngineContext, address: str) -> LeadView:
+def find_lead(ctx: EngineContext, address: str, campaign_id: int | None = None) -> LeadView:
+    """The lead with this address: in ``campaign_id`` when it is there, else the one most
+    recently added to any campaign."""
     key = normalise_email_key(address)
     with ctx.db.transaction() as session:
-        lead = session.scalars(select(Lead).where(Lead.email_key == key)).first()
+        first = (Lead.campaign_id == campaign_id).desc() if campaign_id is not None else None
+        order = [first] if first is not None else []
+        lead = session.scalars(
+            select(Lead).where(Lead.email_key == key).order_by(*order, Lead.id.desc()).limit(1)
+        ).first()
         if lead is None:
             raise UserInputError(
                 f"No lead with the address {address.strip()!r}. Check the spelling, or see "
