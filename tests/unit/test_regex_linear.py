@@ -239,6 +239,26 @@ def test_parsing_and_classifying_a_poison_message_grows_linearly(shape: str) -> 
         ("cap_raw on a huge header", limits.cap_raw, lambda n: b"X: " + b"a" * n + b"\r\n\r\nb"),
         ("template_syntax._scan on unclosed {", template_syntax._scan, lambda n: "\n{" * (n // 2)),
         ("template_syntax._scan on bad fields", template_syntax._scan, lambda n: "{a|" * (n // 3)),
+        (
+            "template_syntax._scan on unclosed spintax",
+            template_syntax._scan,
+            lambda n: "{{a|" * (n // 4),
+        ),
+        (
+            "template_syntax._scan on nested {{",
+            template_syntax._scan,
+            lambda n: "{{" * (n // 5) + "|" + "}}" * (n // 5),
+        ),
+        (
+            "template_syntax._scan on empty options",
+            template_syntax._scan,
+            lambda n: "{{" + "|" * (n - 4) + "}}",
+        ),
+        (
+            "template_syntax._scan on nested spintax",
+            template_syntax._scan,
+            lambda n: "{{a|" * (n // 8) + "}}" * (n // 8),
+        ),
         ("parse_auth_results on ;;;", authres.parse, lambda n: "mx;" + " dkim=fail;" * (n // 11)),
         ("parse_auth_results on (((", authres.parse, lambda n: "mx; spf=pass " + "(" * n),
     ],
