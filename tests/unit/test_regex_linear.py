@@ -27,7 +27,14 @@ from typing import Any
 
 import pytest
 
-from engine import config_values, delivery_status, message_ids, template_syntax, templates
+from engine import (
+    config_values,
+    delivery_status,
+    message_ids,
+    template_syntax,
+    template_upgrade,
+    templates,
+)
 from engine.inbox import (
     authres,
     autoreply,
@@ -258,6 +265,11 @@ def test_parsing_and_classifying_a_poison_message_grows_linearly(shape: str) -> 
             "template_syntax._scan on nested spintax",
             template_syntax._scan,
             lambda n: "{{a|" * (n // 8) + "}}" * (n // 8),
+        ),
+        (
+            "template_upgrade.legacy_changes on {{ {| {|}",
+            template_upgrade.legacy_changes,
+            lambda n: "{{ {|" * (n // 10) + "{|}" * (n // 6),
         ),
         ("parse_auth_results on ;;;", authres.parse, lambda n: "mx;" + " dkim=fail;" * (n // 11)),
         ("parse_auth_results on (((", authres.parse, lambda n: "mx; spf=pass " + "(" * n),
