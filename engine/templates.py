@@ -1,8 +1,12 @@
-"""Email templates: names, shipped defaults, validation, rendering, chat input. Pure.
+"""Email templates: names, variants, shipped defaults, validation, rendering, chat input. Pure.
 
 The syntax (placeholders ``{field}``, ``{field|fallback}``; spintax ``{{Hi|Hello}}``; literal
 ``{{``/``}}`` and ``{|}``), how text is scanned and how it is filled are in
 ``engine.template_syntax``.
+
+Each step (``initial``, ``followup_N``) may have variants, named by one letter ``A``–``Z``;
+``A`` is the step's main template, the one ``/template initial`` changes. ``calendar`` has no
+variants. ``engine.template_command`` reads the ``/template STEP VARIANT`` chat message.
 
 Validation (:func:`validate_template`) is strict and explains every problem; rendering
 (:func:`render_template`) never raises.
@@ -30,11 +34,14 @@ __all__ = [
     "BASE_FIELDS",
     "BODY_MAX_CHARS",
     "DEFAULT_TEMPLATES",
+    "DEFAULT_VARIANT",
     "SUBJECT_MAX_CHARS",
+    "VARIANTS",
     "Template",
     "default_template",
     "is_template_name",
     "normalise_template_name",
+    "normalise_variant",
     "parse_template_message",
     "render_template",
     "sample_values",
@@ -76,6 +83,27 @@ def _unknown_name_error(name: str) -> UserInputError:
     return UserInputError(
         f"There is no template called {name!r}. Templates are: initial, followup_1, "
         "followup_2, … (one per follow-up) and calendar."
+    )
+
+
+# --------------------------------------------------------------------------- variants
+
+VARIANTS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+DEFAULT_VARIANT = "A"
+
+
+def normalise_variant(variant: str) -> str:
+    """``variant`` as stored: one letter A–Z, upper-cased (``" b "`` → ``"B"``).
+
+    Raises ``UserInputError`` saying what is allowed for anything else.
+    """
+    letter = variant.strip()
+    if len(letter) == 1 and letter.isascii() and letter.upper() in VARIANTS:
+        return letter.upper()
+    raise UserInputError(
+        f"{letter!r} is not a variant. Variants are single letters, A to Z: /template initial "
+        "changes variant A (the step's main template), /template initial B adds or replaces "
+        "variant B, /template initial B delete removes it."
     )
 
 
