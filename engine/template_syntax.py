@@ -28,16 +28,19 @@ spintax existed are upgraded by ``engine.template_upgrade``.
 :func:`syntax_errors` names every problem with its position; :func:`render` never raises:
 whatever is not valid syntax keeps its literal meaning (a bad placeholder is copied as is, an
 unclosed ``{{a|b`` renders ``{a|b``, a nested spintax is copied as written), and an unknown
-field renders as its fallback (or nothing). Pure; the named templates are ``engine.templates``.
+field renders as its fallback (or nothing). How each brace reads on its own (placeholders,
+``{|}``, invalid braces) is ``engine.template_tokens``; here they are paired into spintax.
+Pure; the named templates are ``engine.templates``.
 """
 
 from __future__ import annotations
 
 import math
 import random
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+
+from engine.template_tokens import Field, Kind, Token, Where, read_tokens
 
 __all__ = [
     "SPINTAX_MAX_OPTIONS",
@@ -55,136 +58,24 @@ __all__ = [
 SPINTAX_MAX_OPTIONS = 20
 SPINTAX_OPTION_MAX_CHARS = 500
 
-# The characters that mean something; a doubled brace wins ("{{{" is "{{" then "{").
-_TOKEN_RE = re.compile(r"\{\{|\}\}|[{}|\r\n]")
-# What may follow a "{" to make a placeholder: name, optional |fallback, "}".
-_FIELD_RE = re.compile(r"[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:\|([^{}\r\n]*))?\}")
-_CLOSE_ON_LINE_RE = re.compile(r"[^{}\r\n]*\}")
-_BAR_ESCAPE = "{|}"
-
-# Token kinds. An _ITEM is a placeholder, a {|}, or a brace that is not valid syntax.
-_OPEN, _CLOSE, _BAR, _BREAK, _ITEM = range(5)
-_SIMPLE = {
-    "{{": (_OPEN, "{"),
-    "}}": (_CLOSE, "}"),
-    "|": (_BAR, "|"),
-    "\r": (_BREAK, "\r"),
-    "\n": (_BREAK, "\n"),
-}
-
-
-@dataclass(frozen=True)
-class _Field:
-    name: str  # lower-cased
-    fallback: str | None
-
 
 @dataclass(frozen=True)
 class _Spin:
     """One spintax: its options, parsed, and as written."""
 
-    options: tuple[tuple[str | _Field, ...], ...]
+    options: tuple[tuple[str | Field, ...], ...]
     sources: tuple[str, ...]
 
 
-_Part = str | _Field | _Spin
+_Part = str | Field | _Spin
 
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    """A piece of the text that means something: its kind, its span, what it renders as when it
-    is not structure (``{{`` is ``{`` unless it starts spintax), and its problem if any."""
-
-    kind: int
-    start: int
-    end: int
-    item: str | _Field
-    problem: str | None = None
-
-
-class _Where:
-    """ "line L, column C" of increasing offsets in ``text``, counted incrementally: one pass
-    over the text in all (counting from the start for every error is quadratic in them)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.offset = 0
-        self.line = 1
-        self.line_start = 0
-
-    def __call__(self, offset: int) -> str:
-        text, last = self.text, self.offset
-        self.line += text.count("\n", last, offset)
-        newline = text.rfind("\n", last, offset)
-        if newline >= 0:
-            self.line_start = newline + 1
-        self.offset = offset
-        return f"line {self.line}, column {offset - self.line_start + 1}"
-
-
-_STRAY_CLOSE = "'}' without a matching '{' (write }} for a literal brace)"
-_UNCLOSED = (
-    "'{' is never closed on this line "
-    "(write {{ for a literal brace, or close the placeholder like {first_name})"
-)
 _SPIN_EXAMPLE = "e.g. {{Hi|Hello|Hey}}"
 
 
 # --------------------------------------------------------------------------- scanning
 
 
-def _tokens(text: str) -> list[_Token]:
-    """Every meaningful piece of ``text``, in order; the text between them is literal."""
-    tokens: list[_Token] = []
-    pos = 0
-    while (match := _TOKEN_RE.search(text, pos)) is not None:
-        start, token = match.start(), match.group()
-        pos = match.end()
-        if token == "{":
-            item, pos, problem = _after_open_brace(text, pos)
-            tokens.append(_Token(_ITEM, start, pos, item, problem))
-        elif token == "}":
-            tokens.append(_Token(_ITEM, start, pos, "}", _STRAY_CLOSE))
-        else:
-            kind, literal = _SIMPLE[token]
-            tokens.append(_Token(kind, start, pos, literal))
-    return tokens
-
-
-def _after_open_brace(text: str, pos: int) -> tuple[str | _Field, int, str | None]:
-    """What the single ``{`` just before ``pos`` starts: a field, ``{|}``, or literal text to
-    keep with the problem it has. Also where scanning goes on."""
-    if text.startswith("|}", pos):
-        return "|", pos + 2, None
-    field = _FIELD_RE.match(text, pos)
-    if field is not None:
-        fallback = field.group(2)
-        name = field.group(1).lower()
-        return _Field(name, fallback.strip() if fallback is not None else None), field.end(), None
-    closing = _CLOSE_ON_LINE_RE.match(text, pos)
-    if closing is None:
-        return "{", pos, _UNCLOSED
-    inner = text[pos : closing.end() - 1]
-    raw = "{" + inner + "}"
-    return raw, closing.end(), _bad_placeholder(raw, inner)
-
-
-def _bad_placeholder(raw: str, inner: str) -> str:
-    """The problem with ``raw`` (``{inner}``, closed on its line but not a valid placeholder)."""
-    if not inner.split("|", 1)[0].strip():
-        problem = f"placeholder {raw} has no field name"
-    else:
-        problem = (
-            f"{raw} is not a valid placeholder: field names use only letters, digits "
-            "and _ and don't start with a digit"
-        )
-    return (
-        f"{problem} (e.g. {{first_name}} or {{first_name|there}}; "
-        "write {{ and }} for literal braces)"
-    )
-
-
-def _pair(tokens: list[_Token]) -> tuple[dict[int, int], set[int], list[int]]:
+def _pair(tokens: list[Token]) -> tuple[dict[int, int], set[int], list[int]]:
     """Match each ``{{`` with the nearest free ``}}`` after it on its line, like parentheses.
 
     Returns each matched ``{{``'s ``}}`` (token indices), the ``{{`` that start spintax (matched,
@@ -196,13 +87,13 @@ def _pair(tokens: list[_Token]) -> tuple[dict[int, int], set[int], list[int]]:
     unclosed: list[int] = []
     stack: list[int] = []
     for i, token in enumerate(tokens):
-        if token.kind == _OPEN:
+        if token.kind is Kind.OPEN:
             stack.append(i)
-        elif token.kind == _CLOSE and stack:
+        elif token.kind is Kind.CLOSE and stack:
             close_of[stack.pop()] = i
-        elif token.kind == _BAR and stack:
+        elif token.kind is Kind.BAR and stack:
             barred.add(stack[-1])
-        elif token.kind == _BREAK:
+        elif token.kind is Kind.BREAK:
             unclosed += [opener for opener in stack if opener in barred]
             stack.clear()
     unclosed += [opener for opener in stack if opener in barred]
@@ -218,13 +109,13 @@ class _SpinBeingRead:
         self.spans: list[tuple[int, int]] = []
         self.option_start = first_option
 
-    def next_option(self, bar: _Token) -> list[_Part]:
+    def next_option(self, bar: Token) -> list[_Part]:
         self.spans.append((self.option_start, bar.start))
         self.option_start = bar.end
         self.options.append([])
         return self.options[-1]
 
-    def finish(self, text: str, close: _Token, errors: list[tuple[int, str]]) -> _Spin:
+    def finish(self, text: str, close: Token, errors: list[tuple[int, str]]) -> _Spin:
         self.spans.append((self.option_start, close.start))
         shown = _excerpt(text, self.start, self.end)
         if len(self.spans) > SPINTAX_MAX_OPTIONS:
@@ -268,7 +159,7 @@ def _scan(text: str) -> tuple[list[_Part], list[str]]:
 
     Whatever is not valid syntax keeps its literal meaning, so rendering can go on regardless.
     """
-    tokens = _tokens(text)
+    tokens = read_tokens(text)
     close_of, spins, unclosed = _pair(tokens)
     errors = [(tokens[i].start, _unclosed_spintax(text, tokens[i].start)) for i in unclosed]
     parts: list[_Part] = []
@@ -287,7 +178,7 @@ def _scan(text: str) -> tuple[list[_Part], list[str]]:
             errors.append((token.start, _nested_spintax(text, token.start, end)))
             out.append(text[token.start : end])
             pos, i = end, close_of[i]
-        elif spin is not None and token.kind == _BAR:
+        elif spin is not None and token.kind is Kind.BAR:
             # Every | left at this level is the spintax's: a {{ }} inside with a | would be
             # spintax (nested, skipped whole above), and one without has none.
             out = spin.next_option(token)
@@ -301,7 +192,7 @@ def _scan(text: str) -> tuple[list[_Part], list[str]]:
         i += 1
     out.append(text[pos:])
     errors.sort(key=lambda error: error[0])
-    where = _Where(text)
+    where = Where(text)
     return list(_compact(parts)), [f"{where(offset)}: {problem}" for offset, problem in errors]
 
 
@@ -350,13 +241,13 @@ def _nested_spintax(text: str, start: int, end: int) -> str:
 # --------------------------------------------------------------------------- what a text uses
 
 
-def _fields(parts: Iterable[_Part]) -> Iterator[_Field]:
+def _fields(parts: Iterable[_Part]) -> Iterator[Field]:
     for part in parts:
-        if isinstance(part, _Field):
+        if isinstance(part, Field):
             yield part
         elif isinstance(part, _Spin):
             for option in part.options:
-                yield from (p for p in option if isinstance(p, _Field))
+                yield from (p for p in option if isinstance(p, Field))
 
 
 def placeholders(text: str) -> set[str]:
@@ -381,11 +272,11 @@ def fields_in_every_version(text: str) -> set[str]:
     every option of a spintax."""
     fields: set[str] = set()
     for part in _scan(text)[0]:
-        if isinstance(part, _Field):
+        if isinstance(part, Field):
             fields.add(part.name)
         elif isinstance(part, _Spin):
             in_options = [
-                {p.name for p in option if isinstance(p, _Field)} for option in part.options
+                {p.name for p in option if isinstance(p, Field)} for option in part.options
             ]
             fields |= set.intersection(*in_options)
     return fields
@@ -439,7 +330,7 @@ def _lookup_table(values: Mapping[str, str] | None) -> dict[str, str]:
     return table
 
 
-def _fill(parts: Iterable[str | _Field], table: dict[str, str], out: list[str]) -> None:
+def _fill(parts: Iterable[str | Field], table: dict[str, str], out: list[str]) -> None:
     for part in parts:
         if isinstance(part, str):
             out.append(part)

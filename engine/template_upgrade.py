@@ -20,16 +20,7 @@ means what the new syntax says.
 
 from __future__ import annotations
 
-from engine.template_syntax import (
-    _BAR,
-    _BAR_ESCAPE,
-    _BREAK,
-    _CLOSE,
-    _ITEM,
-    _OPEN,
-    _tokens,
-    _Where,
-)
+from engine.template_tokens import BAR_ESCAPE, Kind, Where, read_tokens
 
 __all__ = ["escape_legacy", "legacy_changes"]
 
@@ -40,8 +31,8 @@ _ESCAPE_WRITTEN = "{|} would now be a literal |: written {{{|}}}, which shows {|
 def _upgrade(text: str) -> tuple[str, list[tuple[int, str]]]:
     """The upgraded text, and where (offsets in ``text``) and why it changed.
 
-    Follows the ``{{`` still open on the current line of the *output*, the way the scan of the
-    new syntax pairs them, so every ``|`` that would be inside one is escaped; the ``{{`` and
+    Follows the ``{{`` still open on the current line of the *output*, the way
+    ``engine.template_syntax`` pairs them, so every ``|`` that would be inside one is escaped; the ``{{`` and
     ``}}`` it writes itself are counted too.
     """
     out: list[str] = []
@@ -49,28 +40,28 @@ def _upgrade(text: str) -> tuple[str, list[tuple[int, str]]]:
     open_here = 0  # the output's {{ still open on this line
     pos = 0
     lone_brace_end = -1  # where the last "{" that opened nothing ended
-    for token in _tokens(text):
+    for token in read_tokens(text):
         out.append(text[pos : token.start])
         pos = token.end
         written = text[token.start : token.end]
-        if token.kind == _OPEN:
+        if token.kind is Kind.OPEN:
             open_here += 1
-        elif token.kind == _CLOSE:
+        elif token.kind is Kind.CLOSE:
             open_here = max(0, open_here - 1)
-        elif token.kind == _BREAK:
+        elif token.kind is Kind.BREAK:
             open_here = 0
-        elif token.kind == _BAR and open_here:
+        elif token.kind is Kind.BAR and open_here:
             if lone_brace_end == token.start:
                 # "{" + "{|}" would read "{{" then "|": make the "{" a {{ (still a literal {).
-                written = "{" + _BAR_ESCAPE
+                written = "{" + BAR_ESCAPE
                 open_here += 1
             else:
-                written = _BAR_ESCAPE
+                written = BAR_ESCAPE
             changes.append((token.start, _BAR_WRITTEN))
-        elif token.kind == _ITEM and written == _BAR_ESCAPE:
-            written = "{{" + _BAR_ESCAPE + "}}"
+        elif token.kind is Kind.ITEM and written == BAR_ESCAPE:
+            written = "{{" + BAR_ESCAPE + "}}"
             changes.append((token.start, _ESCAPE_WRITTEN))
-        elif token.kind == _ITEM and written == "{":
+        elif token.kind is Kind.ITEM and written == "{":
             lone_brace_end = token.end
         out.append(written)
     out.append(text[pos:])
@@ -86,5 +77,5 @@ def escape_legacy(text: str) -> str:
 def legacy_changes(text: str) -> list[str]:
     """What :func:`escape_legacy` changes in ``text``, each with its position in ``text``
     ("line L, column C: ..."); empty when the text keeps its meaning as it is."""
-    where = _Where(text)
+    where = Where(text)
     return [f"{where(offset)}: {why}" for offset, why in _upgrade(text)[1]]

@@ -33,6 +33,7 @@ from engine import (
     message_ids,
     template_command,
     template_syntax,
+    template_tokens,
     template_upgrade,
     templates,
 )
@@ -73,6 +74,7 @@ MODULES: list[ModuleType] = [
     rows,
     cells,
     templates,
+    template_tokens,
     template_syntax,
     template_command,
     messages,
@@ -169,8 +171,8 @@ def growth(fn: Callable[[Any], object], make: Callable[[int], Any]) -> float:
 ANCHORED_ONLY = {
     "rows._FAST_EMAIL": "lead_file.rows._fast_normalised: _FAST_EMAIL.match(value)",
     "rows._ASCII_LOCAL": "lead_file.rows._cached_domain_normalised: _ASCII_LOCAL.match(local)",
-    "template_syntax._FIELD_RE": "template_syntax: _FIELD_RE.match(text, pos) after a '{'",
-    "template_syntax._CLOSE_ON_LINE_RE": "template_syntax: _CLOSE_ON_LINE_RE.match(text, pos) "
+    "template_tokens._FIELD_RE": "template_tokens: _FIELD_RE.match(text, pos) after a '{'",
+    "template_tokens._CLOSE_ON_LINE_RE": "template_tokens: _CLOSE_ON_LINE_RE.match(text, pos) "
     "after a '{'",
     "templates._SUBJECT_LINE_RE": "templates: _SUBJECT_LINE_RE.fullmatch(first line)",
 }
