@@ -31,9 +31,9 @@ _ESCAPE_WRITTEN = "{|} would now be a literal |: written {{{|}}}, which shows {|
 def _upgrade(text: str) -> tuple[str, list[tuple[int, str]]]:
     """The upgraded text, and where (offsets in ``text``) and why it changed.
 
-    Follows the ``{{`` still open on the current line of the *output*, the way
-    ``engine.template_syntax`` pairs them, so every ``|`` that would be inside one is escaped; the ``{{`` and
-    ``}}`` it writes itself are counted too.
+    Follows the ``{{`` still open on the current line of the *output*, paired the way
+    ``engine.template_syntax`` pairs them, so every ``|`` that would be inside one is escaped;
+    the ``{{`` and ``}}`` it writes itself are counted too.
     """
     out: list[str] = []
     changes: list[tuple[int, str]] = []
