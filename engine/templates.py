@@ -1,7 +1,12 @@
-"""Email templates: names, shipped defaults, validation, rendering a template, chat input. Pure.
+"""Email templates: names, variants, shipped defaults, validation, rendering, chat input. Pure.
 
-The placeholder syntax (``{field}``, ``{field|fallback}``, ``{{``/``}}``), how text is scanned
-and how placeholders are filled are in ``engine.template_syntax``.
+The syntax (placeholders ``{field}``, ``{field|fallback}``; spintax ``{{Hi|Hello}}``; literal
+``{{``/``}}`` and ``{|}``), how text is scanned and how it is filled are in
+``engine.template_syntax``.
+
+Each step (``initial``, ``followup_N``) may have variants, named by one letter ``A``–``Z``;
+``A`` is the step's main template, the one ``/template initial`` changes. ``calendar`` has no
+variants. ``engine.template_command`` reads the ``/template STEP VARIANT`` chat message.
 
 Validation (:func:`validate_template`) is strict and explains every problem; rendering
 (:func:`render_template`) never raises.
@@ -10,23 +15,33 @@ Validation (:func:`validate_template`) is strict and explains every problem; ren
 from __future__ import annotations
 
 import difflib
+import random
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from engine.errors import UserInputError
 from engine.sending.messages import header_safe
-from engine.template_syntax import ordered_fields, placeholders, render, syntax_errors
+from engine.template_syntax import (
+    fields_in_every_version,
+    ordered_fields,
+    placeholders,
+    render,
+    syntax_errors,
+)
 
 __all__ = [
     "BASE_FIELDS",
     "BODY_MAX_CHARS",
     "DEFAULT_TEMPLATES",
+    "DEFAULT_VARIANT",
     "SUBJECT_MAX_CHARS",
+    "VARIANTS",
     "Template",
     "default_template",
     "is_template_name",
     "normalise_template_name",
+    "normalise_variant",
     "parse_template_message",
     "render_template",
     "sample_values",
@@ -68,6 +83,27 @@ def _unknown_name_error(name: str) -> UserInputError:
     return UserInputError(
         f"There is no template called {name!r}. Templates are: initial, followup_1, "
         "followup_2, … (one per follow-up) and calendar."
+    )
+
+
+# --------------------------------------------------------------------------- variants
+
+VARIANTS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+DEFAULT_VARIANT = "A"
+
+
+def normalise_variant(variant: str) -> str:
+    """``variant`` as stored: one letter A–Z, upper-cased (``" b "`` → ``"B"``).
+
+    Raises ``UserInputError`` saying what is allowed for anything else.
+    """
+    letter = variant.strip()
+    if len(letter) == 1 and letter.isascii() and letter.upper() in VARIANTS:
+        return letter.upper()
+    raise UserInputError(
+        f"{letter!r} is not a variant. Variants are single letters, A to Z: /template initial "
+        "changes variant A (the step's main template), /template initial B adds or replaces "
+        "variant B, /template initial B delete removes it."
     )
 
 
@@ -216,6 +252,11 @@ def validate_template(t: Template, known_fields: Iterable[str]) -> None:
             "The calendar template must contain {calendar_link}: it is the answer that "
             "gives people who replied your booking link."
         )
+    elif name == "calendar" and "calendar_link" not in fields_in_every_version(t.body):
+        problems.append(
+            "The calendar template must contain {calendar_link} in every version: put it "
+            "outside the spintax, or in every option of it."
+        )
 
     if problems:
         count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
@@ -228,11 +269,15 @@ def validate_template(t: Template, known_fields: Iterable[str]) -> None:
 # --------------------------------------------------------------------------- rendering
 
 
-def render_template(t: Template, values: Mapping[str, str]) -> tuple[str, str]:
-    """(subject, body) for ``t``. The subject is one line (control characters and line breaks
-    collapse to single spaces); the body uses ``\\n`` line endings. Never raises."""
-    subject = header_safe(render(t.subject, values))
-    body = render(t.body, values).replace("\r\n", "\n").replace("\r", "\n")
+def render_template(
+    t: Template, values: Mapping[str, str], rng: random.Random | None = None
+) -> tuple[str, str]:
+    """(subject, body) for ``t``, with one option of each spintax drawn from ``rng`` (default:
+    the OS's randomness; pass e.g. ``random.Random(f"{lead_id}:{step}")`` to draw the same
+    email again). The subject is one line (control characters and line breaks collapse to
+    single spaces); the body uses ``\\n`` line endings. Never raises."""
+    subject = header_safe(render(t.subject, values, rng))
+    body = render(t.body, values, rng).replace("\r\n", "\n").replace("\r", "\n")
     return subject, body
 
 

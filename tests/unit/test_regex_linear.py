@@ -27,7 +27,16 @@ from typing import Any
 
 import pytest
 
-from engine import config_values, delivery_status, message_ids, template_syntax, templates
+from engine import (
+    config_values,
+    delivery_status,
+    message_ids,
+    template_command,
+    template_syntax,
+    template_tokens,
+    template_upgrade,
+    templates,
+)
 from engine.inbox import (
     authres,
     autoreply,
@@ -65,7 +74,9 @@ MODULES: list[ModuleType] = [
     rows,
     cells,
     templates,
+    template_tokens,
     template_syntax,
+    template_command,
     messages,
     smtp,
     smtp_errors,
@@ -160,8 +171,8 @@ def growth(fn: Callable[[Any], object], make: Callable[[int], Any]) -> float:
 ANCHORED_ONLY = {
     "rows._FAST_EMAIL": "lead_file.rows._fast_normalised: _FAST_EMAIL.match(value)",
     "rows._ASCII_LOCAL": "lead_file.rows._cached_domain_normalised: _ASCII_LOCAL.match(local)",
-    "template_syntax._FIELD_RE": "template_syntax: _FIELD_RE.match(text, pos) after a '{'",
-    "template_syntax._CLOSE_ON_LINE_RE": "template_syntax: _CLOSE_ON_LINE_RE.match(text, pos) "
+    "template_tokens._FIELD_RE": "template_tokens: _FIELD_RE.match(text, pos) after a '{'",
+    "template_tokens._CLOSE_ON_LINE_RE": "template_tokens: _CLOSE_ON_LINE_RE.match(text, pos) "
     "after a '{'",
     "templates._SUBJECT_LINE_RE": "templates: _SUBJECT_LINE_RE.fullmatch(first line)",
 }
@@ -239,6 +250,31 @@ def test_parsing_and_classifying_a_poison_message_grows_linearly(shape: str) -> 
         ("cap_raw on a huge header", limits.cap_raw, lambda n: b"X: " + b"a" * n + b"\r\n\r\nb"),
         ("template_syntax._scan on unclosed {", template_syntax._scan, lambda n: "\n{" * (n // 2)),
         ("template_syntax._scan on bad fields", template_syntax._scan, lambda n: "{a|" * (n // 3)),
+        (
+            "template_syntax._scan on unclosed spintax",
+            template_syntax._scan,
+            lambda n: "{{a|" * (n // 4),
+        ),
+        (
+            "template_syntax._scan on nested {{",
+            template_syntax._scan,
+            lambda n: "{{" * (n // 5) + "|" + "}}" * (n // 5),
+        ),
+        (
+            "template_syntax._scan on empty options",
+            template_syntax._scan,
+            lambda n: "{{" + "|" * (n - 4) + "}}",
+        ),
+        (
+            "template_syntax._scan on nested spintax",
+            template_syntax._scan,
+            lambda n: "{{a|" * (n // 8) + "}}" * (n // 8),
+        ),
+        (
+            "template_upgrade.legacy_changes on {{ {| {|}",
+            template_upgrade.legacy_changes,
+            lambda n: "{{ {|" * (n // 10) + "{|}" * (n // 6),
+        ),
         ("parse_auth_results on ;;;", authres.parse, lambda n: "mx;" + " dkim=fail;" * (n // 11)),
         ("parse_auth_results on (((", authres.parse, lambda n: "mx; spf=pass " + "(" * n),
     ],

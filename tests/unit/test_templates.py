@@ -3,6 +3,7 @@ rendering, chat parsing."""
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -267,6 +268,29 @@ def test_it_refuses_a_calendar_template_without_the_link() -> None:
     assert "{calendar_link}" in problems_of(Template("calendar", "", "Thanks, let's talk."))
 
 
+def test_it_refuses_a_calendar_template_with_the_link_in_only_some_versions() -> None:
+    message = problems_of(Template("calendar", "", "{{Book: {calendar_link}|Reply with a time}}"))
+    assert "{calendar_link} in every version" in message
+    validate_template(Template("calendar", "", "{{Book|Pick}}: {calendar_link}"), set())
+    validate_template(Template("calendar", "", "{{A {calendar_link}|B {calendar_link}}}"), set())
+
+
+def test_it_refuses_spintax_errors_naming_subject_or_body_and_position() -> None:
+    message = problems_of(Template("initial", "{{Hi|}} there", "Body\n  {{a|b"))
+    assert "- Subject, line 1, column 6: option 2 of spintax {{Hi|}} is empty" in message
+    assert "- Body, line 2, column 3: spintax {{a|b is never closed on this line" in message
+
+
+def test_it_refuses_an_unknown_placeholder_inside_spintax() -> None:
+    message = problems_of(Template("initial", "Hi", "{{Hi {frist_name}|Hello}}"))
+    assert "Unknown placeholder {frist_name}. Did you mean {first_name}?" in message
+
+
+def test_it_accepts_spintax_with_known_placeholders() -> None:
+    t = Template("initial", "{{Quick|Short}} question", "{{Hi {first_name|there}|Hello}},\nBye")
+    validate_template(t, set())
+
+
 def test_it_refuses_an_unknown_template_name() -> None:
     assert "no template called 'intro'" in problems_of(Template("intro", "Hi", "Body"))
 
@@ -288,6 +312,14 @@ def test_it_collapses_line_breaks_and_control_characters_in_the_rendered_subject
     t = Template("initial", "Hi {company}!", "Body")
     values = {"company": "Acme\r\nBcc: evil@x.com\x00\t\x1b  Inc"}
     assert render_template(t, values)[0] == "Hi Acme Bcc: evil@x.com Inc!"
+
+
+def test_it_renders_spintax_in_subject_and_body_with_the_given_rng() -> None:
+    t = Template("initial", "{{Quick|Short}} question", "{{Hi|Hello}} {first_name},\nBye")
+    seen = {render_template(t, LEAD, random.Random(seed)) for seed in range(40)}
+    assert {subject for subject, _ in seen} == {"Quick question", "Short question"}
+    assert {body for _, body in seen} == {"Hi Jane,\nBye", "Hello Jane,\nBye"}
+    assert render_template(t, LEAD, random.Random(5)) == render_template(t, LEAD, random.Random(5))
 
 
 def test_it_normalises_body_line_endings() -> None:
