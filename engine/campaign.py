@@ -24,7 +24,7 @@ from engine.mailboxes import faults
 from engine.notify import active_alerts, alert_payload, clear_alert
 from engine.reasons import Reason
 from engine.sending.claims import count_uncertain, in_flight
-from engine.sending.gate import send_counts, send_gate
+from engine.sending.gate import COUNTED_STATES, send_counts, send_gate
 from engine.sending.messages import Outgoing, build_message, make_message_id
 from engine.sending.pacing import Gate, day_start
 from engine.states import (
@@ -193,6 +193,8 @@ class StatusReport:
     now: datetime
     campaign: str  # its name
     campaign_count: int  # campaigns there are (one: the words need not name it)
+    campaign_sent_today: int  # of this campaign (sent_today: every mailbox's, all campaigns)
+    campaign_limit: int | None  # the campaign's own daily limit, if it has one
     state: str
     reason: str
     sent_today: int
@@ -300,6 +302,21 @@ def status(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> StatusRep
             session, today, campaign_id, only
         )
         boxes, cap_total, box_count = _mailbox_lines(session, s, now)
+        config = campaign_config.load(session, s, campaign_id, now)
+        mine = int(
+            session.scalar(
+                select(func.count())
+                .select_from(OutboundMessage)
+                .where(
+                    OutboundMessage.campaign_id == campaign_id,
+                    OutboundMessage.attempted_at >= today,
+                    OutboundMessage.state.in_(COUNTED_STATES),
+                )
+            )
+            or 0
+        )
+        if only and config.daily_limit is not None:  # one campaign: its own cap is the cap
+            cap_total = min(cap_total, config.daily_limit)
         jobs = [
             JobInfo(j.job, j.last_success_at, j.last_error, j.consecutive_failures)
             for j in session.scalars(select(JobRun).order_by(JobRun.job))
@@ -318,6 +335,8 @@ def status(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> StatusRep
             now=now,
             campaign=camp.name,
             campaign_count=int(session.scalar(select(func.count()).select_from(Campaign)) or 1),
+            campaign_sent_today=mine,
+            campaign_limit=config.daily_limit,
             state=camp.state,
             reason=camp.reason,
             sent_today=sc.sent_today,
@@ -567,7 +586,7 @@ def send_test(ctx: EngineContext, address: str, campaign_id: int = DEFAULT_CAMPA
         s = campaign_config.load(session, s, campaign_id, now).settings_for(s)
         values = sample_values(s.sender_name, s.email_address, s.calendar_link)
         initial = store.template(session, "initial", campaign_id=campaign_id)
-        subject, body = render_template(initial, values)
+        subject, body = render_template(initial, values, ctx.rng)
         row = OutboundMessage(
             lead_id=None,
             kind=MessageKind.TEST,

@@ -42,7 +42,7 @@ MAX_MAILBOX_LIST = 200
 def parse_daily_limit(raw: str) -> int | None:
     """The campaign's own cap: a whole number, or ``off`` (only the mailboxes' caps)."""
     text = raw.strip().lower()
-    if text in ("", "off", "none", "0", "no"):
+    if text in ("", "off", "none", "no"):
         return None
     try:
         n = int(text)
@@ -51,7 +51,10 @@ def parse_daily_limit(raw: str) -> int | None:
             f"daily_limit must be a whole number of emails a day, or off; got {raw.strip()!r}"
         ) from None
     if not 1 <= n <= MAX_CAMPAIGN_LIMIT:
-        raise ValueError(f"daily_limit must be between 1 and {MAX_CAMPAIGN_LIMIT:,}, or off")
+        raise ValueError(
+            f"daily_limit must be between 1 and {MAX_CAMPAIGN_LIMIT:,}, or off (no limit of the "
+            "campaign's own)"
+        )
     return n
 
 

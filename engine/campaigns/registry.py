@@ -168,6 +168,12 @@ def _deletable(session: Session, camp: Campaign) -> None:
             f"Campaign {camp.name!r} is running. Pause it first (/campaign {camp.name}, then "
             "/pause), then delete it."
         )
+    if camp.id == DEFAULT_CAMPAIGN:
+        raise UserInputError(
+            f"{camp.name!r} is the first campaign: it holds the settings every older setup had "
+            "(its timezone is the day's boundary), so it stays. Rename it with /campaign "
+            f"rename {camp.name} NEW, or pause it and delete its leads."
+        )
     if session.scalar(select(func.count()).select_from(Campaign)) == 1:
         raise UserInputError(
             f"{camp.name!r} is the only campaign; there must be one. Create another first."

@@ -191,7 +191,7 @@ def _new_message(
         templates[key] = store.template(
             session, name, campaign_id=lead.campaign_id, variant=variant
         )
-    subject, body = render_template(templates[key], lead_values(lead, s))
+    subject, body = render_template(templates[key], lead_values(lead, s), ctx.rng)
     headers = reply_headers([])
     if step > 0:
         subject = reply_subject(lead.first_subject or subject)

@@ -151,8 +151,14 @@ def overrides(session: Session) -> dict[str, str]:
 
 
 def effective_settings(session: Session, base: Settings) -> Settings:
-    """The environment's settings with the chat's overrides on top."""
-    return apply_overrides(base, overrides(session))
+    """The environment's settings with the chat's overrides on top. ``timezone`` (the day's
+    boundary: caps, the midnight summary) is the default campaign's, as it was when there was
+    one campaign; other campaigns without their own zone take it too."""
+    found = overrides(session)
+    zone = session.get(CampaignSetting, (DEFAULT_CAMPAIGN, "timezone"))
+    if zone is not None:
+        found["timezone"] = zone.value
+    return apply_overrides(base, found)
 
 
 def save_override(session: Session, now: datetime, key: str, value: str) -> None:

@@ -18,7 +18,7 @@ Ctx = Callable[..., EngineContext]
 
 
 def effective(ctx: EngineContext) -> dict[str, str]:
-    return {k: v for k, v, _ in campaign.settings_view(ctx)}
+    return {line.key: line.value for line in campaign.settings_view(ctx)}
 
 
 def test_it_saves_a_valid_setting_over_the_environment(make_ctx: Ctx, clock: FakeClock) -> None:

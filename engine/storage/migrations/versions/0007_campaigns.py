@@ -3,8 +3,8 @@ and settings; every admin's selected campaign; the lead's own timezone
 
 The one campaign of earlier releases becomes campaign 1, named ``default``: every lead, outbound
 message, template and the campaign-level setting overrides (follow-up delays, calendar link, send
-window and days, sender name; the timezone is copied, the global one stays for the day's
-boundary) belong to it, so a single-campaign user sees no change.
+window and days, sender name, timezone) belong to it, so a single-campaign user sees no change
+(campaign 1's timezone stays the day's boundary: caps, the midnight summary).
 
 A lead belongs to one campaign: ``leads.email_key`` is unique per campaign instead of globally
 (the same address may be in a finished campaign and a new one). Templates are keyed by (campaign,
@@ -16,10 +16,15 @@ Revision ID: 0007
 Revises: 0006
 """
 
+import logging
+
 import sqlalchemy as sa
 from alembic import op
 
 from engine.storage.models import UTCDateTime
+from engine.template_upgrade import escape_legacy, legacy_changes
+
+log = logging.getLogger("alembic.runtime.migration")
 
 revision = "0007"
 down_revision = "0006"
@@ -27,8 +32,8 @@ branch_labels = None
 depends_on = None
 
 # The keys /settings set on a campaign (engine.campaigns.settings.CAMPAIGN_KEYS when written).
-MOVED = ("followup_delays", "calendar_link", "send_window", "send_days", "sender_name")
-COPIED = ("timezone",)
+MOVED = ("followup_delays", "calendar_link", "send_window", "send_days", "sender_name", "timezone")
+COPIED: tuple[str, ...] = ()
 
 
 def _drop_global_email_key(batch: object) -> None:
@@ -75,7 +80,7 @@ def upgrade() -> None:
         sa.Column("value", sa.Text(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
-    keys = ", ".join(f"'{k}'" for k in (*MOVED, *COPIED))
+    keys = ", ".join(f"'{k}'" for k in MOVED)
     op.execute(
         "INSERT INTO campaign_settings (campaign_id, key, value, updated_at) "
         f"SELECT 1, key, value, updated_at FROM setting_overrides WHERE key IN ({keys}) "
@@ -110,11 +115,26 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
-    op.execute(
-        "INSERT INTO campaign_templates (campaign_id, name, variant, subject, body, updated_at) "
-        "SELECT 1, name, 'A', subject, body, updated_at FROM templates "
-        "WHERE EXISTS (SELECT 1 FROM campaign WHERE id = 1)"
+    # Spintax ({{a|b}}) is new: a stored template that wrote those braces literally is rewritten
+    # to the escape that renders exactly as before (engine.template_upgrade), once, here.
+    rows = bind.execute(sa.text("SELECT name, subject, body, updated_at FROM templates")).all()
+    insert = sa.text(
+        "INSERT INTO campaign_templates (campaign_id, name, variant, subject, body, updated_at)"
+        " VALUES (1, :name, 'A', :subject, :body, :updated_at)"
     )
+    for name, subject, body, updated_at in rows:
+        for field, text in (("subject", subject), ("body", body)):
+            for change in legacy_changes(text or ""):
+                log.warning("template %s %s: %s", name, field, change)
+        bind.execute(
+            insert,
+            {
+                "name": name,
+                "subject": escape_legacy(subject or ""),
+                "body": escape_legacy(body or ""),
+                "updated_at": updated_at,
+            },
+        )
     op.drop_table("templates")
 
     with op.batch_alter_table(
@@ -196,11 +216,10 @@ def downgrade() -> None:
     )
     op.drop_table("campaign_templates")
     op.drop_table("admin_selections")
+    moved = ", ".join(f"'{k}'" for k in MOVED)
     op.execute(
         "INSERT INTO setting_overrides (key, value, updated_at) SELECT key, value, updated_at"
-        " FROM campaign_settings WHERE campaign_id = 1 AND key NOT IN ("
-        + ", ".join(f"'{k}'" for k in COPIED)
-        + ")"
+        f" FROM campaign_settings WHERE campaign_id = 1 AND key IN ({moved})"
     )
     op.drop_table("campaign_settings")
     op.execute("DELETE FROM campaign WHERE id <> 1")
