@@ -87,6 +87,8 @@ class Database:
                 conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+        if self.is_sqlite:  # the migration's connection had foreign keys off (see env.py)
+            self.engine.dispose()
 
     def claim_single_process(self) -> None:
         """SQLite serves one process: a second one is refused with a clear message."""

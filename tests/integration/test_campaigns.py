@@ -20,7 +20,6 @@ from engine.context import EngineContext
 from engine.errors import UserInputError
 from engine.inbox.sync import check_inbox
 from engine.leads import service as leads
-from engine.sending.pacing import Gate
 from engine.sending.queue import run_send_queue
 from engine.states import CampaignState, Hold, LeadStatus
 from engine.storage import store

@@ -43,6 +43,7 @@ def upgrade(db: Database, revision: str) -> None:
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+    db.engine.dispose()  # as Database.migrate: the next connections enforce foreign keys
 
 
 def populate_0003(db: Database) -> None:
