@@ -27,7 +27,14 @@ from typing import Any
 
 import pytest
 
-from engine import config_values, delivery_status, message_ids, template_syntax, templates
+from engine import (
+    config_values,
+    delivery_status,
+    message_ids,
+    template_syntax,
+    templates,
+    zones,
+)
 from engine.inbox import (
     authres,
     autoreply,
@@ -72,6 +79,7 @@ MODULES: list[ModuleType] = [
     config_values,  # its parsers check the cells of a mailbox CSV
     spec,
     presets,
+    zones,  # timezone and country cells of an uploaded lead list
 ]
 SIZES = (1024, 4 * 1024, 16 * 1024, 64 * 1024)
 BOUND = 1.5  # the growth exponent: 1 is linear, 2 quadratic
