@@ -38,6 +38,7 @@ __all__ = [
     "UnknownTimezone",
     "ZoneSource",
     "canonical_zone",
+    "lead_tz",
     "parse_zone",
     "resolve_lead_zone",
     "zone_for_country",
@@ -170,6 +171,11 @@ def canonical_zone(value: str) -> str:
 def zone_from_stored(stored: str) -> tzinfo:
     """The zone a stored canonical text names (cached: the queue reads it for every lead)."""
     return parse_zone(stored)
+
+
+def lead_tz(stored: str | None, campaign: tzinfo) -> tzinfo:
+    """The zone a lead's emails are timed in: its own stored one, else the campaign's."""
+    return zone_from_stored(stored) if stored else campaign
 
 
 # --------------------------------------------------------------------------- countries

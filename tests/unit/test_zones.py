@@ -21,6 +21,7 @@ from engine.zones import (
     _iana_index,
     _tzdata_table,
     canonical_zone,
+    lead_tz,
     parse_zone,
     resolve_lead_zone,
     zone_for_country,
@@ -244,3 +245,10 @@ def test_a_zone_from_a_cell_is_usable_for_local_time() -> None:
     assert zone is not None
     noon = datetime(2026, 6, 1, 3, 0, tzinfo=UTC).astimezone(zone_from_stored(zone))
     assert noon.hour == 12
+
+
+def test_a_lead_without_a_zone_is_timed_in_the_campaigns() -> None:
+    campaign = ZoneInfo("Europe/Berlin")
+    assert lead_tz(None, campaign) is campaign
+    assert lead_tz("", campaign) is campaign
+    assert lead_tz("Asia/Tokyo", campaign) is ZoneInfo("Asia/Tokyo")
