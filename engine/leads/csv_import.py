@@ -50,7 +50,10 @@ MAX_COLUMNS = 1_000
 
 @dataclass(frozen=True, slots=True)
 class LeadRow:
-    """One accepted lead. ``line`` is the physical line in the file where the record starts."""
+    """One accepted lead. ``line`` is the physical line in the file where the record starts.
+
+    ``timezone`` and ``country`` are the raw cells of those columns ("" without one), read by
+    ``engine.zones.resolve_lead_zone``; they are in ``custom`` too."""
 
     line: int
     email: str
@@ -58,6 +61,8 @@ class LeadRow:
     last_name: str
     company: str
     custom: dict[str, str]
+    timezone: str = ""
+    country: str = ""
 
 
 @dataclass(frozen=True)
@@ -226,7 +231,16 @@ def _lead(line: int, email: str, cells: list[str], layout: Layout) -> LeadRow:
             value = clean_value(cells[i])
             if value:
                 custom[f"column_{i + 1}"] = value
-    return LeadRow(line, email, first, last, cell(cells, layout.company), custom)
+    return LeadRow(
+        line,
+        email,
+        first,
+        last,
+        cell(cells, layout.company),
+        custom,
+        timezone=cell(cells, layout.timezone),
+        country=cell(cells, layout.country),
+    )
 
 
 def _size(n: int, *, exact: bool = True) -> str:

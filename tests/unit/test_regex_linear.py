@@ -36,6 +36,7 @@ from engine import (
     template_tokens,
     template_upgrade,
     templates,
+    zones,
 )
 from engine.inbox import (
     authres,
@@ -83,6 +84,7 @@ MODULES: list[ModuleType] = [
     config_values,  # its parsers check the cells of a mailbox CSV
     spec,
     presets,
+    zones,  # timezone and country cells of an uploaded lead list
 ]
 SIZES = (1024, 4 * 1024, 16 * 1024, 64 * 1024)
 BOUND = 1.5  # the growth exponent: 1 is linear, 2 quadratic

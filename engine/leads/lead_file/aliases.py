@@ -1,4 +1,5 @@
-"""Header spellings: which column names mean email, first name, last name, company, full name.
+"""Header spellings: which column names mean email, first name, last name, company, full name,
+and the lead's timezone and country (read for its zone, and kept as custom fields too).
 
 A header is compared by :func:`alias_key` of :func:`normalise_header`: lowercase, accents
 dropped, spaces / underscores / dashes removed (``"E-Mail Address"`` -> ``"emailaddress"``).
@@ -17,6 +18,8 @@ __all__ = [
     "FIRST_ALIASES",
     "FULL_NAME_ALIASES",
     "LAST_ALIASES",
+    "COUNTRY_ALIASES",
+    "TIMEZONE_ALIASES",
     "alias_key",
     "clean_header",
     "normalise_header",
@@ -47,6 +50,10 @@ COMPANY_ALIASES = frozenset(
 )
 
 FULL_NAME_ALIASES = frozenset({"name", "fullname"})
+
+TIMEZONE_ALIASES = frozenset({"timezone", "tz", "timezonename", "ianatimezone"})
+
+COUNTRY_ALIASES = frozenset({"country", "countrycode", "countryname", "countryiso"})
 
 #: What the "no email column" message tells the operator to use.
 EMAIL_HEADER_NAMES = (

@@ -1,5 +1,6 @@
 """The header row to a :class:`Layout`: which column is the email, the names, the company, and
-what every other column is called as a custom field.
+what every other column is called as a custom field. The timezone and country columns are
+found too; they stay custom fields as well (a template may say ``{{country}}``).
 
 Without an email header, a header row that is itself one address means a bare list, and
 otherwise exactly one column whose first rows are mostly addresses is taken. If none is found
@@ -13,11 +14,13 @@ from dataclasses import dataclass
 from engine.errors import UserInputError
 from engine.leads.lead_file.aliases import (
     COMPANY_ALIASES,
+    COUNTRY_ALIASES,
     EMAIL_ALIASES,
     EMAIL_HEADER_NAMES,
     FIRST_ALIASES,
     FULL_NAME_ALIASES,
     LAST_ALIASES,
+    TIMEZONE_ALIASES,
     alias_key,
     clean_header,
     normalise_header,
@@ -41,6 +44,8 @@ class Layout:
     full_name: int | None
     custom: list[tuple[int, str]]
     headerless: bool
+    timezone: int | None = None
+    country: int | None = None
 
 
 def map_columns(
@@ -78,7 +83,18 @@ def map_columns(
     if full_name is not None:
         used[full_name] = "name"
     columns, custom = _name_columns(normalised, used)
-    return Layout(columns, email, first, last, company, full_name, custom, headerless)
+    return Layout(
+        columns,
+        email,
+        first,
+        last,
+        company,
+        full_name,
+        custom,
+        headerless,
+        timezone=find(TIMEZONE_ALIASES),
+        country=find(COUNTRY_ALIASES),
+    )
 
 
 def _email_column(
