@@ -5,30 +5,24 @@ a lead it finds outside."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, tzinfo
 
 from sqlalchemy.orm import Session
 
 from engine.campaigns.config import CampaignConfig, load_all
 from engine.config import Settings
+from engine.errors import UserInputError
 from engine.storage.models import Lead
+from engine.zones import zone_from_stored
 
 
 def stored_zone(value: str | None) -> tzinfo | None:
     """A zone as stored on a lead (an IANA name, or ``UTC+hh:mm``); None when unusable."""
     if not value:
         return None
-    if value.startswith("UTC") and len(value) == 9 and value[3] in "+-":
-        try:
-            hours, minutes = int(value[4:6]), int(value[7:9])
-        except ValueError:
-            return None
-        offset = timedelta(hours=hours, minutes=minutes)
-        return timezone(-offset if value[3] == "-" else offset)
     try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+        return zone_from_stored(value)
+    except UserInputError:
         return None
 
 
@@ -41,7 +35,7 @@ def allowed_from(lead: Lead, config: CampaignConfig, due: datetime) -> datetime:
     window = config.window
     if window is None:
         return due
-    return window.next_open(due, lead_zone(lead, config))  # type: ignore[arg-type]
+    return window.next_open(due, lead_zone(lead, config))
 
 
 def configs(session: Session, base: Settings, now: datetime) -> dict[int, CampaignConfig]:

@@ -251,7 +251,7 @@ class _Campaigns:
             self.opening = opening
             window = config.window
             if window is not None:
-                self.window = window.detail(lead_zone(lead, config))  # type: ignore[arg-type]
+                self.window = window.detail(lead_zone(lead, config))
 
     def ids(self) -> list[int]:
         return [cid for cid, left in self.room.items() if left is None or left > 0]

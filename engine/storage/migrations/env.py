@@ -13,7 +13,7 @@ from engine.storage.models import Base
 
 connection = context.config.attributes.get("connection")
 sqlite = connection is not None and connection.dialect.name == "sqlite"
-if sqlite:
+if sqlite and connection is not None:
     connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     if connection.exec_driver_sql("PRAGMA foreign_keys").scalar():
         raise RuntimeError(
@@ -27,7 +27,7 @@ context.configure(
 )
 with context.begin_transaction():
     context.run_migrations()
-    if sqlite:
+    if sqlite and connection is not None:
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
         if broken:
             raise RuntimeError(f"the migration left rows referencing nothing: {broken[:5]}")
