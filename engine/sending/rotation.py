@@ -29,7 +29,7 @@ from engine.sending.pacing import ROLLING_WINDOW
 from engine.sending.queue import DispatchReport, run_send_queue
 from engine.sending.smtp import Mailer
 from engine.storage import store
-from engine.storage.models import QUEUE_NEW, Lead, MailboxState, OutboundMessage
+from engine.storage.models import QUEUE_NEW, Campaign, Lead, MailboxState, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,18 @@ def sending_order(ctx: EngineContext, vault: Vault | None) -> Plan:
                 select(MailboxState.id, MailboxState.next_send_at, MailboxState.blocked_until)
             )
         }
+        # The new leads due in the running campaigns (a paused campaign's take no share).
+        running = store.running_campaigns(session)
+        every = session.scalar(select(func.count()).select_from(Campaign)) == len(running)
         due_new = session.scalar(
             select(func.count())
             .select_from(Lead)
-            .where(Lead.queue == QUEUE_NEW, Lead.mailbox_id.is_(None), Lead.next_send_at <= now)
+            .where(
+                Lead.queue == QUEUE_NEW,
+                Lead.mailbox_id.is_(None),
+                Lead.next_send_at <= now,
+                *([] if every else [Lead.campaign_id.in_(running)]),
+            )
         )
     ready: list[MailboxAccount] = []
     later: list[MailboxAccount] = []
