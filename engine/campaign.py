@@ -122,7 +122,7 @@ def _brake(
         )
         store.set_campaign_state(session, now, state, reason, campaign_id=campaign_id)
     with ctx.db.transaction() as session:
-        return BrakeResult(previous, in_flight(session, ctx.clock.now()))
+        return BrakeResult(previous, in_flight(session, ctx.clock.now(), campaign_id))
 
 
 @dataclass(frozen=True)

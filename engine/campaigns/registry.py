@@ -29,6 +29,8 @@ from engine.storage.models import (
 )
 
 NAME_MAX = 40
+# Words of the /campaign and /stats commands themselves: a campaign so named could not be chosen.
+RESERVED = frozenset({"new", "rename", "delete", "all"})
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
@@ -39,6 +41,11 @@ def check_name(raw: str) -> str:
         raise UserInputError(
             f"{name[:60]!r} is not a usable campaign name: use 1–{NAME_MAX} letters, digits, "
             "- and _ (no spaces), e.g. /campaign new saas-founders"
+        )
+    if name.lower() in RESERVED:
+        raise UserInputError(
+            f"{name!r} is a word of the commands themselves ({', '.join(sorted(RESERVED))}); "
+            "choose another name."
         )
     return name
 

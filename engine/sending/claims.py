@@ -501,7 +501,7 @@ def expire_leases(ctx: EngineContext, *, everything: bool = False) -> int:
         return expired
 
 
-def in_flight(session: Session, now: datetime) -> int:
+def in_flight(session: Session, now: datetime, campaign_id: int | None = None) -> int:
     """How many emails may be inside an SMTP transaction right now, at most: one per sender
     holding live ``sending`` claims (a sender hands its claims to the server one by one and reads
     the brake before each). Asked right after a pause/stop commits, this bounds what can still
@@ -512,6 +512,7 @@ def in_flight(session: Session, now: datetime) -> int:
                 OutboundMessage.state == OutboundState.SENDING,
                 OutboundMessage.lease_owner.is_not(None),
                 OutboundMessage.lease_expires_at > now,
+                *([] if campaign_id is None else [OutboundMessage.campaign_id == campaign_id]),
             )
         )
         or 0
