@@ -72,6 +72,17 @@ WORDS: list[tuple[Hold, dict[str, Any], str]] = [
         {"mailbox": "b@x.io", "state": "broken", "hold": ""},
         "mailbox b@x.io is broken (its password cannot be decrypted)",
     ),
+    (
+        Hold.CAMPAIGN_LIMIT,
+        {"sent": 40, "limit": 40},
+        "the campaign's own daily limit is reached (40/40); more tomorrow",
+    ),
+    (
+        Hold.NO_MAILBOX,
+        {"mailboxes": "a@x.io"},
+        "none of the campaign's mailboxes (a@x.io) exists; change its mailboxes setting, or add "
+        "them with /mailbox add",
+    ),
 ]
 
 
@@ -143,6 +154,8 @@ def test_the_engine_gives_what_the_words_need(
 
 REPORT = StatusReport(
     now=NOW,
+    campaign="default",
+    campaign_count=1,
     state=CampaignState.RUNNING,
     reason="",
     sent_today=0,
