@@ -19,6 +19,8 @@ from engine.templates import Template
 COMMANDS: list[tuple[str, str]] = [
     ("start", "What this bot does"),
     ("help", "Every command"),
+    ("campaigns", "Every campaign: state, leads, sent, replies, with buttons"),
+    ("campaign", "Select one: /campaign NAME; also new, rename, delete"),
     ("status", "Dashboard: campaign, sent today, replies, next send"),
     ("run", "Start or resume the campaign"),
     ("pause", "Pause sending"),
@@ -40,7 +42,8 @@ COMMANDS: list[tuple[str, str]] = [
 HELP = (
     "I send your cold-email campaign from your own mailbox, paced like a human, with "
     "follow-ups, and I stop the moment a lead answers, sending them your calendar link.\n\n"
-    "Upload a .csv file of leads (an email column plus any others) to add them; a .csv of "
+    "Upload a .csv file of leads (an email column plus any others) to add them to the "
+    "selected campaign; a .csv of "
     "mailboxes (email,password,…) with the caption /mailboxes adds sending mailboxes.\n\n"
     + "\n".join(f"/{c} — {d}" for c, d in COMMANDS)
 )
