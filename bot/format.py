@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from bot.messages.holds import hold_text, reason_text
 from bot.messages.system import alert_text
-from engine.campaign import ActiveAlert, StatusReport
+from engine.campaign import ActiveAlert, SettingLine, StatusReport
+from engine.campaigns.config import CAMPAIGN_KEYS
 from engine.config import Settings
 from engine.leads.service import ImportReport, LeadView
 from engine.leads.suppressions import Page
@@ -18,6 +19,8 @@ from engine.templates import Template
 COMMANDS: list[tuple[str, str]] = [
     ("start", "What this bot does"),
     ("help", "Every command"),
+    ("campaigns", "Every campaign: state, leads, sent, replies, with buttons"),
+    ("campaign", "Select one: /campaign NAME; also new, rename, delete"),
     ("status", "Dashboard: campaign, sent today, replies, next send"),
     ("run", "Start or resume the campaign"),
     ("pause", "Pause sending"),
@@ -26,8 +29,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("lead", "One lead: /lead ADDRESS"),
     ("settings", "Limits and pacing; /settings KEY VALUE to change"),
     ("export", "All leads as a CSV file"),
-    ("templates", "Show the email templates"),
-    ("template", "Change one: /template NAME, then Subject: and the body"),
+    ("templates", "Show the email templates and their A/B variants"),
+    ("template", "Change one: /template NAME [VARIANT], then Subject: and the body"),
     ("test", "Send the first email to yourself: /test ADDRESS"),
     ("uncertain", "Emails whose delivery is unknown after a crash"),
     ("suppressions", "The suppression list (never emailed again)"),
@@ -39,21 +42,43 @@ COMMANDS: list[tuple[str, str]] = [
 HELP = (
     "I send your cold-email campaign from your own mailbox, paced like a human, with "
     "follow-ups, and I stop the moment a lead answers, sending them your calendar link.\n\n"
-    "Upload a .csv file of leads (an email column plus any others) to add them; a .csv of "
+    "Upload a .csv file of leads (an email column plus any others) to add them to the "
+    "selected campaign; a .csv of "
     "mailboxes (email,password,…) with the caption /mailboxes adds sending mailboxes.\n\n"
     + "\n".join(f"/{c} — {d}" for c, d in COMMANDS)
 )
 
 
-def paused_text(in_flight: int) -> str:
+# ``name`` in the words below: the campaign acted on, given when there are several (with one,
+# the answers read as they did before there were campaigns).
+
+
+def _named(name: str | None) -> str:
+    return f" {name}" if name else ""
+
+
+def run_text(previous: CampaignState, name: str | None = None) -> str:
+    verb = (
+        "already running"
+        if previous == CampaignState.RUNNING
+        else "started"
+        if previous == CampaignState.STOPPED
+        else "resumed"
+    )
+    return f"▶️ Campaign{_named(name)} {verb}. /status shows progress."
+
+
+def paused_text(in_flight: int, name: str | None = None) -> str:
     return (
-        "⏸ Campaign paused." + _in_flight(in_flight) + " Replies are still checked. /run resumes."
+        f"⏸ Campaign{_named(name)} paused."
+        + _in_flight(in_flight)
+        + " Replies are still checked. /run resumes."
     )
 
 
-def stopped_text(in_flight: int) -> str:
+def stopped_text(in_flight: int, name: str | None = None) -> str:
     return (
-        "⏹ Campaign stopped."
+        f"⏹ Campaign{_named(name)} stopped."
         + _in_flight(in_flight)
         + " Replies are still checked. /run starts it again."
     )
@@ -97,8 +122,10 @@ def _mailbox_lines(r: StatusReport) -> list[str]:
 
 def status_text(r: StatusReport, tz: ZoneInfo) -> str:
     c = r.counts
+    name = f" {r.campaign}" if r.campaign_count > 1 else ""
     lines = [
-        f"📊 Campaign: {r.state.upper()}" + (f" — {why}" if (why := reason_text(r.reason)) else ""),
+        f"📊 Campaign{name}: {r.state.upper()}"
+        + (f" — {why}" if (why := reason_text(r.reason)) else ""),
         f"Sent today: {r.sent_today}/{r.daily_limit} (last 24 h: {r.sent_last_24h})",
         *_mailbox_lines(r),
         f"Replies: {r.replies_total} total, {r.replies_today} today — reply rate "
@@ -149,11 +176,25 @@ def alert_line(alert: ActiveAlert) -> str:
     return (text.splitlines() or [""])[0]
 
 
-def settings_text(rows: list[tuple[str, str, bool]], s: Settings) -> str:
-    """/settings: each chat-tunable setting (key, effective value, changed from the chat?), then
-    the job intervals, which only the environment sets."""
-    lines = ["⚙️ Settings (✎ = changed from the chat):"]
-    lines += [f"{k}: {v}{' ✎' if o else ''}" for k, v, o in rows]
+def _setting_line(row: SettingLine) -> str:
+    note = ""
+    if row.key == "daily_limit" and row.value == "off":
+        note = " (no cap of its own: each mailbox's cap holds, see /mailboxes)"
+    return f"{row.key}: {row.value}{' ✎' if row.changed else ''}{note}"
+
+
+def settings_text(rows: list[SettingLine], s: Settings, campaign: str | None = None) -> str:
+    """/settings: each chat-tunable setting (✎: changed from the chat), then the job intervals,
+    which only the environment sets. With several campaigns (``campaign`` given) in two
+    sections: the selected campaign's own keys, and the global ones every campaign shares."""
+    if campaign is None:
+        lines = ["⚙️ Settings (✎ = changed from the chat):"]
+        lines += [_setting_line(r) for r in rows]
+    else:
+        lines = [f"⚙️ This campaign ({campaign}; ✎ = set on it):"]
+        lines += [_setting_line(r) for r in rows if r.campaign]
+        lines.append("\n🌐 Global, for every campaign (✎ = changed from the chat):")
+        lines += [_setting_line(r) for r in rows if not r.campaign]
     lines.append(
         f"send_interval: {s.send_interval}s, reply_check_interval: {s.reply_check_interval}s"
         " (environment only)"
@@ -162,15 +203,42 @@ def settings_text(rows: list[tuple[str, str, bool]], s: Settings) -> str:
     return "\n".join(lines)
 
 
+def setting_changed_text(key: str, value: str, campaign: str | None = None) -> str:
+    """The answer to /settings KEY VALUE: the new value, and whose it is."""
+    of = f" of {campaign}" if campaign else ""
+    if key == "daily_limit":
+        if value == "off":
+            return (
+                f"✅ daily_limit{of} is now off (saved): only the mailboxes' own caps hold the "
+                "campaign back."
+            )
+        return (
+            f"✅ daily_limit{of} is now {value} (saved): the campaign's own cap of emails a day, "
+            "on top of each mailbox's cap."
+        )
+    if key == "mailboxes":
+        which = "every mailbox" if value == "all" else "only these mailboxes"
+        return f"✅ mailboxes{of} is now {value} (saved): the campaign sends from {which}."
+    if key in CAMPAIGN_KEYS:
+        if campaign:
+            return (
+                f"✅ {key}{of} is now {value} (saved on this campaign; the other campaigns keep "
+                "their own)."
+            )
+        return f"✅ {key} is now {value} (saved; it overrides the environment)."
+    every = " and applies to every campaign" if campaign else ""
+    return f"✅ {key} is now {value} (saved; it overrides the environment{every})."
+
+
 def settled_text(d: Settled) -> str:
     if d.resend:
         return f"📨 {d.to_email} will get that email again (same Message-ID)."
     return f"✔️ Recorded as sent to {d.to_email}."
 
 
-def leads_text(counts: dict[str, int]) -> str:
+def leads_text(counts: dict[str, int], campaign: str | None = None) -> str:
     total = sum(counts.values())
-    lines = [f"👥 {total} leads"]
+    lines = [f"👥 {total} leads" + (f" in {campaign}" if campaign else "")]
     lines += [f"{status}: {n}" for status, n in counts.items() if n or status == "pending"]
     return "\n".join(lines)
 
@@ -208,15 +276,24 @@ def lead_text(v: LeadView, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def import_text(r: ImportReport) -> str:
+def import_text(r: ImportReport, several: bool = False) -> str:
+    """The import report; ``several``: there are several campaigns, so it names the one the
+    leads went into."""
+    into = f" into {r.campaign}" if several and r.campaign else ""
     lines = [
-        "✅ Import finished" if r.imported else "Import finished — nothing new was added",
+        f"✅ Import{into} finished"
+        if r.imported
+        else f"Import{into} finished — nothing new was added",
         f"Imported: {r.imported}",
         f"Duplicates: {r.duplicates} ({len(r.duplicates_in_file)} within the file, "
         f"{len(r.already_stored)} already stored)",
     ]
     if r.suppressed:
         lines.append(f"Skipped (on the suppression list): {len(r.suppressed)}")
+    for name, rows in sorted(r.in_other_campaign.items()):
+        lines.append(f"Skipped (pending or in sequence in campaign {name}): {len(rows)}")
+    for name, rows in sorted(r.answered_elsewhere.items()):
+        lines.append(f"Skipped (replied or bounced in campaign {name}): {len(rows)}")
     lines.append(f"Invalid: {len(r.invalid)}")
     for bad in r.invalid[:5]:
         lines.append(f"  line {bad.line}: {bad.reason}")
@@ -230,9 +307,11 @@ def import_text(r: ImportReport) -> str:
     return "\n".join(lines)
 
 
-def template_text(t: Template) -> str:
+def template_text(t: Template, variant: str | None = None) -> str:
+    """One template; ``variant`` names its A/B letter (given when the step has several)."""
+    label = f"{t.name} — variant {variant}" if variant else t.name
     subject = f"Subject: {t.subject}\n" if t.subject else "(sent as a reply in the thread)\n"
-    return f"📝 {t.name}\n{subject}\n{t.body}"
+    return f"📝 {label}\n{subject}\n{t.body}"
 
 
 def suppressions_text(p: Page, tz: ZoneInfo) -> str:

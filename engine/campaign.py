@@ -469,7 +469,7 @@ def change_setting(
     """``/settings KEY VALUE``: a campaign key on the campaign, any other tunable globally.
     Returns the value as /settings shows it."""
     key = key.strip().lower()
-    keys = [*campaign_config.CAMPAIGN_KEYS, *(k for k in TUNABLES if k not in CAMPAIGN_ONLY)]
+    keys = settable_keys()
     if key not in keys:
         raise UserInputError(
             f"There is no setting called {key!r}. You can change: {', '.join(keys)}."
@@ -495,6 +495,12 @@ def change_setting(
 # Keys that, from the chat, are only the campaign's (the global DAILY_LIMIT stays the default
 # cap of every mailbox; a mailbox's own cap is /mailbox set EMAIL daily_limit N).
 CAMPAIGN_ONLY = ("daily_limit",)
+
+
+def settable_keys() -> list[str]:
+    """Every key ``/settings KEY VALUE`` takes: the campaign's, then the global ones."""
+    own = campaign_config.CAMPAIGN_KEYS
+    return [*own, *(k for k in TUNABLES if k not in own)]
 
 
 def _change_campaign_setting(ctx: EngineContext, key: str, raw: str, campaign_id: int) -> str:

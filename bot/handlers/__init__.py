@@ -1,7 +1,9 @@
 """The Telegram handlers, one module per concern; ``register`` below is all the wiring.
 
 - access: only admins, only in a private chat (runs before everything else)
-- campaign: /help /status /run /pause /stop /settings /templates /template /test /uncertain
+- campaigns: /campaigns /campaign (select, new, rename, delete) and the buttons on campaigns
+- campaign: /help, the commands on the selected campaign (/status /run /pause /stop /settings
+  /templates /template /test) and /uncertain
 - leads: /leads /lead /export /suppressions /unsuppress and the buttons on leads and domains
 - mailboxes: /mailbox /mailboxes, a CSV of mailboxes (caption /mailboxes), the mailbox buttons
 - upload: a CSV document, imported with progress
@@ -23,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import campaign, leads, mailboxes
+from bot.handlers import campaign, campaigns, leads, mailboxes
 from bot.handlers.access import admin_gate
 from bot.handlers.buttons import button
 from bot.handlers.errors import error_handler
@@ -35,6 +37,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     mailboxes.guard_logs()  # before any update can be logged
     app.add_handler(TypeHandler(Update, admin_gate), group=-1)
     app.add_handler(CommandHandler(["start", "help"], campaign.help_cmd))
+    app.add_handler(CommandHandler("campaigns", campaigns.campaigns_cmd))
+    app.add_handler(CommandHandler("campaign", campaigns.campaign_cmd))
     app.add_handler(CommandHandler("status", campaign.status_cmd))
     app.add_handler(CommandHandler("run", campaign.run_cmd))
     app.add_handler(CommandHandler("pause", campaign.pause_cmd))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers import campaign, leads, mailboxes
+from bot.handlers import campaign, campaigns, leads, mailboxes
 from bot.handlers.common import ButtonAction, Ctx
 
 ACTIONS: dict[str, ButtonAction] = {
@@ -34,6 +34,13 @@ ACTIONS: dict[str, ButtonAction] = {
     "mbrmstop": mailboxes.remove_stop_button,
     "mbrmnew": mailboxes.remove_restart_button,
     "mbrmno": leads.cancel_button,
+    # on /campaigns and /campaign delete
+    "cpsel": campaigns.select_button,
+    "cprun": campaigns.run_button,
+    "cppause": campaigns.pause_button,
+    "cpstats": campaigns.stats_button,
+    "cpdel": campaigns.delete_yes_button,
+    "cpdelno": leads.cancel_button,
 }
 
 

@@ -1,16 +1,20 @@
-"""The campaign commands: /help /status /run /pause /stop /settings /templates /template /test
-/uncertain, and the buttons that settle an email of unknown delivery."""
+"""The commands that act on the selected campaign (/status /run /pause /stop /settings /templates
+/template /test), /help, /uncertain and the buttons that settle an email of unknown delivery.
+Each answer names the campaign when there are several (``named``); with one, it reads as before
+there were campaigns."""
 
 from __future__ import annotations
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import format as fmt
-from bot.handlers.common import Ctx, call, ctx_of, engine_of, reply
+from bot.handlers.common import Ctx, call, ctx_of, engine_of, named, reply, selection
 from engine import campaign
+from engine.campaigns import views
+from engine.campaigns.views import Selection
 from engine.scheduler import SEND
 from engine.sending import recovery
-from engine.states import CampaignState
+from engine.templates import is_template_name, normalise_template_name
 
 
 def _wake_sending(context: Ctx) -> None:
@@ -25,92 +29,165 @@ async def help_cmd(update: Update, context: Ctx) -> None:
 
 
 async def status_cmd(update: Update, context: Ctx) -> None:
-    """The dashboard."""
+    """The dashboard of the selected campaign."""
     ctx = ctx_of(context)
-    report = await call(campaign.status, ctx)
+    sel = await selection(update, context)
+    report = await call(campaign.status, ctx, sel.id)
     await reply(update, fmt.status_text(report, ctx.settings.tz))
 
 
 async def run_cmd(update: Update, context: Ctx) -> None:
-    """Start or resume the campaign."""
-    previous = await call(campaign.run, ctx_of(context))
+    """Start or resume the selected campaign."""
+    sel = await selection(update, context)
+    previous = await call(campaign.run, ctx_of(context), sel.id)
     _wake_sending(context)
-    verb = (
-        "already running"
-        if previous == CampaignState.RUNNING
-        else "started"
-        if previous == CampaignState.STOPPED
-        else "resumed"
-    )
-    await reply(update, f"▶️ Campaign {verb}. /status shows progress.")
+    await reply(update, fmt.run_text(previous, named(sel)))
 
 
 async def pause_cmd(update: Update, context: Ctx) -> None:
-    """Pause sending; nothing is lost."""
-    result = await call(campaign.pause, ctx_of(context))
-    await reply(update, fmt.paused_text(result.in_flight))
+    """Pause the selected campaign; nothing is lost."""
+    sel = await selection(update, context)
+    result = await call(campaign.pause, ctx_of(context), sel.id)
+    await reply(update, fmt.paused_text(result.in_flight, named(sel)))
 
 
 async def stop_cmd(update: Update, context: Ctx) -> None:
-    """Stop the campaign."""
-    result = await call(campaign.stop, ctx_of(context))
-    await reply(update, fmt.stopped_text(result.in_flight))
+    """Stop the selected campaign."""
+    sel = await selection(update, context)
+    result = await call(campaign.stop, ctx_of(context), sel.id)
+    await reply(update, fmt.stopped_text(result.in_flight, named(sel)))
 
 
 async def settings_cmd(update: Update, context: Ctx) -> None:
-    """Show the effective limits and pacing, or change one."""
+    """Show the settings (the selected campaign's and the global ones), or change one."""
     ctx = ctx_of(context)
     args = context.args or []
     if len(args) == 1:
         await reply(update, f"Give a value too, e.g. /settings {args[0]} 50")
         return
+    sel = await selection(update, context)
     if len(args) >= 2:
-        value = await call(campaign.change_setting, ctx, args[0], " ".join(args[1:]))
-        await reply(
-            update, f"✅ {args[0].lower()} is now {value} (saved; it overrides the environment)."
-        )
+        value = await call(campaign.change_setting, ctx, args[0], " ".join(args[1:]), sel.id)
+        await reply(update, fmt.setting_changed_text(args[0].lower(), value, named(sel)))
         return
-    rows = await call(campaign.settings_view, ctx)
-    await reply(update, fmt.settings_text(rows, ctx.settings))
+    rows = await call(campaign.settings_view, ctx, sel.id)
+    await reply(update, fmt.settings_text(rows, ctx.settings, named(sel)))
 
 
 async def templates_cmd(update: Update, context: Ctx) -> None:
-    """Show the templates."""
-    for t in await call(campaign.templates_view, ctx_of(context)):
-        await reply(update, fmt.template_text(t))
+    """Show the selected campaign's templates, each step with its variants."""
+    sel = await selection(update, context)
+    for step in await call(views.templates, ctx_of(context), sel.id):
+        variant = step.variant if step.variants > 1 else None
+        await reply(update, fmt.template_text(step.template, variant))
+    of = f"These are the templates of campaign {sel.name}. " if sel.several else ""
     await reply(
         update,
-        "To change one, send /template NAME on the first line, then an optional "
+        f"{of}To change one, send /template NAME on the first line, then an optional "
         "'Subject: …' line, then the body. Placeholders: {first_name}, {company|your team}, "
-        "any CSV column, {calendar_link}.",
+        "any CSV column, {calendar_link}. For an A/B test, /template initial B adds (or "
+        "changes) variant B; /template initial B delete removes it.",
     )
 
 
-async def template_cmd(update: Update, context: Ctx) -> None:
-    """Change a template: /template NAME, newline, Subject: …, body."""
-    msg = update.effective_message
-    text = msg.text if msg is not None and msg.text else ""
+TEMPLATE_USAGE = (
+    "Which template? e.g.\n/template initial\nSubject: Quick question, {first_name|there}\n"
+    "Hi {first_name|there}, …\n\nA variant for an A/B test: /template initial B, the same way; "
+    "/template initial B delete removes it."
+)
+
+
+def _template_args(text: str) -> tuple[str, str, bool, str]:
+    """``/template NAME [VARIANT] [delete]``, then the optional Subject: line and the body:
+    (name, variant letter upper-cased — "A" when none is given —, delete?, the text after the
+    command). A variant is one letter A–Z ending the first line (or before ``delete``), so a
+    body that starts on the first line ("I wanted…") is still a body; name is "" when none was
+    given."""
     first, _, rest = text.partition("\n")
-    parts = first.split(maxsplit=1)
-    if len(parts) < 2:
+    words = first.split()
+    if len(words) < 2:
+        return "", "A", False, ""
+    name, tail, variant = words[1], [w.lower() for w in words[2:]], "A"
+    letter = tail[0] if tail else ""
+    if len(letter) == 1 and letter.isascii() and letter.isalpha() and tail[1:] in ([], ["delete"]):
+        variant, tail = letter.upper(), tail[1:]
+    if tail == ["delete"]:
+        return name, variant, True, rest.strip()
+    inline = first.split(maxsplit=2)[2] if tail else ""
+    body = (inline + "\n" + rest).strip() if inline else rest
+    return name, variant, False, body
+
+
+async def template_cmd(update: Update, context: Ctx) -> None:
+    """Change (or delete) a template of the selected campaign: /template NAME [VARIANT],
+    newline, Subject: …, body; /template NAME VARIANT delete."""
+    msg = update.effective_message
+    name, variant, delete, body = _template_args(msg.text if msg and msg.text else "")
+    if not name:
+        await reply(update, TEMPLATE_USAGE)
+        return
+    step = normalise_template_name(name)
+    if step == "calendar" and variant != "A":
         await reply(
             update,
-            "Which template? e.g.\n/template initial\nSubject: Quick question, {first_name|there}\nHi {first_name|there}, …",
+            "❌ The calendar answer has no variants: each lead who replies gets it once. "
+            "Change it with /template calendar.",
         )
         return
-    name, _, inline = parts[1].partition(" ")
-    body = (inline + "\n" + rest).strip() if inline else rest
-    t = await call(campaign.change_template, ctx_of(context), name, body)
-    await reply(update, "✅ Saved.\n\n" + fmt.template_text(t))
+    sel = await selection(update, context)
+    if delete:
+        if body:
+            await reply(update, f"To delete a variant send only /template {step} {variant} delete.")
+            return
+        await reply(update, await _delete_variant(context, sel, step, variant))
+        return
+    t = await call(campaign.change_template, ctx_of(context), step, body, sel.id, variant)
+    where = f" in campaign {sel.name}" if sel.several else ""
+    shown = fmt.template_text(t, variant if variant != "A" else None)
+    await reply(update, f"✅ Saved{where}.{_variant_hint(step, variant)}\n\n{shown}")
+
+
+def _variant_hint(step: str, variant: str) -> str:
+    """How a variant is sent (engine.sending.claims deals the letters at the first email)."""
+    if variant == "A":
+        return ""
+    if step == "initial":
+        return (
+            " Leads not emailed yet are dealt the variants of initial in turn; each keeps its "
+            "letter for the follow-ups that have it."
+        )
+    return (
+        f" Variant {variant} of {step} goes to the leads whose first email was variant "
+        f"{variant} (/template initial {variant} adds that); the others get its A."
+    )
+
+
+async def _delete_variant(context: Ctx, sel: Selection, step: str, variant: str) -> str:
+    if not is_template_name(step):
+        return (
+            f"❌ There is no template called {step!r}. Use initial, followup_1, followup_2, … or "
+            "calendar."
+        )
+    if variant == "A":
+        return (
+            f"❌ Variant A is the step's own text and stays; change it with /template {step}, "
+            f"or remove another variant, e.g. /template {step} B delete."
+        )
+    where = f" of campaign {sel.name}" if sel.several else ""
+    if not await call(views.delete_template_variant, ctx_of(context), sel.id, step, variant):
+        return f"❌ {step}{where} has no variant {variant}; /templates shows its variants."
+    return f"🗑 Variant {variant} of {step}{where} removed; /templates shows what is left."
 
 
 async def test_cmd(update: Update, context: Ctx) -> None:
-    """Send the first template with sample data to an address."""
+    """Send the selected campaign's first template with sample data to an address."""
     if not context.args:
         await reply(update, "To which address? e.g. /test you@yourdomain.com")
         return
-    subject = await call(campaign.send_test, ctx_of(context), context.args[0])
-    await reply(update, f"📨 Test email sent to {context.args[0]} — subject: {subject}")
+    sel = await selection(update, context)
+    subject = await call(campaign.send_test, ctx_of(context), context.args[0], sel.id)
+    of = f" of campaign {sel.name}" if sel.several else ""
+    await reply(update, f"📨 Test email{of} sent to {context.args[0]} — subject: {subject}")
 
 
 async def uncertain_cmd(update: Update, context: Ctx) -> None:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from telegram import CallbackQuery, Update
 from telegram.ext import ContextTypes
 
+from engine.campaigns import views
 from engine.context import EngineContext
 from engine.scheduler import Scheduler
 
@@ -35,6 +36,17 @@ def engine_of(context: Ctx) -> Scheduler | None:
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Engine calls block (database, SMTP): run them in a worker thread."""
     return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def selection(update: Update, context: Ctx) -> views.Selection:
+    """The campaign this admin's command acts on: their ``/campaign NAME``, else the oldest."""
+    user = update.effective_user
+    return await call(views.selection, ctx_of(context), user.id if user is not None else None)
+
+
+def named(sel: views.Selection) -> str | None:
+    """The campaign's name for an answer to say, when there are several; None with one."""
+    return sel.name if sel.several else None
 
 
 async def reply(update: Update, text: str, **kwargs: Any) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import format as fmt
-from bot.handlers.common import Ctx, call, ctx_of, drop_buttons, reply
+from bot.handlers.common import Ctx, call, ctx_of, drop_buttons, named, reply, selection
 from engine import campaign
 from engine.leads import service as leads
 from engine.leads import suppressions
@@ -18,14 +18,15 @@ CANCELLED = "Cancelled; nothing was changed."
 
 
 async def leads_cmd(update: Update, context: Ctx) -> None:
-    """Lead counts by status."""
+    """The selected campaign's lead counts by status."""
     ctx = ctx_of(context)
+    sel = await selection(update, context)
 
     def counts() -> dict[str, int]:
         with ctx.db.transaction() as session:
-            return leads.counts_by_status(session)
+            return leads.counts_by_status(session, campaign_id=sel.id)
 
-    await reply(update, fmt.leads_text(await call(counts)))
+    await reply(update, fmt.leads_text(await call(counts), named(sel)))
 
 
 async def lead_cmd(update: Update, context: Ctx) -> None:
@@ -36,7 +37,8 @@ async def lead_cmd(update: Update, context: Ctx) -> None:
         )
         return
     ctx = ctx_of(context)
-    view = await call(leads.find_lead, ctx, context.args[0])
+    sel = await selection(update, context)
+    view = await call(leads.find_lead, ctx, context.args[0], sel.id)
     markup = InlineKeyboardMarkup(
         [
             [
@@ -49,12 +51,16 @@ async def lead_cmd(update: Update, context: Ctx) -> None:
 
 
 async def export_cmd(update: Update, context: Ctx) -> None:
-    """Every lead as a CSV document."""
-    data = await call(campaign.export_csv, ctx_of(context))
+    """The selected campaign's leads as a CSV document."""
+    sel = await selection(update, context)
+    data = await call(campaign.export_csv, ctx_of(context), sel.id)
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    name = named(sel)
+    filename = f"leads-{name}-{stamp}.csv" if name else f"leads-{stamp}.csv"
+    caption = f"📎 The leads of campaign {name}" if name else "📎 All leads"
     if update.effective_message is not None:
         await update.effective_message.reply_document(
-            document=data, filename=f"leads-{stamp}.csv", caption="📎 All leads"
+            document=data, filename=filename, caption=caption
         )
 
 

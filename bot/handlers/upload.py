@@ -13,7 +13,8 @@ from typing import Any
 from telegram import Document, Message, Update
 
 from bot import format as fmt
-from bot.handlers.common import Ctx, call, ctx_of, reply
+from bot.handlers.common import Ctx, call, ctx_of, reply, selection
+from engine.campaigns.views import Selection
 from engine.context import EngineContext
 from engine.errors import UserInputError
 from engine.leads import imports
@@ -35,6 +36,7 @@ async def document_msg(update: Update, context: Ctx) -> None:
     if refusal is not None:
         await reply(update, refusal)
         return
+    sel = await selection(update, context)
     progress_msg = await msg.reply_text("⏳ Reading the file…")
     file = await doc.get_file()
     data = bytes(await file.download_as_bytearray())
@@ -47,7 +49,7 @@ async def document_msg(update: Update, context: Ctx) -> None:
         progress_msg.chat_id,
         progress_msg.message_id,
     )
-    await _import(ctx, data, import_id, progress)
+    await _import(ctx, data, import_id, progress, sel)
 
 
 def _refusal(doc: Document) -> str | None:
@@ -60,9 +62,19 @@ def _refusal(doc: Document) -> str | None:
     return None
 
 
-async def _import(ctx: EngineContext, data: bytes, import_id: int, progress: _Progress) -> None:
+async def _import(
+    ctx: EngineContext, data: bytes, import_id: int, progress: _Progress, sel: Selection
+) -> None:
+    """The leads go into the selected campaign."""
     try:
-        report = await call(leads.import_csv, ctx, data, progress=progress, import_id=import_id)
+        report = await call(
+            leads.import_csv,
+            ctx,
+            data,
+            progress=progress,
+            import_id=import_id,
+            campaign_id=sel.id,
+        )
     except UserInputError as e:
         await call(imports.finish, ctx, import_id, imports.FAILED)
         await progress.finish(f"❌ {e}\nNothing was imported.")
@@ -74,7 +86,7 @@ async def _import(ctx: EngineContext, data: bytes, import_id: int, progress: _Pr
         with contextlib.suppress(Exception):
             await call(imports.finish, ctx, import_id, imports.FAILED)
         raise
-    await progress.finish(fmt.import_text(report))
+    await progress.finish(fmt.import_text(report, sel.several))
 
 
 class _Progress:

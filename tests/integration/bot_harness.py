@@ -122,6 +122,16 @@ async def running_bot(
     """bot.app's Application, wired as ``serve`` wires it (without the engine's scheduler)."""
     ctx = make_ctx(TELEGRAM_API_URL=fake_telegram.url, SMTP_PORT=str(smtp_server.port))
     ctx.rng = random.Random(7)
+    app = await start_application(ctx)
+    try:
+        yield RunningBot(app, ctx, fake_telegram)
+    finally:
+        await stop_application(app)
+
+
+async def start_application(ctx: EngineContext) -> Application[Any, Any, Any, Any, Any, Any]:
+    """A new Application on ``ctx``, polling the fake Bot API (a process start, as far as the
+    bot is concerned)."""
     app = build_application(ctx.settings)
     redactor = RedactSecrets(ctx.settings.secrets)
     app.bot_data.update(ctx=ctx, admin_ids=ctx.settings.admin_ids, redact=redactor.redact)
@@ -130,9 +140,12 @@ async def running_bot(
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0.0, timeout=1)
-    try:
-        yield RunningBot(app, ctx, fake_telegram)
-    finally:
+    return app
+
+
+async def stop_application(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    if app.updater is not None and app.updater.running:
         await app.updater.stop()
+    if app.running:
         await app.stop()
-        await app.shutdown()
+    await app.shutdown()

@@ -14,6 +14,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot.format import COMMANDS
 from bot.handlers import register
+from engine.campaign import CAMPAIGN_ONLY, settable_keys
 from engine.config import SETTINGS, TUNABLES, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -219,13 +220,19 @@ def test_it_handles_every_command_in_the_menu() -> None:
 
 
 def test_it_documents_exactly_the_settings_keys() -> None:
-    keys = set(table_first_column(section("`/settings` keys")))
-    assert keys == set(TUNABLES)
+    """Every key /settings takes (the campaign's and the global ones), and no other."""
+    keys = table_first_column(section("`/settings` keys"))
+    assert sorted(keys) == sorted(settable_keys())
 
 
 def test_it_pairs_each_settings_key_with_its_env_var() -> None:
-    rows = re.findall(r"^\|\s*`([a-z_]+)`\s*\|\s*`([A-Z_]+)`", section("`/settings` keys"), re.M)
-    assert dict(rows) == {key: row.env for key, row in TUNABLES.items()}
+    """A key the environment also sets names its variable; a campaign-only key names none."""
+    rows = re.findall(r"^\|\s*`([a-z_]+)`\s*\|\s*(`[A-Z_]+`|—)", section("`/settings` keys"), re.M)
+    expected = {
+        key: f"`{TUNABLES[key].env}`" if key in TUNABLES and key not in CAMPAIGN_ONLY else "—"
+        for key in settable_keys()
+    }
+    assert dict(rows) == expected
 
 
 def test_it_has_exactly_the_two_quick_start_commands() -> None:

@@ -1,0 +1,88 @@
+"""Reads the chat needs about campaigns: which campaign an admin's command acts on (and whether
+there are several, so the answer must name it), and a campaign's templates with their A/B
+variants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from engine.campaigns import config as campaign_config
+from engine.campaigns.registry import selected_id
+from engine.context import EngineContext
+from engine.errors import UserInputError
+from engine.storage import store
+from engine.storage.models import Campaign
+from engine.templates import Template, normalise_template_name, template_names
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The campaign an admin's commands act on."""
+
+    id: int
+    name: str
+    state: str
+    count: int  # how many campaigns there are
+
+    @property
+    def several(self) -> bool:
+        """More than one campaign: an answer names the one it acted on."""
+        return self.count > 1
+
+
+def selection(ctx: EngineContext, admin_id: int | None) -> Selection:
+    """``admin_id``'s selected campaign (else the oldest), and how many there are."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        store.campaign(session, now)  # the default exists
+        camp = store.campaign(session, now, campaign_id=selected_id(session, admin_id))
+        count = session.scalar(select(func.count()).select_from(Campaign))
+        return Selection(camp.id, camp.name, camp.state, int(count or 1))
+
+
+def campaign_name(ctx: EngineContext, campaign_id: int) -> str:
+    """A campaign's name, or UserInputError when it was deleted meanwhile (an old button)."""
+    with ctx.db.transaction() as session:
+        camp = session.get(Campaign, campaign_id)
+        if camp is None:
+            raise UserInputError("That campaign no longer exists; /campaigns lists them.")
+        return camp.name
+
+
+@dataclass(frozen=True)
+class StepTemplate:
+    """One variant of one step of a campaign's sequence, as /templates shows it."""
+
+    template: Template
+    variant: str  # "A", "B", …
+    variants: int  # how many variants the step has
+
+
+def templates(ctx: EngineContext, campaign_id: int) -> list[StepTemplate]:
+    """Every step of the campaign's sequence, in sending order, each with its variants (A
+    first); a step without a stored text shows the shipped default as its A."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        s = store.effective_settings(session, ctx.settings)
+        config = campaign_config.load(session, s, campaign_id, now)
+        letters = store.template_variants(session, campaign_id)
+        found = []
+        for name in template_names(len(config.followup_delays)):
+            step = letters.get(name) or ["A"]
+            for variant in step:
+                t = store.template(session, name, campaign_id=campaign_id, variant=variant)
+                found.append(StepTemplate(t, variant, len(step)))
+        return found
+
+
+# A write, kept here until it has its home next to ``engine.campaign.change_template``.
+def delete_template_variant(ctx: EngineContext, campaign_id: int, name: str, variant: str) -> bool:
+    """``/template STEP VARIANT delete``: the variant's text is removed, and the step's other
+    variants are sent from now on. False when the campaign has no such variant."""
+    name = normalise_template_name(name)
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        store.campaign(session, now, lock=True, campaign_id=campaign_id)
+        return store.delete_template(session, name, campaign_id=campaign_id, variant=variant)
