@@ -48,11 +48,12 @@ def parse_daily_limit(raw: str) -> int | None:
         n = int(text)
     except ValueError:
         raise ValueError(
-            f"daily_limit must be a whole number of emails a day, or off; got {raw.strip()!r}"
+            f"daily_limit must be a whole number of emails a day (use 1..{MAX_CAMPAIGN_LIMIT}), "
+            f"or off; got {raw.strip()[:20]!r}"
         ) from None
     if not 1 <= n <= MAX_CAMPAIGN_LIMIT:
         raise ValueError(
-            f"daily_limit must be between 1 and {MAX_CAMPAIGN_LIMIT:,}, or off (no limit of the "
+            f"daily_limit is out of range: use 1..{MAX_CAMPAIGN_LIMIT}, or off (no limit of the "
             "campaign's own)"
         )
     return n

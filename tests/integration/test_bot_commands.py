@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import format as fmt
 from engine.sending.queue import run_send_queue
 from engine.states import CampaignState, LeadStatus
-from engine.storage.models import Campaign, Lead, SettingOverride, TemplateRow
+from engine.storage.models import Campaign, CampaignSetting, Lead, SettingOverride, TemplateRow
 from tests.conftest import BASE_ENV
 from tests.integration import bot_harness
 from tests.integration.bot_harness import ADMIN, SECRETS, RunningBot
@@ -124,7 +124,9 @@ async def test_it_deletes_a_lead_after_confirmation(running_bot: RunningBot) -> 
 
 async def test_it_lists_the_settings(running_bot: RunningBot) -> None:
     answer = await running_bot.say("/settings")
-    assert "daily_limit: 500" in answer["text"]
+    # daily_limit is the campaign's own cap (part 7): none until set; the mailboxes' caps hold.
+    assert "daily_limit: off" in answer["text"]
+    assert "min_delay: " in answer["text"] and "followup_delays: 3d,4d" in answer["text"]
     assert "/settings KEY VALUE" in answer["text"]
 
 
@@ -133,9 +135,11 @@ async def test_it_saves_a_changed_setting_and_shows_it(running_bot: RunningBot) 
     assert "daily_limit is now 50" in answer["text"]
     with running_bot.ctx.db.transaction() as session:
         saved = {o.key: o.value for o in session.scalars(select(SettingOverride))}
-    assert saved == {"daily_limit": "50"}
+        own = {o.key: o.value for o in session.scalars(select(CampaignSetting))}
+    assert saved == {}  # the campaign's own cap, not a global override (part 7)
+    assert own == {"daily_limit": "50"}
     assert "daily_limit: 50 ✎" in (await running_bot.say("/settings"))["text"]
-    assert "0/50" in (await running_bot.say("/status"))["text"]
+    assert "0/50" in (await running_bot.say("/status"))["text"]  # one campaign: its cap shows
 
 
 async def test_it_refuses_a_bad_setting_value_and_changes_nothing(
@@ -146,6 +150,7 @@ async def test_it_refuses_a_bad_setting_value_and_changes_nothing(
     assert "Nothing was changed" in answer["text"]
     with running_bot.ctx.db.transaction() as session:
         assert session.scalars(select(SettingOverride)).all() == []
+        assert session.scalars(select(CampaignSetting)).all() == []
 
 
 @pytest.mark.parametrize(
@@ -180,6 +185,7 @@ async def test_it_refuses_a_value_beyond_its_limit_naming_the_limit(
     assert len(answer["text"]) < 300  # the huge value is not echoed back
     with running_bot.ctx.db.transaction() as session:
         assert session.scalars(select(SettingOverride)).all() == []
+        assert session.scalars(select(CampaignSetting)).all() == []
 
 
 async def test_it_accepts_a_followup_delay_of_365_days(running_bot: RunningBot) -> None:
