@@ -148,6 +148,9 @@ def web_app(proc: Process) -> Starlette:
             "timestamp": datetime.now(UTC).isoformat(),
             "replica": proc.ctx.owner,
             "polling": proc.polling,
+            # IMAP IDLE connections this replica keeps (one per mailbox; only on the holder of
+            # the reply-check lease, 0 elsewhere). A count under a lock: no I/O.
+            "idle_watchers": proc.scheduler.idle.running,
         }
         problems = []
         try:

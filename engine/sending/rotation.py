@@ -28,6 +28,7 @@ from engine.sending.gate import COUNTED_STATES
 from engine.sending.pacing import ROLLING_WINDOW
 from engine.sending.queue import DispatchReport, run_send_queue
 from engine.sending.smtp import Mailer
+from engine.states import CampaignState
 from engine.storage import store
 from engine.storage.models import QUEUE_NEW, Campaign, Lead, MailboxState, OutboundMessage
 
@@ -75,9 +76,16 @@ def sending_order(ctx: EngineContext, vault: Vault | None) -> Plan:
     """The mailboxes that may send now, the fewest sent in the last 24 hours first (then by
     id). A mailbox inside its pacing gap or backing off (quota, too many logins) is left out
     of this round, so a wake for one mailbox does not run fifty queues, and takes no share of
-    the new leads."""
+    the new leads.
+
+    No mailbox may send while the campaign is not running: the plan is empty. The send job
+    ticks whatever the campaign's state, and a /run committed during a round would otherwise
+    tear it: the mailboxes that claimed before the commit were refused, those after it took
+    their share, and the next round split only the rest (2/4 instead of 3/3)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
+        if store.campaign(session, now).state != CampaignState.RUNNING:
+            return Plan([], 0, None)
         s = store.effective_settings(session, ctx.settings)
         found = accounts.load(session, s, vault)
         counts = sent_last_24h(session, now)

@@ -365,3 +365,34 @@ def test_a_test_email_counts_against_the_environments_mailbox_cap(
     per_login = Counter(m.login for m in smtp_server.messages)
     assert per_login[PRIMARY] == 2  # the test email and one lead: its cap of 2
     assert per_login["bea@example.com"] == 2 and per_login["cai@example.com"] == 2
+
+
+def test_a_run_committed_in_the_middle_of_a_round_still_splits_the_first_emails_evenly(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    """The 2/4 once seen end to end (tests/e2e/test_mailboxes_e2e.py): the send job ticks every
+    SEND_INTERVAL whatever the campaign's state, and /run can commit while a round runs. Here
+    it lands at the worst moment: the first mailbox's claim has already been refused (not
+    running), the second's sees it running and takes its share; the next round then split the
+    three left 2/1, so 2/4 in all instead of 3/3."""
+    smtp_server.add_login("bea@example.com", "pw-bea-1")
+    ctx = make_ctx(**smtp_env(smtp_server, **{**NO_PACING, "SECRET_KEY": KEY}))
+    add_mailbox(ctx, "bea@example.com", "pw-bea-1")
+    add_leads(ctx, *[f"l{i}@co{i}.io" for i in range(6)])
+    landed: list[bool] = []
+
+    def mailer_for(account: MailboxAccount) -> Mailer:
+        if account.id == 2 and not landed:  # /run commits as bea's turn comes
+            start(ctx)
+            landed.append(True)
+        return SmtpMailer(account.smtp)
+
+    # One worker: the mailboxes take their turns in the plan's order, mailbox 1 first.
+    send_round(ctx, mailer_for, vault=ctx.vault, max_parallel=1)
+    if not landed:  # no round while the campaign is not running: /run commits after it
+        start(ctx)
+    send_round(ctx, mailers(), vault=ctx.vault)
+    send_round(ctx, mailers(), vault=ctx.vault)
+    got = smtp_server.wait_for(6)
+    assert sorted(m.rcpt_tos[0] for m in got) == sorted(f"l{i}@co{i}.io" for i in range(6))
+    assert Counter(m.login for m in got) == {PRIMARY: 3, "bea@example.com": 3}
