@@ -28,7 +28,6 @@ from engine.sending.gate import COUNTED_STATES
 from engine.sending.pacing import ROLLING_WINDOW
 from engine.sending.queue import DispatchReport, run_send_queue
 from engine.sending.smtp import Mailer
-from engine.states import CampaignState
 from engine.storage import store
 from engine.storage.models import QUEUE_NEW, Campaign, Lead, MailboxState, OutboundMessage
 
@@ -78,13 +77,15 @@ def sending_order(ctx: EngineContext, vault: Vault | None) -> Plan:
     of this round, so a wake for one mailbox does not run fifty queues, and takes no share of
     the new leads.
 
-    No mailbox may send while the campaign is not running: the plan is empty. The send job
-    ticks whatever the campaign's state, and a /run committed during a round would otherwise
-    tear it: the mailboxes that claimed before the commit were refused, those after it took
-    their share, and the next round split only the rest (2/4 instead of 3/3)."""
+    No mailbox may send while no campaign is running: the plan is empty. The send job ticks
+    whatever the campaigns' states, and a /run committed during a round would otherwise tear
+    it: the mailboxes that claimed before the commit were refused, those after it took their
+    share, and the next round split only the rest (2/4 instead of 3/3)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        if store.campaign(session, now).state != CampaignState.RUNNING:
+        store.campaign(session, now)  # the default exists
+        running = store.running_campaigns(session)
+        if not running:
             return Plan([], 0, None)
         s = store.effective_settings(session, ctx.settings)
         found = accounts.load(session, s, vault)
@@ -96,7 +97,6 @@ def sending_order(ctx: EngineContext, vault: Vault | None) -> Plan:
             )
         }
         # The new leads due in the running campaigns (a paused campaign's take no share).
-        running = store.running_campaigns(session)
         every = session.scalar(select(func.count()).select_from(Campaign)) == len(running)
         due_new = session.scalar(
             select(func.count())
