@@ -564,6 +564,25 @@ def change_template(
             "calendar."
         )
     subject, body = parse_template_message(text)
+    return save_template(ctx, name, subject, body, campaign_id, variant)
+
+
+def save_template(
+    ctx: EngineContext,
+    name: str,
+    subject: str,
+    body: str,
+    campaign_id: int = DEFAULT_CAMPAIGN,
+    variant: str = "A",
+) -> Template:
+    """Store variant ``variant`` of step ``name`` of the campaign, validated (placeholders,
+    spintax). An empty ``subject`` keeps the current one. The calendar answer has no variants."""
+    name = normalise_template_name(name)
+    if name == "calendar" and variant != "A":
+        raise UserInputError(
+            "The calendar answer has no variants: each lead who replies gets it once. Change "
+            "it with /template calendar."
+        )
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         store.campaign(session, now, lock=True, campaign_id=campaign_id)
@@ -575,6 +594,22 @@ def change_template(
         validate_template(t, custom_fields(session))
         store.save_template(session, now, t, campaign_id=campaign_id, variant=variant)
         return t
+
+
+def delete_template_variant(ctx: EngineContext, campaign_id: int, name: str, variant: str) -> bool:
+    """``/template STEP VARIANT delete``: the variant's text is removed, and the step's other
+    variants are sent from now on. False when the campaign has no such variant. Variant A (the
+    step's own text) stays."""
+    name = normalise_template_name(name)
+    if variant == "A":
+        raise UserInputError(
+            f"Variant A is the step's own text and stays; change it with /template {name}, or "
+            f"remove another variant, e.g. /template {name} B delete."
+        )
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        store.campaign(session, now, lock=True, campaign_id=campaign_id)
+        return store.delete_template(session, name, campaign_id=campaign_id, variant=variant)
 
 
 def send_test(ctx: EngineContext, address: str, campaign_id: int = DEFAULT_CAMPAIGN) -> str:

@@ -11,10 +11,9 @@ from bot import format as fmt
 from bot.handlers.common import Ctx, call, ctx_of, engine_of, named, reply, selection
 from engine import campaign
 from engine.campaigns import views
-from engine.campaigns.views import Selection
 from engine.scheduler import SEND
 from engine.sending import recovery
-from engine.templates import is_template_name, normalise_template_name
+from engine.template_command import parse_template_command
 
 
 def _wake_sending(context: Ctx) -> None:
@@ -97,54 +96,44 @@ TEMPLATE_USAGE = (
 )
 
 
-def _template_args(text: str) -> tuple[str, str, bool, str]:
-    """``/template NAME [VARIANT] [delete]``, then the optional Subject: line and the body:
-    (name, variant letter upper-cased — "A" when none is given —, delete?, the text after the
-    command). A variant is one letter A–Z ending the first line (or before ``delete``), so a
-    body that starts on the first line ("I wanted…") is still a body; name is "" when none was
-    given."""
-    first, _, rest = text.partition("\n")
-    words = first.split()
-    if len(words) < 2:
-        return "", "A", False, ""
-    name, tail, variant = words[1], [w.lower() for w in words[2:]], "A"
-    letter = tail[0] if tail else ""
-    if len(letter) == 1 and letter.isascii() and letter.isalpha() and tail[1:] in ([], ["delete"]):
-        variant, tail = letter.upper(), tail[1:]
-    if tail == ["delete"]:
-        return name, variant, True, rest.strip()
-    inline = first.split(maxsplit=2)[2] if tail else ""
-    body = (inline + "\n" + rest).strip() if inline else rest
-    return name, variant, False, body
-
-
 async def template_cmd(update: Update, context: Ctx) -> None:
     """Change (or delete) a template of the selected campaign: /template NAME [VARIANT],
     newline, Subject: …, body; /template NAME VARIANT delete."""
     msg = update.effective_message
-    name, variant, delete, body = _template_args(msg.text if msg and msg.text else "")
-    if not name:
+    text = msg.text if msg and msg.text else ""
+    if len(text.split()) < 2:
         await reply(update, TEMPLATE_USAGE)
         return
-    step = normalise_template_name(name)
-    if step == "calendar" and variant != "A":
-        await reply(
-            update,
-            "❌ The calendar answer has no variants: each lead who replies gets it once. "
-            "Change it with /template calendar.",
-        )
-        return
+    cmd = parse_template_command(text)  # a bad step, variant or form: its words, as ❌
     sel = await selection(update, context)
-    if delete:
-        if body:
-            await reply(update, f"To delete a variant send only /template {step} {variant} delete.")
-            return
-        await reply(update, await _delete_variant(context, sel, step, variant))
+    where = f" of campaign {sel.name}" if sel.several else ""
+    if cmd.delete:
+        removed = await call(
+            campaign.delete_template_variant, ctx_of(context), sel.id, cmd.name, cmd.variant
+        )
+        if not removed:
+            await reply(
+                update, f"❌ {cmd.name}{where} has no variant {cmd.variant}; /templates shows them."
+            )
+        else:
+            await reply(
+                update,
+                f"🗑 Variant {cmd.variant} of {cmd.name}{where} removed; /templates shows what is "
+                "left.",
+            )
         return
-    t = await call(campaign.change_template, ctx_of(context), step, body, sel.id, variant)
-    where = f" in campaign {sel.name}" if sel.several else ""
-    shown = fmt.template_text(t, variant if variant != "A" else None)
-    await reply(update, f"✅ Saved{where}.{_variant_hint(step, variant)}\n\n{shown}")
+    t = await call(
+        campaign.save_template,
+        ctx_of(context),
+        cmd.name,
+        cmd.subject,
+        cmd.body,
+        sel.id,
+        cmd.variant,
+    )
+    saved_in = f" in campaign {sel.name}" if sel.several else ""
+    shown = fmt.template_text(t, cmd.variant if cmd.variant != "A" else None)
+    await reply(update, f"✅ Saved{saved_in}.{_variant_hint(cmd.name, cmd.variant)}\n\n{shown}")
 
 
 def _variant_hint(step: str, variant: str) -> str:
@@ -160,23 +149,6 @@ def _variant_hint(step: str, variant: str) -> str:
         f" Variant {variant} of {step} goes to the leads whose first email was variant "
         f"{variant} (/template initial {variant} adds that); the others get its A."
     )
-
-
-async def _delete_variant(context: Ctx, sel: Selection, step: str, variant: str) -> str:
-    if not is_template_name(step):
-        return (
-            f"❌ There is no template called {step!r}. Use initial, followup_1, followup_2, … or "
-            "calendar."
-        )
-    if variant == "A":
-        return (
-            f"❌ Variant A is the step's own text and stays; change it with /template {step}, "
-            f"or remove another variant, e.g. /template {step} B delete."
-        )
-    where = f" of campaign {sel.name}" if sel.several else ""
-    if not await call(views.delete_template_variant, ctx_of(context), sel.id, step, variant):
-        return f"❌ {step}{where} has no variant {variant}; /templates shows its variants."
-    return f"🗑 Variant {variant} of {step}{where} removed; /templates shows what is left."
 
 
 async def test_cmd(update: Update, context: Ctx) -> None:

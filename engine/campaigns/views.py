@@ -14,7 +14,7 @@ from engine.context import EngineContext
 from engine.errors import UserInputError
 from engine.storage import store
 from engine.storage.models import Campaign
-from engine.templates import Template, normalise_template_name, template_names
+from engine.templates import Template, template_names
 
 
 @dataclass(frozen=True)
@@ -75,14 +75,3 @@ def templates(ctx: EngineContext, campaign_id: int) -> list[StepTemplate]:
                 t = store.template(session, name, campaign_id=campaign_id, variant=variant)
                 found.append(StepTemplate(t, variant, len(step)))
         return found
-
-
-# A write, kept here until it has its home next to ``engine.campaign.change_template``.
-def delete_template_variant(ctx: EngineContext, campaign_id: int, name: str, variant: str) -> bool:
-    """``/template STEP VARIANT delete``: the variant's text is removed, and the step's other
-    variants are sent from now on. False when the campaign has no such variant."""
-    name = normalise_template_name(name)
-    now = ctx.clock.now()
-    with ctx.db.transaction() as session:
-        store.campaign(session, now, lock=True, campaign_id=campaign_id)
-        return store.delete_template(session, name, campaign_id=campaign_id, variant=variant)

@@ -473,7 +473,7 @@ async def test_it_keeps_variant_a_and_says_when_a_variant_is_missing(
     running_bot: RunningBot,
 ) -> None:
     assert (
-        "Variant A is the step's own text"
+        "Variant A is initial's main template and cannot be deleted"
         in (await running_bot.say("/template initial A delete"))["text"]
     )
     assert (
