@@ -243,6 +243,15 @@ def leads_text(counts: dict[str, int], campaign: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def _zone_line(v: LeadView) -> list[str]:
+    """The lead's zone and its local time now, e.g. "Zone: Asia/Tokyo (its own), 14:05 there"."""
+    if not v.zone:
+        return []
+    whose = "its own" if v.own_zone else "the campaign's"
+    local = f", {v.local_now:%a %H:%M} there now" if v.local_now is not None else ""
+    return [f"Zone: {v.zone} ({whose}){local}"]
+
+
 def lead_text(v: LeadView, tz: ZoneInfo) -> str:
     lead = v.lead
     name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or "—"
@@ -253,6 +262,9 @@ def lead_text(v: LeadView, tz: ZoneInfo) -> str:
         f"Status: {lead.status}" + (f" ({lead.interest})" if lead.interest else ""),
         f"Follow-ups sent: {lead.followups_sent}",
         f"Mailbox: {v.mailbox or 'not chosen yet (its first email picks one)'}",
+        *([f"Campaign: {v.campaign}"] if v.campaigns > 1 else []),
+        *([f"Variant: {lead.variant}"] if lead.variant else []),
+        *_zone_line(v),
         f"Last sent: {when(lead.last_sent_at, tz)}",
         f"Replied: {when(lead.replied_at, tz)}",
     ]

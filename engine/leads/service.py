@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.campaigns.timing import configs as campaign_configs
-from engine.campaigns.timing import stored_zone
+from engine.campaigns.timing import lead_zone, stored_zone
 from engine.context import EngineContext
 from engine.errors import UserInputError
 from engine.freemail import is_free_mail
@@ -265,6 +265,11 @@ class LeadView:
     outbound: list[OutboundMessage]
     inbound: list[InboundMessage]
     mailbox: str = ""  # the address its thread is sent from ("" before its first email)
+    campaign: str = ""  # its campaign's name
+    campaigns: int = 1  # how many campaigns there are (one: the words need not name it)
+    zone: str = ""  # the zone its emails are timed in: its own, else its campaign's
+    own_zone: bool = False  # the zone is the lead's own (from its list), not the campaign's
+    local_now: datetime | None = None  # the time in that zone now
 
 
 def find_lead(ctx: EngineContext, address: str, campaign_id: int | None = None) -> LeadView:
@@ -296,7 +301,23 @@ def find_lead(ctx: EngineContext, address: str, campaign_id: int | None = None) 
                 .order_by(InboundMessage.seen_at, InboundMessage.id)
             )
         )
-        return LeadView(lead, outbound, inbound, mailbox_address(session, ctx, lead.mailbox_id))
+        configs = campaign_configs(
+            session, store.effective_settings(session, ctx.settings), ctx.clock.now()
+        )
+        config = configs.get(lead.campaign_id)
+        return LeadView(
+            lead,
+            outbound,
+            inbound,
+            mailbox_address(session, ctx, lead.mailbox_id),
+            campaign=config.name if config is not None else "",
+            campaigns=len(configs),
+            zone=lead.timezone or (config.timezone if config is not None else ""),
+            own_zone=bool(lead.timezone),
+            local_now=(
+                ctx.clock.now().astimezone(lead_zone(lead, config)) if config is not None else None
+            ),
+        )
 
 
 def mailbox_address(session: Session, ctx: EngineContext, mailbox_id: int | None) -> str:

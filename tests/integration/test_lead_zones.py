@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.format import lead_text
 from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
@@ -97,3 +98,20 @@ def test_a_window_sends_to_tokyo_and_new_york_only_in_their_own_hours(
     assert (tokyo.hour, tokyo.minute) == (9, 0) and tokyo.weekday() < 5
     assert (new_york.hour, new_york.minute) == (9, 0) and new_york.weekday() < 5
     assert sent_at["nina@us.example"] - sent_at["taro@jp.example"] == timedelta(hours=14)
+
+
+def test_lead_shows_the_zone_and_the_local_time(engine_ctx: Ctx, clock: FakeClock) -> None:
+    ctx = engine_ctx(TIMEZONE="Europe/Berlin")
+    clock.set(datetime(2026, 3, 4, 9, 0, tzinfo=UTC))  # Wednesday
+    leads.import_csv(ctx, LIST.encode())
+
+    taro = leads.find_lead(ctx, "taro@jp.example")
+    pat = leads.find_lead(ctx, "pat@x.example")
+
+    assert (taro.zone, taro.own_zone) == ("Asia/Tokyo", True)
+    assert "Zone: Asia/Tokyo (its own), Wed 18:00 there now" in lead_text(taro, ZoneInfo("UTC"))
+    assert (pat.zone, pat.own_zone) == ("Europe/Berlin", False)
+    assert "Zone: Europe/Berlin (the campaign's), Wed 10:00 there now" in lead_text(
+        pat, ZoneInfo("UTC")
+    )
+    assert "Campaign:" not in lead_text(pat, ZoneInfo("UTC"))  # one campaign: not named
