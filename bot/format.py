@@ -306,6 +306,17 @@ def import_text(r: ImportReport, several: bool = False) -> str:
         lines.append(f"Skipped (pending or in sequence in campaign {name}): {len(rows)}")
     for name, rows in sorted(r.answered_elsewhere.items()):
         lines.append(f"Skipped (replied or bounced in campaign {name}): {len(rows)}")
+    zones = r.zone_sources
+    if zones.get("column") or zones.get("country") or r.bad_zones:  # a list with zones
+        lines.append(
+            f"Time zones: {zones.get('column', 0)} from the timezone column, "
+            f"{zones.get('country', 0)} from the country, {zones.get('campaign', 0)} the "
+            "campaign's"
+        )
+    for line, why in r.bad_zones[:5]:
+        lines.append(f"  line {line}: {why[:200]} — the campaign's zone is used")
+    if len(r.bad_zones) > 5:
+        lines.append(f"  … and {len(r.bad_zones) - 5} more unreadable time zones")
     lines.append(f"Invalid: {len(r.invalid)}")
     for bad in r.invalid[:5]:
         lines.append(f"  line {bad.line}: {bad.reason}")

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.format import lead_text
+from bot.format import import_text, lead_text
 from engine import campaign
 from engine.clock import FakeClock
 from engine.context import EngineContext
@@ -115,3 +115,17 @@ def test_lead_shows_the_zone_and_the_local_time(engine_ctx: Ctx, clock: FakeCloc
         pat, ZoneInfo("UTC")
     )
     assert "Campaign:" not in lead_text(pat, ZoneInfo("UTC"))  # one campaign: not named
+
+
+def test_the_import_report_counts_zones_by_source_and_names_unreadable_ones(
+    engine_ctx: Ctx,
+) -> None:
+    ctx = engine_ctx(TIMEZONE="Europe/Berlin")
+    words = import_text(leads.import_csv(ctx, LIST.encode()))
+    assert (
+        "Time zones: 2 from the timezone column, 2 from the country, 2 the campaign's" in words
+    )
+    assert "line 6: " in words and "Mars/Olympus" in words
+    assert "the campaign's zone is used" in words
+    plain = import_text(leads.import_csv(ctx, b"email\nsolo@x.example\n"))
+    assert "Time zones" not in plain  # a list without zones reads as before
