@@ -122,9 +122,7 @@ def test_the_import_report_counts_zones_by_source_and_names_unreadable_ones(
 ) -> None:
     ctx = engine_ctx(TIMEZONE="Europe/Berlin")
     words = import_text(leads.import_csv(ctx, LIST.encode()))
-    assert (
-        "Time zones: 2 from the timezone column, 2 from the country, 2 the campaign's" in words
-    )
+    assert "Time zones: 2 from the timezone column, 2 from the country, 2 the campaign's" in words
     assert "line 6: " in words and "Mars/Olympus" in words
     assert "the campaign's zone is used" in words
     plain = import_text(leads.import_csv(ctx, b"email\nsolo@x.example\n"))
