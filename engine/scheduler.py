@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from engine import notify
+from engine.campaigns.summary import running_lines
 from engine.context import EngineContext
 from engine.delivery import deliver_notifications
 from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, TryLater
@@ -350,6 +351,7 @@ class Scheduler:
                     .where(Lead.status == LeadStatus.UNSUBSCRIBED)
                 )
                 camp = store.campaign(session, now)
+                lines = running_lines(session, start, end)
                 notify.emit(
                     session,
                     now,
@@ -360,6 +362,7 @@ class Scheduler:
                         "bounced": bounced or 0,
                         "opted_out": optouts or 0,
                         "campaign": str(camp.state),
+                        **({"campaigns": lines} if lines else {}),
                     },
                 )
             return True

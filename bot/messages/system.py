@@ -140,6 +140,18 @@ def _cleared(n: Notification) -> Rendered:
 
 def _summary(n: Notification) -> Rendered:
     p = n.payload
+    lines = p.get("campaigns") or []
+    if lines:  # several campaigns: one line per running one
+        return _plain(
+            f"🌙 Yesterday: {p.get('sent', 0)} sent, {p.get('replies', 0)} replies; "
+            f"{p.get('bounced', 0)} bounced and {p.get('opted_out', 0)} opted out in total. "
+            "Daily counters reset. Running campaigns:\n"
+            + "\n".join(
+                f"• {c.get('name')}: {c.get('sent', 0)} sent, {c.get('replies', 0)} "
+                + ("reply" if c.get("replies") == 1 else "replies")
+                for c in lines
+            )
+        )
     return _plain(
         f"🌙 Yesterday: {p.get('sent', 0)} sent, {p.get('replies', 0)} replies; "
         f"{p.get('bounced', 0)} bounced and {p.get('opted_out', 0)} opted out in total. "

@@ -77,3 +77,54 @@ def test_it_posts_the_summary_as_counts_the_bot_words(make_ctx: Ctx, clock: Fake
         "🌙 Yesterday: 0 sent, 0 replies; 1 bounced and 1 opted out in total. "
         "Daily counter reset; campaign is stopped."
     )
+
+
+def test_with_several_campaigns_the_summary_has_a_line_per_running_one(
+    make_ctx: Ctx, clock: FakeClock
+) -> None:
+    from sqlalchemy import update
+
+    from engine.campaigns import registry
+    from engine.storage.models import Lead, OutboundMessage
+
+    ctx = make_ctx()
+    clock.set(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    b = registry.create(ctx, None, "agency").id
+    registry.create(ctx, None, "idle-one")  # stopped: no line
+    add_leads(ctx, "ana@acme.io")
+    campaign.run(ctx)
+    campaign.run(ctx, b)
+    with ctx.db.transaction() as session:  # yesterday: two emails of agency, one reply there
+        lead = session.query(Lead).one()
+        for step in (0, 1):
+            session.add(
+                OutboundMessage(
+                    lead_id=lead.id,
+                    kind="initial" if step == 0 else "followup",
+                    step=step,
+                    message_id=f"<m{step}@x>",
+                    to_email=lead.email,
+                    subject="s",
+                    body="b",
+                    state="sent",
+                    attempts=1,
+                    sent_at=clock.now(),
+                    attempted_at=clock.now(),
+                    campaign_id=b,
+                    created_at=clock.now(),
+                )
+            )
+        session.execute(update(Lead).values(replied_at=clock.now(), campaign_id=b))
+    clock.set(datetime(2026, 3, 3, 0, 0, 5, tzinfo=UTC))
+
+    assert Scheduler(ctx).midnight_reset() is True
+
+    (summary,) = outbox(ctx, "summary")
+    assert summary.payload["campaigns"] == [
+        {"name": "default", "sent": 0, "replies": 0},
+        {"name": "agency", "sent": 2, "replies": 1},
+    ]
+    shown = render(Notification(summary.id, summary.kind, summary.text, summary.payload)).text
+    assert shown.endswith(
+        "Running campaigns:\n• default: 0 sent, 0 replies\n• agency: 2 sent, 1 reply"
+    )
