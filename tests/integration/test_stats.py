@@ -219,7 +219,6 @@ def test_it_counts_every_figure_per_step_and_variant(ctx: EngineContext) -> None
     st = campaign_stats(ctx, 1, NOW)
 
     assert (st.campaign_id, st.name, st.state) == (1, "default", CampaignState.STOPPED)
-    assert st.leads == 17
     assert st.steps == (
         StepStats(0, "A", _figures(7, 2, 1, 2, 0, 1)),
         StepStats(0, "B", _figures(4, 1, 1, 0, 0, 0)),
@@ -260,7 +259,7 @@ def test_a_campaign_without_emails_has_no_rows(ctx: EngineContext) -> None:
 
     st = campaign_stats(ctx, 1, NOW)
 
-    assert (st.steps, st.total, st.leads, st.calendar_sent) == ((), Figures(), 1, 0)
+    assert (st.steps, st.total, st.calendar_sent) == ((), Figures(), 0)
     assert st.total.reply_rate is None
 
 
