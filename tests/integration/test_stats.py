@@ -1,17 +1,27 @@
 """/stats on SQLite and PostgreSQL: hand-placed leads, emails and replies with known steps,
 variants and kinds, and every figure checked against numbers counted by hand; the days in
-TIMEZONE across a clock change; every campaign side by side; the midnight lines; and the real
+TIMEZONE across a clock change; every campaign side by side; the midnight lines; the real
 paths that write bounces (a DSN read by the inbox, a recipient refused at RCPT, an address
-that cannot go on an envelope) counted as the module says."""
+that cannot go on an envelope) counted as the module says; and /stats through the real PTB
+Application and the fake Bot API: the table, and a chart that decodes as a 960x540 PNG."""
 
 from __future__ import annotations
 
+import asyncio
+import html
+import io
 import itertools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from PIL import Image
+from telegram.ext import CommandHandler
 
+from bot.app import _initialize, build_application
+from bot.handlers import register
+from bot.handlers.stats import stats_cmd
 from engine.campaigns import registry
 from engine.campaigns.stats import (
     CampaignDay,
@@ -34,6 +44,8 @@ from engine.states import CampaignState, InboundKind, LeadStatus, MessageKind, O
 from engine.storage import store
 from engine.storage.models import CALENDAR_STEP, InboundMessage, Lead, OutboundMessage
 from tests import mailshapes
+from tests.integration.bot_harness import ADMIN, RunningBot
+from tests.servers.telegram import FakeTelegram
 
 Ctx = Callable[..., EngineContext]
 NOW = datetime(2026, 3, 30, 10, 0, tzinfo=UTC)  # Europe/Berlin went to summer time on the 29th
@@ -422,3 +434,115 @@ def test_bounces_written_by_the_real_paths_are_counted(ctx: EngineContext) -> No
         unusable: LeadStatus.FAILED,
     }
     assert st.steps == (StepStats(0, "A", _figures(2, 0, 0, 2, 0, 0)),)
+
+
+# ---------------------------------------------------------------- through the real PTB bot
+
+
+@pytest.fixture
+async def stats_bot(fake_telegram: FakeTelegram, ctx: EngineContext) -> AsyncIterator[RunningBot]:
+    """bot.app's Application against the fake Bot API, wired as ``serve`` wires it, with
+    /stats registered ahead of the others (bot/handlers/__init__.py wires it at the merge;
+    then this line and the fixture give way to ``running_bot``)."""
+    app = build_application(replace(ctx.settings, telegram_api_url=fake_telegram.url))
+    app.bot_data.update(ctx=ctx, admin_ids=ctx.settings.admin_ids, redact=lambda s: s)
+    app.add_handler(CommandHandler("stats", stats_cmd))
+    register(app)
+    assert await _initialize(app, asyncio.Event())
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    try:
+        yield RunningBot(app, ctx, fake_telegram)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+def _table(text: str) -> dict[tuple[str, str], list[str]]:
+    """The /stats table's rows by (step, variant), each a list of its cells."""
+    body = text.split("<pre>", 1)[1].split("</pre>", 1)[0]
+    rows: dict[tuple[str, str], list[str]] = {}
+    for line in html.unescape(body).splitlines()[1:]:
+        cells = line.split()
+        if cells[0] == "F-up":
+            cells = [f"F-up {cells[1]}", *cells[2:]]
+        if cells[0] == "Total":
+            cells = ["Total", "", *cells[1:]]
+        rows[(cells[0], cells[1])] = cells[2:]
+    return rows
+
+
+async def test_stats_answers_the_table_and_a_png_chart(stats_bot: RunningBot) -> None:
+    _hand_placed(stats_bot.ctx)
+    mark = stats_bot.fake.mark()
+
+    answer = await stats_bot.say("/stats", expect=lambda r: r["method"] == "sendMessage")
+    photo = await stats_bot.fake.wait_for_async(
+        lambda r: r["method"] == "sendPhoto", 30, chat_id=ADMIN, after=mark
+    )
+
+    assert answer["parse_mode"] == "HTML"
+    assert "📊 <b>default</b> (stopped)" in answer["text"]
+    # Sent, replies, rate, positive, bounces, opt-outs, auto-replies: counted by hand above.
+    assert _table(answer["text"]) == {
+        ("First", "A"): ["7", "2", "28.6%", "1", "2", "0", "1"],
+        ("First", "B"): ["4", "1", "25.0%", "1", "0", "0", "0"],
+        ("F-up 1", "A"): ["3", "1", "33.3%", "1", "1", "0", "1"],
+        ("F-up 1", "B"): ["1", "0", "0.0%", "0", "0", "1", "0"],
+        ("Total", ""): ["15", "4", "26.7%", "3", "3", "1", "2"],
+    }
+    assert (
+        "Fewer than 100 sends: First A (7), First B (4), F-up 1 A (3), F-up 1 B (1)"
+        in (answer["text"])
+    )
+    assert "Calendar answers sent to replies: 1." in answer["text"]
+    image = Image.open(io.BytesIO(photo["photo"]["content"]))
+    image.load()
+    assert (image.format, image.size) == ("PNG", (960, 540))
+    assert (photo["photo"]["width"], photo["photo"]["height"]) == (960, 540)
+    assert "last 14 days (Europe/Berlin)" in photo["caption"]
+    assert [r["method"] for r in stats_bot.fake.sent(ADMIN)].count("sendPhoto") == 1
+
+
+async def test_stats_of_a_named_campaign_and_of_all(stats_bot: RunningBot) -> None:
+    ctx = stats_bot.ctx
+    _hand_placed(ctx)
+    agency = registry.create(ctx, None, "agency").id
+    o = Rows(ctx, agency)
+    c1 = o.lead("c1")
+    o.out(c1, 0)
+    o.inbound(c1, 0, InboundKind.HUMAN)
+
+    named = await stats_bot.say("/stats agency", expect=lambda r: r["method"] == "sendMessage")
+    every = await stats_bot.say("/stats all", expect=lambda r: r["method"] == "sendMessage")
+    unknown = await stats_bot.say("/stats nosuch", expect=lambda r: r["method"] == "sendMessage")
+
+    assert _table(named["text"])[("Total", "")] == ["1", "1", "100.0%", "0", "0", "0", "0"]
+    lines = every["text"].splitlines()
+    assert lines[1] == (
+        "• default (stopped, 17 leads): 15 sent, 4 replies (26.7%), 3 positive, 3 bounces, "
+        "1 opt-out"
+    )
+    assert lines[2] == (
+        "• agency (stopped, 1 lead): 1 sent, 1 reply (100.0%), 0 positive, 0 bounces, 0 opt-outs"
+    )
+    assert unknown["text"].startswith("❌ There is no campaign called 'nosuch'")
+    assert "Traceback" not in unknown["text"]
+
+
+async def test_stats_of_a_campaign_that_sent_nothing_says_so_without_a_chart(
+    stats_bot: RunningBot,
+) -> None:
+    Rows(stats_bot.ctx).lead("a1", None, status=LeadStatus.PENDING)
+    agency = registry.create(stats_bot.ctx, None, "agency").id
+    Rows(stats_bot.ctx, agency).out(None, 0)
+    mark = stats_bot.fake.mark()
+
+    empty = await stats_bot.say("/stats default", expect=lambda r: r["method"] == "sendMessage")
+    await stats_bot.say("/stats agency", expect=lambda r: r["method"] == "sendPhoto", timeout=30)
+
+    assert "Nothing sent yet" in empty["text"]
+    photos = [r for r in stats_bot.fake.sent(ADMIN)[mark:] if r["method"] == "sendPhoto"]
+    assert [p["caption"].split(":")[0] for p in photos] == ["📈 agency"]
