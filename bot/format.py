@@ -20,6 +20,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("start", "What this bot does"),
     ("help", "Every command"),
     ("campaigns", "Every campaign: state, leads, sent, replies, with buttons"),
+    ("stats", "Per step and A/B variant, with a 14-day chart; /stats all compares campaigns"),
     ("campaign", "Select one: /campaign NAME; also new, rename, delete"),
     ("status", "Dashboard: campaign, sent today, replies, next send"),
     ("run", "Start or resume the campaign"),

@@ -25,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import campaign, campaigns, leads, mailboxes
+from bot.handlers import campaign, campaigns, leads, mailboxes, stats
 from bot.handlers.access import admin_gate
 from bot.handlers.buttons import button
 from bot.handlers.errors import error_handler
@@ -39,6 +39,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler(["start", "help"], campaign.help_cmd))
     app.add_handler(CommandHandler("campaigns", campaigns.campaigns_cmd))
     app.add_handler(CommandHandler("campaign", campaigns.campaign_cmd))
+    app.add_handler(CommandHandler("stats", stats.stats_cmd))
     app.add_handler(CommandHandler("status", campaign.status_cmd))
     app.add_handler(CommandHandler("run", campaign.run_cmd))
     app.add_handler(CommandHandler("pause", campaign.pause_cmd))

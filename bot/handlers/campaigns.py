@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 
 from bot import format as fmt
 from bot.handlers.common import Ctx, call, ctx_of, drop_buttons, engine_of, reply
+from bot.handlers.stats import show_stats
 from bot.messages import campaigns as words
 from engine import campaign
 from engine.campaigns import registry, views
@@ -94,21 +95,12 @@ async def pause_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None
 
 
 async def stats_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
-    """📈 Stats under /campaigns: that campaign's numbers, as a message of their own."""
-    text = await stats_for(context, ident)
+    """📈 Stats under /campaigns: what /stats says about that campaign (figures, then chart)."""
+    await call(views.campaign_name, ctx_of(context), ident)  # deleted: a clear answer
     await q.answer()
     if q.message is not None:
-        await context.bot.send_message(q.message.chat.id, text[:4096])
+        await show_stats(context, q.message.chat.id, ident)
     return None
-
-
-async def stats_for(context: Ctx, campaign_id: int) -> str:
-    """A campaign's numbers. There is no /stats yet, so this is its /status dashboard; once
-    /stats exists, this answers with what /stats says about the campaign."""
-    ctx = ctx_of(context)
-    await call(views.campaign_name, ctx, campaign_id)  # a deleted campaign: a clear answer
-    report = await call(campaign.status, ctx, campaign_id)
-    return fmt.status_text(report, ctx.settings.tz)
 
 
 async def delete_yes_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:

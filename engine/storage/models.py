@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from engine.states import LeadStatus
+from engine.states import LeadStatus, OutboundState
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -68,6 +68,12 @@ DEFAULT_CAMPAIGN = 1
 # Outbound step numbers: 0 initial, 1..N follow-ups, CALENDAR_STEP the answer (MessageKind).
 CALENDAR_STEP = 100
 
+# The rows /stats reads through partial indexes (migration 0008). Queries use these very texts:
+# SQLite takes a partial index only for a WHERE with the same terms, literal values included.
+FAILED_EMAIL = f"state = '{OutboundState.FAILED}'"
+HARD_BOUNCE_REPORT = "kind = 'bounce' AND reason LIKE 'hard bounce%'"  # engine.inbox.classify
+MARKED_LEAD = "interest IS NOT NULL"
+
 
 class Lead(Base):
     __tablename__ = "leads"
@@ -79,6 +85,14 @@ class Lead(Base):
         Index("ix_leads_domain", "domain"),
         Index("ix_leads_email_key", "email_key"),  # the address across campaigns
         Index("ix_leads_campaign_status", "campaign_id", "status"),
+        # /stats: the marked leads, where its positive replies start from.
+        Index(
+            "ix_leads_campaign_interest",
+            "campaign_id",
+            "interest",
+            sqlite_where=text(MARKED_LEAD),
+            postgresql_where=text(MARKED_LEAD),
+        ),
         # A lead belongs to one campaign; an address is at most once in each.
         UniqueConstraint("campaign_id", "email_key", name="uq_leads_campaign_email"),
     )
@@ -129,8 +143,17 @@ class OutboundMessage(Base):
         Index("ix_outbound_lead", "lead_id"),
         Index("ix_outbound_mailbox_attempted", "mailbox_id", "attempted_at"),
         Index("ix_outbound_state_mailbox", "state", "mailbox_id", "not_before"),
-        Index("ix_outbound_campaign_attempted", "campaign_id", "attempted_at"),
-        Index("ix_outbound_campaign_step", "campaign_id", "step", "variant"),
+        # /stats and the campaign's own daily cap, answered from the index alone (0008).
+        Index("ix_outbound_campaign_day", "campaign_id", "attempted_at", "state", "kind"),
+        Index("ix_outbound_campaign_counts", "campaign_id", "step", "variant", "state", "kind"),
+        Index(
+            "ix_outbound_campaign_failed",
+            "campaign_id",
+            "step",
+            "variant",
+            sqlite_where=text(FAILED_EMAIL),
+            postgresql_where=text(FAILED_EMAIL),
+        ),
         # The calendar answer goes at most once per lead, whichever mailbox sends it.
         Index(
             "uq_outbound_lead_calendar",
@@ -172,7 +195,18 @@ class InboundMessage(Base):
     __table_args__ = (
         Index("ix_inbound_lead", "lead_id"),
         Index("ix_inbound_seen", "seen_at"),
-        Index("ix_inbound_campaign", "campaign_id", "step", "variant"),
+        # /stats (0008): answers per step, variant and kind from the index alone; the hard
+        # bounce reports (a few) in one of their own.
+        Index("ix_inbound_campaign_answers", "campaign_id", "step", "variant", "kind", "lead_id"),
+        Index(
+            "ix_inbound_hard_bounces",
+            "campaign_id",
+            "step",
+            "variant",
+            "lead_id",
+            sqlite_where=text(HARD_BOUNCE_REPORT),
+            postgresql_where=text(HARD_BOUNCE_REPORT),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

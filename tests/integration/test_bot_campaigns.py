@@ -347,14 +347,16 @@ async def test_the_buttons_select_run_and_pause_a_campaign(running_bot: RunningB
     assert _selected(running_bot) == DEFAULT  # pausing another campaign does not select it
 
 
-async def test_the_stats_button_shows_that_campaigns_dashboard(running_bot: RunningBot) -> None:
+async def test_the_stats_button_shows_that_campaigns_stats(running_bot: RunningBot) -> None:
     new_id = await _new(running_bot)
     await running_bot.say("/campaign default")
     listing = await running_bot.say("/campaigns")
 
     answer = await _press(running_bot, listing, f"cpstats:{new_id}", "📊")
 
-    assert answer["text"].startswith("📊 Campaign saas-founders: STOPPED")
+    # What /stats says about that campaign (not the selected one), without selecting it.
+    assert answer["text"].startswith("📊 <b>saas-founders</b> (stopped)")
+    assert "Nothing sent yet" in answer["text"]
 
 
 async def test_a_button_of_a_deleted_campaign_says_so(running_bot: RunningBot) -> None:

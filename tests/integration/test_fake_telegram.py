@@ -6,6 +6,7 @@ Each test drives PTB 22 over real HTTP against ``FakeTelegram`` (tests/servers/t
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import threading
 import time
@@ -14,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from PIL import Image
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import (
@@ -218,6 +220,58 @@ async def test_bot_send_document_stores_bytes(
     assert record["document"]["content"] == EXPORT
     assert record["caption"] == "2 leads"
     assert fake_telegram.file_content(record["document"]["file_id"]) == EXPORT
+
+
+def _png(width: int, height: int) -> bytes:
+    image = Image.new("RGB", (width, height), "#3b75af")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """Only the start of a PNG: the fake reads the size from it, as Telegram does first."""
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
+    return b"\x89PNG\r\n\x1a\n" + len(ihdr).to_bytes(4, "big") + b"IHDR" + ihdr
+
+
+async def test_send_photo_answers_with_telegrams_sizes_and_keeps_the_bytes(
+    fake_telegram: FakeTelegram,
+) -> None:
+    png = _png(960, 540)
+    async with make_bot(fake_telegram) as bot:
+        sent = await bot.send_photo(USER, png, caption="Last 14 days", filename="stats.png")
+        largest = await bot.get_file(sent.photo[-1].file_id)
+        downloaded = bytes(await largest.download_as_bytearray())
+
+    assert [(p.width, p.height) for p in sent.photo] == [
+        (90, 51),
+        (320, 180),
+        (800, 450),
+        (960, 540),
+    ]
+    assert sent.caption == "Last 14 days"
+    assert downloaded == png
+    record = fake_telegram.sent(USER)[-1]
+    assert record["method"] == "sendPhoto"
+    assert (record["photo"]["width"], record["photo"]["height"]) == (960, 540)
+    assert record["photo"]["content"] == png
+
+
+async def test_send_photo_refuses_what_telegram_refuses(fake_telegram: FakeTelegram) -> None:
+    async with make_bot(fake_telegram) as bot:
+        with pytest.raises(BadRequest, match="(?i)image_process_failed"):
+            await bot.send_photo(USER, b"email,first_name\n", filename="leads.csv")
+        with pytest.raises(BadRequest, match="(?i)photo_invalid_dimensions"):
+            await bot.send_photo(USER, _png_header(6000, 5000), filename="huge.png")
+        with pytest.raises(BadRequest, match="(?i)photo_invalid_dimensions"):
+            await bot.send_photo(USER, _png_header(2100, 100), filename="strip.png")
+        with pytest.raises(BadRequest, match="(?i)message caption is too long"):
+            await bot.send_photo(USER, _png(10, 10), caption="x" * 1025, filename="a.png")
+        again = await bot.send_photo(USER, _png(10, 10), filename="small.png")
+        resent = await bot.send_photo(USER, again.photo[-1].file_id)
+    assert [(p.width, p.height) for p in resent.photo] == [(10, 10)]
+    assert [r["method"] for r in fake_telegram.sent(USER)] == ["sendPhoto", "sendPhoto"]
 
 
 async def test_unreachable_period_fails_then_recovers(

@@ -20,6 +20,12 @@ Behaviour copied from the real server (tdlib/telegram-bot-api) where it matters:
   missing escape gives ``400 Bad Request: can't parse entities: ...`` here too; over-long
   texts, empty texts, callback_data over 64 bytes, "message is not modified", unknown
   callback query ids and files over 20 MB for getFile are refused the same way.
+* sendPhoto takes an uploaded PNG or JPEG (or a known file_id) and answers with the photo in
+  Telegram's sizes (thumbnails of at most 90, 320, 800, 1280 and 2560 pixels a side, then the
+  upload), as the real server does; the fake does not rescale, so every size downloads the
+  uploaded bytes. Anything that is not a PNG or JPEG is IMAGE_PROCESS_FAILED, and a photo over
+  10 MB, over 10,000 pixels wide and high together, or more than 20 times wider than high (or
+  the reverse) is refused like Telegram refuses it.
 
 Every method is dispatched case-insensitively. Unknown ``set*``/``delete*`` methods are
 recorded and answered ``true``; any other unknown method gets 404 like Telegram.
@@ -53,6 +59,8 @@ import pytest
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024  # getFile refuses bigger files on the public server
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
+MAX_PHOTO_SIZE = 10 * 1024 * 1024  # sendPhoto's limit for an upload
+PHOTO_SIDES = (90, 320, 800, 1280, 2560)  # the sizes Telegram makes of a photo
 TERMINATED_BY_OTHER = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot "
     "instance is running"
@@ -522,6 +530,22 @@ def _decode_form_value(key: str, value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def _image_size(content: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG or JPEG, read from its header; anything else is refused as
+    Telegram refuses it."""
+    if content.startswith(b"\x89PNG\r\n\x1a\n") and content[12:16] == b"IHDR":
+        return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+    if content.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 9 <= len(content) and content[i] == 0xFF:
+            marker = content[i + 1]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+                height = int.from_bytes(content[i + 5 : i + 7], "big")
+                return int.from_bytes(content[i + 7 : i + 9], "big"), height
+            i += 2 + int.from_bytes(content[i + 2 : i + 4], "big")
+    raise _bad("IMAGE_PROCESS_FAILED")
 
 
 class FakeTelegram:
@@ -1244,6 +1268,7 @@ class FakeTelegram:
             "reply_markup": params.get("reply_markup") or None,
             "reply_to_message_id": self._reply_to(params),
             "document": None,
+            "photo": None,
             "date": message.get("edit_date", message["date"]),
             "message": json.loads(json.dumps(message)),
         }
@@ -1405,6 +1430,67 @@ class FakeTelegram:
                 },
             )
             return message
+
+    def _m_sendphoto(self, params: dict, handler: _Handler) -> dict:
+        caption = self._checked_text(params, "caption", MAX_CAPTION_LENGTH, required=False)
+        photo = params.get("photo")
+        if isinstance(photo, dict) and "content" in photo:
+            content = photo["content"]
+            if len(content) > MAX_PHOTO_SIZE:
+                raise _ApiError(413, "Request Entity Too Large")
+            width, height = _image_size(content)
+            if width + height > 10_000 or max(width, height) > 20 * min(width, height):
+                raise _bad("PHOTO_INVALID_DIMENSIONS")
+            stored = self._store_file(
+                photo["filename"], content, photo.get("content_type") or "image/png", None
+            )
+            stored.update(width=width, height=height)
+        elif isinstance(photo, str) and photo in self._files and "width" in self._files[photo]:
+            stored = self._files[photo]
+        elif isinstance(photo, str) and photo:
+            raise _bad("wrong file identifier/HTTP URL specified")
+        else:
+            raise _bad("there is no photo in the request")
+        sizes = [self._photo_size(stored, side) for side in PHOTO_SIDES]
+        sizes = [s for s in sizes if s is not None] + [self._photo_json(stored)]
+        extra: dict[str, Any] = {"photo": sizes}
+        if caption is not None:
+            extra["caption"] = caption
+        with self._cond:
+            chat = self._resolve_chat(params.get("chat_id"))
+            message = self._bot_message(chat, params, extra)
+            self._record(
+                "sendPhoto",
+                message,
+                params,
+                photo={
+                    "filename": stored["file_name"],
+                    "content": stored["content"],
+                    "width": stored["width"],
+                    "height": stored["height"],
+                    "file_id": stored["file_id"],
+                },
+            )
+            return message
+
+    @staticmethod
+    def _photo_json(stored: dict) -> dict:
+        return {
+            key: stored[key]
+            for key in ("file_id", "file_unique_id", "file_size", "width", "height")
+        }
+
+    def _photo_size(self, stored: dict, side: int) -> dict | None:
+        """A smaller size of the photo (None when it is not bigger than ``side``)."""
+        width, height = stored["width"], stored["height"]
+        if max(width, height) <= side:
+            return None
+        scale = side / max(width, height)
+        thumb = self._store_file(
+            stored["file_name"], stored["content"], stored["mime_type"], stored["file_size"]
+        )
+        thumb.update(width=max(1, round(width * scale)), height=max(1, round(height * scale)))
+        return self._photo_json(thumb)
 
     def _m_getfile(self, params: dict, handler: _Handler) -> dict:
         with self._cond:
