@@ -40,8 +40,16 @@ def test_an_operator_runs_a_second_campaign_from_the_chat(  # type: ignore[no-un
         fake_telegram.send_text(ADMIN, "/run")
         fake_telegram.wait_for("Campaign agency-q3 started", timeout=20, chat_id=ADMIN)
         got = smtp_server.wait_for(3, timeout=30)
+        mark = fake_telegram.mark()
+        fake_telegram.send_text(ADMIN, "/stats")
+        figures = fake_telegram.wait_for("agency-q3", timeout=30, chat_id=ADMIN, after=mark)
+        photo = fake_telegram.wait_for(
+            lambda r: r.get("photo") is not None, timeout=60, chat_id=ADMIN, after=mark
+        )
     finally:
         assert bot.stop() == 0
+    assert "First A    3    0 0.0%" in figures["text"]  # step 0, variant A: 3 sent, no reply
+    assert _png_size(photo["photo"]["content"]) == (960, 540)
     assert sorted(m.rcpt_tos[0] for m in got) == ["a0@ag0.io", "a1@ag1.io", "a2@ag2.io"]
     for m in got:
         assert str(m.message["Subject"]).startswith("For agencies, A")
