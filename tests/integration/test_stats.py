@@ -22,6 +22,7 @@ from telegram.ext import CommandHandler
 from bot.app import _initialize, build_application
 from bot.handlers import register
 from bot.handlers.stats import stats_cmd
+from bot.messages.stats import CHART_FAILED
 from engine.campaigns import registry
 from engine.campaigns.stats import (
     CampaignDay,
@@ -546,3 +547,44 @@ async def test_stats_of_a_campaign_that_sent_nothing_says_so_without_a_chart(
     assert "Nothing sent yet" in empty["text"]
     photos = [r for r in stats_bot.fake.sent(ADMIN)[mark:] if r["method"] == "sendPhoto"]
     assert [p["caption"].split(":")[0] for p in photos] == ["📈 agency"]
+
+
+def test_stats_all_counts_more_ranges_than_one_compound_statement_holds(
+    ctx: EngineContext,
+) -> None:
+    """Each campaign's (step, variant) ranges are counted in UNION ALLs of at most 100 (SQLite
+    takes 500): 40 campaigns of 6 ranges each make 3 of them."""
+    expected = {}
+    for i in range(40):
+        cid = registry.create(ctx, None, f"c{i}").id
+        r = Rows(ctx, cid)
+        shape = {(0, "A"): 1 + i % 3, (0, "B"): 1, (1, "A"): 1, (1, "B"): i % 2}
+        for (step, variant), n in shape.items():
+            for _ in range(n):
+                r.out(None, step, variant)
+        expected[cid] = sum(shape.values())
+
+    got = {t.campaign_id: t.figures.sent for t in compare(ctx, NOW)}
+
+    assert got == {1: 0, **expected}
+
+
+async def test_a_chart_that_cannot_be_drawn_is_said_in_words(
+    stats_bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> bytes:
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr("bot.handlers.stats.daily_chart", broken)
+    _hand_placed(stats_bot.ctx)
+    mark = stats_bot.fake.mark()
+
+    await stats_bot.say("/stats", expect=lambda r: "<pre>" in (r["text"] or ""))
+    said = await stats_bot.fake.wait_for_async(
+        lambda r: r["text"] == CHART_FAILED, 10, chat_id=ADMIN, after=mark
+    )
+
+    assert said["method"] == "sendMessage"
+    texts = [r["text"] or "" for r in stats_bot.fake.sent(ADMIN)[mark:]]
+    assert not [t for t in texts if "Something went wrong" in t]
+    assert "sendPhoto" not in [r["method"] for r in stats_bot.fake.sent(ADMIN)[mark:]]
