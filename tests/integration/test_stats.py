@@ -17,11 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from PIL import Image
-from telegram.ext import CommandHandler
 
 from bot.app import _initialize, build_application
 from bot.handlers import register
-from bot.handlers.stats import stats_cmd
 from bot.messages.stats import CHART_FAILED
 from engine.campaigns import registry
 from engine.campaigns.stats import (
@@ -442,12 +440,9 @@ def test_bounces_written_by_the_real_paths_are_counted(ctx: EngineContext) -> No
 
 @pytest.fixture
 async def stats_bot(fake_telegram: FakeTelegram, ctx: EngineContext) -> AsyncIterator[RunningBot]:
-    """bot.app's Application against the fake Bot API, wired as ``serve`` wires it, with
-    /stats registered ahead of the others (bot/handlers/__init__.py wires it at the merge;
-    then this line and the fixture give way to ``running_bot``)."""
+    """bot.app's Application against the fake Bot API, wired as ``serve`` wires it."""
     app = build_application(replace(ctx.settings, telegram_api_url=fake_telegram.url))
     app.bot_data.update(ctx=ctx, admin_ids=ctx.settings.admin_ids, redact=lambda s: s)
-    app.add_handler(CommandHandler("stats", stats_cmd))
     register(app)
     assert await _initialize(app, asyncio.Event())
     await app.start()
