@@ -802,7 +802,9 @@ class FakeTelegram:
     # ---------------------------------------------------------------- test-side: output
 
     def sent(self, chat_id: int | str | None = None) -> list[dict]:
-        """Every message the bot sent or edited, oldest first (copies)."""
+        """Every message the bot sent or edited, oldest first (copies). Each record has the
+        method, chat_id, message_id, text/caption, reply_markup, the Bot API ``message`` and
+        when the fake stored it (``time``: time.time(); ``monotonic``: time.monotonic())."""
         with self._cond:
             records = list(self._sent)
         if chat_id is not None:
@@ -1246,6 +1248,10 @@ class FakeTelegram:
             "document": None,
             "date": message.get("edit_date", message["date"]),
             "message": json.loads(json.dumps(message)),
+            # When the fake stored it (as the Bot API would hand it on): time.time() as in
+            # calls(), and time.monotonic() for latencies measured in this process.
+            "time": time.time(),
+            "monotonic": time.monotonic(),
         }
         record.update(extra)
         self._sent.append(record)
