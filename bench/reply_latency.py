@@ -38,6 +38,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -227,12 +228,16 @@ def run(kind: str, idle: bool, args: argparse.Namespace, telegram: FakeTelegram)
             )
             polls_meanwhile = last_poll(db.url) != polls_before
         finally:
+            stopped_at = datetime.now()  # the log's clock (asctime: local time)
             bot.stop()
         logs = bot.logs()
         warnings = [
             line
             for line in logs.splitlines()
             if (" WARNING " in line or " ERROR " in line) and SKIPPED_TICK not in line
+        ]
+        warnings = [
+            w + (" (after SIGTERM)" if logged_at(w) >= stopped_at else "") for w in warnings
         ]
         skipped = logs.count(SKIPPED_TICK)
         if skipped:
@@ -248,6 +253,14 @@ def run(kind: str, idle: bool, args: argparse.Namespace, telegram: FakeTelegram)
         polls_meanwhile,
         warnings,
     )
+
+
+def logged_at(line: str) -> datetime:
+    """The time at the start of a log line of the bot (engine/logs.py's format)."""
+    try:
+        return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+    except ValueError:
+        return datetime.min
 
 
 def seconds(x: float) -> str:
