@@ -93,6 +93,27 @@ def machine() -> str:
     )
 
 
+def tcp_connections(pid: int, port: int) -> int:
+    """Established TCP connections of process ``pid`` to a server on ``port`` (from /proc: its
+    socket fds matched against its network namespace's TCP table)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for name in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{name}").read_text().splitlines()[1:]:
+            f = line.split()
+            remote_port = int(f[2].rsplit(":", 1)[1], 16)
+            if f[3] == "01" and remote_port == port and f[9] in inodes:  # 01: ESTABLISHED
+                count += 1
+    return count
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,14 +1,19 @@
 """Footprint: the resident memory and thread count of an idle ``python -m bot`` with 50 mailboxes
 stored, against the same with 1 mailbox (the baseline, same run).
 
-    python -m bench.footprint [--db both] [--mailboxes 50] [--ticks 5]
+    python -m bench.footprint [--db both] [--mailboxes 50] [--ticks 5] [--reply-idle on|off]
+                              [--poll-interval SECONDS]
 
 The bot runs as a subprocess (``tests/e2e/proc.py``) against the fake Bot API, one SMTP server
 with a login per mailbox and one Dovecot with a user per mailbox, with the test intervals (send
-job every 0.2 s), REPLY_IDLE=off (main has the setting but no IMAP IDLE yet) and the reply check
-every 5 s. No campaign is running. Once it is healthy, every mailbox's inbox has been checked
-(``mailboxes.last_check_at``) and the send job has run ``--ticks`` more times, VmRSS, VmHWM and
-Threads are read from /proc/PID/status. Target: RSS with 50 mailboxes ≤ 2 × RSS with 1.
+job every 0.2 s). No campaign is running. By default REPLY_IDLE is on and the reply check polls
+at its default interval (300 s): the process keeps one IMAP IDLE connection, in one thread, per
+mailbox. Once it is healthy, every mailbox's inbox has been checked (``mailboxes.last_check_at``),
+with IDLE every mailbox's watcher holds its connection (the process's established connections
+to Dovecot, read from /proc), and the send job has run ``--ticks`` more times, VmRSS, VmHWM and
+Threads are read from /proc/PID/status. ``--reply-idle off`` is the configuration measured
+before IDLE existed: polling only, every 5 s unless ``--poll-interval`` says otherwise, and one
+more poll waited for. Target: RSS with 50 mailboxes ≤ 2 × RSS with 1.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.common import fresh_database, machine, table, verdict
+from bench.common import fresh_database, machine, table, tcp_connections, verdict
 from engine.storage.db import Database
 from engine.storage.models import Mailbox
 from tests.conftest import BASE_ENV
@@ -84,7 +90,27 @@ def status(pid: int) -> dict[str, int]:
     return out
 
 
-def measure(kind: str, n: int, ticks: int, telegram: FakeTelegram, imap: Dovecot) -> dict:
+def steady(pred: Callable[[], bool], timeout: float, what: str, reads: int = 5) -> None:
+    """``pred`` true on ``reads`` reads in a row, 0.1 s apart (connections come and go)."""
+    row = [0]
+
+    def ok() -> bool:
+        row[0] = row[0] + 1 if pred() else 0
+        return row[0] >= reads
+
+    wait_until(ok, timeout, what, poll=0.1)
+
+
+def measure(
+    kind: str,
+    n: int,
+    ticks: int,
+    telegram: FakeTelegram,
+    imap: Dovecot,
+    *,
+    idle: bool,
+    poll_interval: int,
+) -> dict:
     with (
         fresh_database(kind) as db,
         SmtpServer(imap.user, imap.password) as smtp,
@@ -99,18 +125,23 @@ def measure(kind: str, n: int, ticks: int, telegram: FakeTelegram, imap: Dovecot
             EMAIL_ADDRESS=imap.user,
             EMAIL_PASSWORD=imap.password,
             SECRET_KEY=KEY,
-            REPLY_IDLE="off",
-            REPLY_CHECK_INTERVAL_SECONDS="5",
+            REPLY_IDLE="on" if idle else "off",
+            REPLY_CHECK_INTERVAL_SECONDS=str(poll_interval),
         )
         if db.is_sqlite:
             db.dispose()  # the bot claims the SQLite file for itself
         bot = BotProcess(Path(work), env).start()
         try:
-            wait_until(lambda: checked(db.url) >= n, 120, f"{n} mailboxes checked")
-            wait_ticks(db.url, "send", ticks, timeout=60)
-            wait_ticks(db.url, "reply_check", 1, timeout=60)
             assert bot.proc is not None
-            got = status(bot.proc.pid)
+            pid = bot.proc.pid
+            wait_until(lambda: checked(db.url) >= n, 120, f"{n} mailboxes checked")
+            if idle:
+                steady(lambda: tcp_connections(pid, imap.port) == n, 120, f"{n} IDLE connections")
+            wait_ticks(db.url, "send", ticks, timeout=60)
+            if not idle:
+                wait_ticks(db.url, "reply_check", 1, timeout=poll_interval + 60)
+            got = status(pid)
+            got["imap"] = tcp_connections(pid, imap.port)
         finally:
             bot.stop()
     return got
@@ -123,14 +154,27 @@ def main() -> int:
     ap.add_argument("--db", default="both", choices=["sqlite", "postgres", "both"])
     ap.add_argument("--mailboxes", type=int, default=50)
     ap.add_argument("--ticks", type=int, default=5)
+    ap.add_argument("--reply-idle", default="on", choices=["on", "off"])
+    ap.add_argument(
+        "--poll-interval",
+        type=int,
+        help="REPLY_CHECK_INTERVAL_SECONDS (default: 300, the setting's, with IDLE; 5 without)",
+    )
     args = ap.parse_args()
+    idle = args.reply_idle == "on"
+    poll = args.poll_interval or (300 if idle else 5)
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    print(f"Idle python -m bot: {args.mailboxes} mailboxes vs 1 — {machine()}\n")
+    print(
+        f"Idle python -m bot: {args.mailboxes} mailboxes vs 1, REPLY_IDLE={args.reply_idle}, "
+        f"reply check every {poll} s — {machine()}\n"
+    )
     rows, ok_all = [], True
     with FakeTelegram(token=BASE_ENV["TELEGRAM_BOT_TOKEN"]) as telegram, Dovecot() as imap:
         for kind in kinds:
-            one = measure(kind, 1, args.ticks, telegram, imap)
-            many = measure(kind, args.mailboxes, args.ticks, telegram, imap)
+            one = measure(kind, 1, args.ticks, telegram, imap, idle=idle, poll_interval=poll)
+            many = measure(
+                kind, args.mailboxes, args.ticks, telegram, imap, idle=idle, poll_interval=poll
+            )
             ok = many["VmRSS"] <= 2 * one["VmRSS"]
             ok_all &= ok
             for n, r in ((1, one), (args.mailboxes, many)):
@@ -141,12 +185,14 @@ def main() -> int:
                         f"{r['VmRSS'] / 1024:.1f} MB",
                         f"{r['VmHWM'] / 1024:.1f} MB",
                         str(r["Threads"]),
+                        str(r["imap"]),
                         "",
                     ]
                 )
             ratio = many["VmRSS"] / one["VmRSS"]
-            rows.append([kind, "ratio", f"{ratio:.2f}x", "", "", verdict(ok)])
-    print(table(["db", "mailboxes", "VmRSS", "VmHWM", "threads", "target RSS <= 2x"], rows))
+            rows.append([kind, "ratio", f"{ratio:.2f}x", "", "", "", verdict(ok)])
+    headers = ["db", "mailboxes", "VmRSS", "VmHWM", "threads", "IMAP conns", "target RSS <= 2x"]
+    print(table(headers, rows))
     return 0 if ok_all else 1
 
 

@@ -116,6 +116,19 @@ async def test_command_reply_arrives(fake_telegram: FakeTelegram, app: Applicati
     assert fake_telegram.calls("deleteWebhook"), "start_polling bootstraps with deleteWebhook"
 
 
+async def test_each_record_says_when_the_fake_stored_it(fake_telegram: FakeTelegram) -> None:
+    before_wall, before = time.time(), time.monotonic()
+    async with make_bot(fake_telegram) as bot:
+        await bot.send_message(USER, "stamped")
+    after_wall, after = time.time(), time.monotonic()
+
+    [record] = fake_telegram.sent()
+    assert before <= record["monotonic"] <= after
+    assert before_wall <= record["time"] <= after_wall
+    [call] = fake_telegram.calls("sendMessage")
+    assert call["time"] <= record["time"]  # the request came in, then the message was stored
+
+
 async def test_document_content_round_trips(
     fake_telegram: FakeTelegram, app: Application, downloads: list[bytes]
 ) -> None:

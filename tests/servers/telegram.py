@@ -826,7 +826,9 @@ class FakeTelegram:
     # ---------------------------------------------------------------- test-side: output
 
     def sent(self, chat_id: int | str | None = None) -> list[dict]:
-        """Every message the bot sent or edited, oldest first (copies)."""
+        """Every message the bot sent or edited, oldest first (copies). Each record has the
+        method, chat_id, message_id, text/caption, reply_markup, the Bot API ``message`` and
+        when the fake stored it (``time``: time.time(); ``monotonic``: time.monotonic())."""
         with self._cond:
             records = list(self._sent)
         if chat_id is not None:
@@ -1271,6 +1273,10 @@ class FakeTelegram:
             "photo": None,
             "date": message.get("edit_date", message["date"]),
             "message": json.loads(json.dumps(message)),
+            # When the fake stored it (as the Bot API would hand it on): time.time() as in
+            # calls(), and time.monotonic() for latencies measured in this process.
+            "time": time.time(),
+            "monotonic": time.monotonic(),
         }
         record.update(extra)
         self._sent.append(record)
