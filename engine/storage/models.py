@@ -78,8 +78,8 @@ MARKED_LEAD = "interest IS NOT NULL"
 class Lead(Base):
     __tablename__ = "leads"
     __table_args__ = (
-        Index("ix_leads_queue_due", "queue", "next_send_at"),
-        Index("ix_leads_mailbox_queue_due", "queue", "mailbox_id", "next_send_at"),
+        Index("ix_leads_queue_due", "queue", "next_send_at", "id"),
+        Index("ix_leads_mailbox_queue_due", "queue", "mailbox_id", "next_send_at", "id"),
         Index("ix_leads_status", "status"),
         Index("ix_leads_status_counts", "status", "replied_at", "last_sent_at"),  # /status
         Index("ix_leads_domain", "domain"),
