@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from engine import notify
-from engine.campaigns.summary import running_lines
+from engine.campaigns.stats import midnight_lines
 from engine.context import EngineContext
 from engine.delivery import deliver_notifications
 from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, TryLater
@@ -36,6 +36,7 @@ from engine.states import AlertCondition, LeadStatus, NoticeKind, OutboundState
 from engine.storage import leases, store
 from engine.storage.models import (
     QUEUE_FOLLOWUP,
+    Campaign,
     DailyRun,
     JobRun,
     Lead,
@@ -351,7 +352,8 @@ class Scheduler:
                     .where(Lead.status == LeadStatus.UNSUBSCRIBED)
                 )
                 camp = store.campaign(session, now)
-                lines = running_lines(session, start, end)
+                several = (session.scalar(select(func.count()).select_from(Campaign)) or 0) > 1
+                lines = [d.payload() for d in midnight_lines(session, now, s.tz)] if several else []
                 notify.emit(
                     session,
                     now,
@@ -362,7 +364,7 @@ class Scheduler:
                         "bounced": bounced or 0,
                         "opted_out": optouts or 0,
                         "campaign": str(camp.state),
-                        **({"campaigns": lines} if lines else {}),
+                        **({"campaigns": lines} if several else {}),
                     },
                 )
             return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bot.messages.stats import campaign_day_line
 from engine.notify import Notification
 from engine.states import AlertCondition, NoticeKind
 
@@ -140,23 +141,21 @@ def _cleared(n: Notification) -> Rendered:
 
 def _summary(n: Notification) -> Rendered:
     p = n.payload
-    lines = p.get("campaigns") or []
-    if lines:  # several campaigns: one line per running one
+    if "campaigns" not in p:  # one campaign (or a payload from before campaign lines)
         return _plain(
             f"🌙 Yesterday: {p.get('sent', 0)} sent, {p.get('replies', 0)} replies; "
             f"{p.get('bounced', 0)} bounced and {p.get('opted_out', 0)} opted out in total. "
-            "Daily counters reset. Running campaigns:\n"
-            + "\n".join(
-                f"• {c.get('name')}: {c.get('sent', 0)} sent, {c.get('replies', 0)} "
-                + ("reply" if c.get("replies") == 1 else "replies")
-                for c in lines
-            )
+            f"Daily counter reset; campaign is {p.get('campaign')}."
         )
-    return _plain(
-        f"🌙 Yesterday: {p.get('sent', 0)} sent, {p.get('replies', 0)} replies; "
-        f"{p.get('bounced', 0)} bounced and {p.get('opted_out', 0)} opted out in total. "
-        f"Daily counter reset; campaign is {p.get('campaign')}."
-    )
+    camps = list(p.get("campaigns") or [])
+    lines = [campaign_day_line(c) for c in camps]
+    sent = p.get("sent", sum(int(c.get("sent", 0)) for c in camps))
+    replies = p.get("replies", sum(int(c.get("replies", 0)) for c in camps))
+    text = f"🌙 Yesterday: {sent} sent, {replies} replies. Daily counter reset."
+    text += "\n" + "\n".join(lines) if lines else " No campaign is running."
+    from bot.messages import Rendered
+
+    return Rendered(text=text, line=text.split("\n", 1)[0])
 
 
 def _info(n: Notification) -> Rendered:

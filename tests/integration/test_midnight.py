@@ -85,7 +85,7 @@ def test_with_several_campaigns_the_summary_has_a_line_per_running_one(
     from sqlalchemy import update
 
     from engine.campaigns import registry
-    from engine.storage.models import Lead, OutboundMessage
+    from engine.storage.models import InboundMessage, Lead, OutboundMessage
 
     ctx = make_ctx()
     clock.set(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
@@ -115,16 +115,30 @@ def test_with_several_campaigns_the_summary_has_a_line_per_running_one(
                 )
             )
         session.execute(update(Lead).values(replied_at=clock.now(), campaign_id=b))
+        session.add(  # the reply, as the inbox records it
+            InboundMessage(
+                message_id="<r1@acme.io>",
+                lead_id=lead.id,
+                kind="human",
+                from_email=lead.email,
+                seen_at=clock.now(),
+                campaign_id=b,
+                step=1,
+                variant="A",
+            )
+        )
     clock.set(datetime(2026, 3, 3, 0, 0, 5, tzinfo=UTC))
 
     assert Scheduler(ctx).midnight_reset() is True
 
     (summary,) = outbox(ctx, "summary")
-    assert summary.payload["campaigns"] == [
-        {"name": "default", "sent": 0, "replies": 0},
-        {"name": "agency", "sent": 2, "replies": 1},
+    assert [(c["name"], c["sent"], c["replies"]) for c in summary.payload["campaigns"]] == [
+        ("default", 0, 0),
+        ("agency", 2, 1),
     ]
     shown = render(Notification(summary.id, summary.kind, summary.text, summary.payload)).text
-    assert shown.endswith(
-        "Running campaigns:\n• default: 0 sent, 0 replies\n• agency: 2 sent, 1 reply"
-    )
+    lines = shown.splitlines()
+    assert lines[0] == "🌙 Yesterday: 2 sent, 1 replies. Daily counter reset."
+    assert lines[1].startswith("• default: 0 sent, 0 replies")
+    assert lines[2].startswith("• agency: 2 sent, 1 reply")
+    assert len(lines) == 3  # the stopped campaign has no line
