@@ -35,6 +35,7 @@ import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -145,6 +146,7 @@ class Dovecot:
         """Start (or restart) the server on the same port; returns once the port accepts."""
         if self._proc is not None and self._proc.poll() is None:
             return
+        self._clear_stale_sockets()
         started = time.monotonic()
         with open(self.root / "dovecot.stderr", "ab") as err:
             self._proc = subprocess.Popen(
@@ -169,6 +171,19 @@ class Dovecot:
                 raise RuntimeError(f"dovecot did not listen within {timeout}s:\n{self.logs()}")
             time.sleep(0.02)
         self.startup_seconds = time.monotonic() - started
+
+    def _clear_stale_sockets(self) -> None:
+        """A restart after ``stop()``: the killed server's socket files are still there, and a
+        child not yet gone may still answer on one, which the new master reads as "Dovecot is
+        already running" (exit 89, seen once in CI under load). They are ours alone: remove
+        them before starting."""
+        run = self.root / "run"
+        if not run.is_dir():
+            return
+        for path in run.rglob("*"):
+            with contextlib.suppress(OSError):
+                if stat.S_ISSOCK(path.lstat().st_mode):
+                    path.unlink()
 
     def stop(self) -> None:
         """Kill the server and its children at once (clients are cut off, the port closes).
