@@ -16,7 +16,7 @@ from engine.config import Settings
 from engine.context import EngineContext
 from engine.notify import active_alerts, alert_payload
 from engine.sending.claims import count_uncertain
-from engine.sending.gate import COUNTED_STATES, send_counts, send_gate
+from engine.sending.gate import campaign_sends, send_counts, send_gate
 from engine.sending.pacing import Gate, day_start
 from engine.states import (
     Hold,
@@ -201,7 +201,8 @@ def status(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> StatusRep
     with ctx.db.transaction() as session:
         s = store.effective_settings(session, ctx.settings)
         camp = store.campaign(session, now, campaign_id=campaign_id)
-        only = session.scalar(select(func.count()).select_from(Campaign)) == 1
+        campaign_count = int(session.scalar(select(func.count()).select_from(Campaign)) or 1)
+        only = campaign_count == 1
         mb = store.mailbox(session, now)
         sc = send_counts(session, now, s)
         g = send_gate(session, ctx, now, lock=False, campaign_id=campaign_id)
@@ -220,18 +221,7 @@ def status(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> StatusRep
         )
         boxes, cap_total, box_count = _mailbox_lines(session, s, now)
         config = campaign_config.load(session, s, campaign_id, now)
-        mine = int(
-            session.scalar(
-                select(func.count())
-                .select_from(OutboundMessage)
-                .where(
-                    OutboundMessage.campaign_id == campaign_id,
-                    OutboundMessage.attempted_at >= today,
-                    OutboundMessage.state.in_(COUNTED_STATES),
-                )
-            )
-            or 0
-        )
+        mine = campaign_sends(session, today, [campaign_id]).get(campaign_id, 0)
         if only and config.daily_limit is not None:  # one campaign: its own cap is the cap
             cap_total = min(cap_total, config.daily_limit)
         jobs = [
@@ -251,7 +241,7 @@ def status(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> StatusRep
         return StatusReport(
             now=now,
             campaign=camp.name,
-            campaign_count=int(session.scalar(select(func.count()).select_from(Campaign)) or 1),
+            campaign_count=campaign_count,
             campaign_sent_today=mine,
             campaign_limit=config.daily_limit,
             state=camp.state,

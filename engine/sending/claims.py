@@ -21,7 +21,7 @@ from engine.leads import lifecycle
 from engine.mailboxes import accounts
 from engine.message_ids import reply_headers
 from engine.sending.compose import lead_name, lead_values, outgoing, thread
-from engine.sending.gate import COUNTED_STATES, evaluate, pacing_rules
+from engine.sending.gate import campaign_sends, evaluate, pacing_rules
 from engine.sending.messages import Outgoing, make_message_id, reply_subject
 from engine.sending.pacing import Gate, PacingRules, SendCounts, after_send, day_start, gate
 from engine.states import Hold, MessageKind, OutboundState
@@ -348,21 +348,7 @@ def _campaigns_for(session: Session, s: Settings, now: datetime, mailbox_email: 
     configs = configs_of(session, s, now)
     usable = {cid: c for cid, c in configs.items() if c.running and c.uses(mailbox_email)}
     capped = [cid for cid, c in usable.items() if c.daily_limit is not None]
-    sent: dict[int, int] = {}
-    if capped:
-        today = day_start(now, s.tz)
-        sent = {
-            int(cid): int(n)
-            for cid, n in session.execute(
-                select(OutboundMessage.campaign_id, func.count())
-                .where(
-                    OutboundMessage.campaign_id.in_(capped),
-                    OutboundMessage.attempted_at >= today,
-                    OutboundMessage.state.in_(COUNTED_STATES),
-                )
-                .group_by(OutboundMessage.campaign_id)
-            )
-        }
+    sent = campaign_sends(session, day_start(now, s.tz), capped)
     room: dict[int, int | None] = {}
     for cid, c in usable.items():
         room[cid] = None if c.daily_limit is None else max(0, c.daily_limit - sent.get(cid, 0))

@@ -75,6 +75,25 @@ def send_counts(
     return SendCounts(sent_today=int(row[0]), sent_last_24h=int(row[1]), oldest_in_window=row[2])
 
 
+def campaign_sends(session: Session, since: datetime, campaign_ids: list[int]) -> dict[int, int]:
+    """Emails each campaign handed to (or possibly got past) the server since ``since``: what
+    a campaign's own daily limit counts, by campaign id (absent: none)."""
+    if not campaign_ids:
+        return {}
+    return {
+        int(cid): int(n)
+        for cid, n in session.execute(
+            select(OutboundMessage.campaign_id, func.count())
+            .where(
+                OutboundMessage.campaign_id.in_(campaign_ids),
+                OutboundMessage.attempted_at >= since,
+                OutboundMessage.state.in_(COUNTED_STATES),
+            )
+            .group_by(OutboundMessage.campaign_id)
+        )
+    }
+
+
 def send_gate(
     session: Session,
     ctx: EngineContext,
@@ -120,18 +139,7 @@ def _campaign_gate(session: Session, config: CampaignConfig, now: datetime, base
     """A mailbox may send: does the campaign's own cap or window hold it back? The window is
     judged in the campaign's zone (leads with a zone of their own may still be inside theirs)."""
     if config.daily_limit is not None:
-        sent = int(
-            session.scalar(
-                select(func.count())
-                .select_from(OutboundMessage)
-                .where(
-                    OutboundMessage.campaign_id == config.id,
-                    OutboundMessage.attempted_at >= day_start(now, base.tz),
-                    OutboundMessage.state.in_(COUNTED_STATES),
-                )
-            )
-            or 0
-        )
+        sent = campaign_sends(session, day_start(now, base.tz), [config.id]).get(config.id, 0)
         if sent >= config.daily_limit:
             return Gate(Hold.CAMPAIGN_LIMIT, detail={"sent": sent, "limit": config.daily_limit})
     window = config.window
