@@ -379,6 +379,18 @@ def claim_batch(
     caps the leads without a mailbox it may take (its share among several mailboxes). Each
     claim locks only its own mailbox's row; new leads are taken with SKIP LOCKED on
     PostgreSQL, and SQLite's claims take turns in this process."""
+    return claim_round(ctx, limit, mailbox_id, new_leads)[0]
+
+
+def claim_round(
+    ctx: EngineContext,
+    limit: int,
+    mailbox_id: int = PRIMARY_MAILBOX,
+    new_leads: int | None = None,
+) -> tuple[list[Claimed] | Gate, Gate | None]:
+    """:func:`claim_batch`, with the mailbox's gate as the claims left it when they closed it
+    (the pacing gap just drawn, the cap just reached; ``None`` while it is open): the queue
+    need not open a second transaction only to be told to wait."""
     with ctx.db.serialised(), ctx.db.transaction() as session:
         # Claims are serialised on the mailbox row; read the clock only once we hold it, so
         # the pacing slot another replica just reserved is never in our future.
@@ -389,7 +401,7 @@ def claim_batch(
         s = account.settings_for(base, now)
         g, state, counts = evaluate(session, s, now, lock=True, mb=mb, mailbox_id=mailbox_id)
         if not g.allowed:
-            return g
+            return g, None
         camps = _campaigns_for(session, base, now, account.email)
         rules = pacing_rules(s)
         # Lock no more due leads than this mailbox may send now: the rest stay free for the
@@ -397,15 +409,18 @@ def claim_batch(
         limit = min(limit, _room(rules, counts))
         claimed: list[Claimed] = []
         gate_open = True
+        closed: Gate | None = None
 
         def account_for_one() -> bool:
             """Count one claim against pacing and the cap: may another go right now?"""
-            nonlocal state, counts, gate_open
+            nonlocal state, counts, gate_open, closed
             state = after_send(now, state, rules, ctx.rng)
             counts = SendCounts(
                 counts.sent_today + 1, counts.sent_last_24h + 1, counts.oldest_in_window or now
             )
-            gate_open = gate(now, state, rules, counts, s.tz).allowed
+            after = gate(now, state, rules, counts, s.tz)
+            gate_open = after.allowed
+            closed = None if gate_open else after
             return gate_open
 
         while gate_open and len(claimed) < limit:
@@ -424,11 +439,11 @@ def claim_batch(
                 )
         if not claimed:
             if camps.opening is not None:  # the due leads were all outside their windows
-                return Gate(Hold.OUTSIDE_WINDOW, camps.opening, camps.window or {})
-            return Gate(Hold.NOTHING_DUE)
+                return Gate(Hold.OUTSIDE_WINDOW, camps.opening, camps.window or {}), None
+            return Gate(Hold.NOTHING_DUE), None
         mb.next_send_at, mb.batch_count, mb.updated_at = state.next_send_at, state.batch_count, now
         accounts.started_sending(session, mailbox_id, now)
-        return claimed
+        return claimed, closed
 
 
 def release(ctx: EngineContext, claimed: list[Claimed]) -> None:

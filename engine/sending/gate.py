@@ -5,8 +5,10 @@ one decision (a :class:`~engine.sending.pacing.Gate`)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, type_coerce
+from sqlalchemy import ColumnElement, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine.campaigns.config import CampaignConfig
@@ -49,30 +51,49 @@ def pacing_rules(s: Settings) -> PacingRules:
     )
 
 
-def send_counts(
-    session: Session, now: datetime, s: Settings, mailbox_id: int | None = None
-) -> SendCounts:
-    """Sends since local midnight and within the rolling 24 hours, counted by the database
-    (the index on attempted_at keeps this to the window's rows): of one mailbox, or of all
-    with ``mailbox_id=None``."""
+def _count_columns(now: datetime, tz: ZoneInfo) -> tuple[list[Any], ColumnElement[bool]]:
+    """Sends since local midnight, within the rolling 24 hours, and the oldest of those, as
+    aggregate columns, with the filter that keeps the scan to the window's rows (the index on
+    attempted_at)."""
     window_start = now - ROLLING_WINDOW
-    today = day_start(now, s.tz)
+    today = day_start(now, tz)
     at = OutboundMessage.attempted_at
     # (now - 24 h, now]: a send exactly 24 h old has left the window, so the gate opens at the
     # wait_until it announced (oldest + 24 h), not one tick later.
     in_window = at > window_start
+    columns = [
+        func.coalesce(func.sum(case((at >= today, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
+        func.min(type_coerce(case((in_window, at), else_=None), at.type)),
+    ]
+    return columns, and_(at >= min(window_start, today), OutboundMessage.state.in_(COUNTED_STATES))
+
+
+def send_counts(
+    session: Session, now: datetime, s: Settings, mailbox_id: int | None = None
+) -> SendCounts:
+    """Sends since local midnight and within the rolling 24 hours, counted by the database:
+    of one mailbox, or of all with ``mailbox_id=None``."""
+    columns, recent = _count_columns(now, s.tz)
     row = session.execute(
-        select(
-            func.coalesce(func.sum(case((at >= today, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
-            func.min(type_coerce(case((in_window, at), else_=None), at.type)),
-        ).where(
-            at >= min(window_start, today),
-            OutboundMessage.state.in_(COUNTED_STATES),
-            *([store.sent_from(mailbox_id)] if mailbox_id is not None else []),
+        select(*columns).where(
+            recent, *([store.sent_from(mailbox_id)] if mailbox_id is not None else [])
         )
     ).one()
     return SendCounts(sent_today=int(row[0]), sent_last_24h=int(row[1]), oldest_in_window=row[2])
+
+
+def send_counts_by_mailbox(session: Session, now: datetime, tz: ZoneInfo) -> dict[int, SendCounts]:
+    """:func:`send_counts` of every mailbox in one grouped query (absent: none sent). Rows
+    written before there were mailboxes are mailbox 1's."""
+    columns, recent = _count_columns(now, tz)
+    mailbox = func.coalesce(OutboundMessage.mailbox_id, PRIMARY_MAILBOX)
+    return {
+        int(mid): SendCounts(sent_today=int(a), sent_last_24h=int(b), oldest_in_window=c)
+        for mid, a, b, c in session.execute(
+            select(mailbox, *columns).where(recent).group_by(mailbox)
+        )
+    }
 
 
 def campaign_sends(session: Session, since: datetime, campaign_ids: list[int]) -> dict[int, int]:

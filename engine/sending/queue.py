@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from engine.context import EngineContext
 from engine.errors import DatabaseUnavailable, SendError
-from engine.sending.claims import Claimed, claim_batch, release
+from engine.sending.claims import Claimed, claim_round, release
 from engine.sending.messages import build_message, normalise_address
 from engine.sending.outcomes import (
     record_bad_address,
@@ -172,7 +172,7 @@ def run_send_queue(
     report = DispatchReport()
     done = 0
     while done < max_sends:
-        batch = claim_batch(ctx, min(CLAIM_BATCH, max_sends - done), mailbox_id, new_leads)
+        batch, closed = claim_round(ctx, min(CLAIM_BATCH, max_sends - done), mailbox_id, new_leads)
         if isinstance(batch, Gate):
             report.stopped_by = batch
             break
@@ -197,4 +197,7 @@ def run_send_queue(
         if stop_at is not None:
             _until_recorded(ctx, release, ctx, batch[stop_at:])
             return report
+        if closed is not None:  # the claim drew the next gap (or reached the cap): wait for it
+            report.stopped_by = closed
+            break
     return report

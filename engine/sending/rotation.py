@@ -18,20 +18,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from engine.context import EngineContext
 from engine.mailboxes import accounts
 from engine.mailboxes.accounts import MailboxAccount
 from engine.mailboxes.vault import Vault
-from engine.sending.gate import COUNTED_STATES
-from engine.sending.pacing import ROLLING_WINDOW
+from engine.sending.gate import pacing_rules, send_counts_by_mailbox
+from engine.sending.pacing import PacingState, SendCounts, gate
 from engine.sending.queue import DispatchReport, run_send_queue
 from engine.sending.smtp import Mailer
 from engine.storage import store
-from engine.storage.models import QUEUE_NEW, Campaign, Lead, MailboxState, OutboundMessage
+from engine.storage.models import QUEUE_NEW, Campaign, Lead, MailboxState
 
 log = logging.getLogger(__name__)
+
+IDLE = PacingState(None, 0, None, "")  # a mailbox that has no pacing row yet
+NONE_SENT = SendCounts(sent_today=0, sent_last_24h=0, oldest_in_window=None)
 
 MAX_PARALLEL = 8  # SMTP sessions at once, whatever the number of mailboxes
 
@@ -48,19 +50,6 @@ class RoundReport:
         return sum(r.sent for r in self.reports.values())
 
 
-def sent_last_24h(session: Session, now: datetime) -> dict[int, int]:
-    """Emails per mailbox in the rolling 24 hours (one grouped count)."""
-    rows = session.execute(
-        select(OutboundMessage.mailbox_id, func.count())
-        .where(
-            OutboundMessage.attempted_at > now - ROLLING_WINDOW,
-            OutboundMessage.state.in_(COUNTED_STATES),
-        )
-        .group_by(OutboundMessage.mailbox_id)
-    )
-    return {int(mid or 1): int(n) for mid, n in rows}
-
-
 @dataclass(frozen=True)
 class Plan:
     """Which mailboxes run their queue now, how many new leads are due, and when the first of
@@ -73,9 +62,9 @@ class Plan:
 
 def sending_order(ctx: EngineContext, vault: Vault | None) -> Plan:
     """The mailboxes that may send now, the fewest sent in the last 24 hours first (then by
-    id). A mailbox inside its pacing gap or backing off (quota, too many logins) is left out
-    of this round, so a wake for one mailbox does not run fifty queues, and takes no share of
-    the new leads.
+    id). A mailbox inside its pacing gap, backing off (quota, too many logins) or at its cap
+    is left out of this round, so a wake for one mailbox does not run fifty queues, and takes
+    no share of the new leads; ``later`` is when the first of them opens.
 
     No mailbox may send while no campaign is running: the plan is empty. The send job ticks
     whatever the campaigns' states, and a /run committed during a round would otherwise tear
@@ -89,12 +78,10 @@ def sending_order(ctx: EngineContext, vault: Vault | None) -> Plan:
             return Plan([], 0, None)
         s = store.effective_settings(session, ctx.settings)
         found = accounts.load(session, s, vault)
-        counts = sent_last_24h(session, now)
-        waits = {
-            mid: max((t for t in (nxt, blocked) if t is not None), default=None)
-            for mid, nxt, blocked in session.execute(
-                select(MailboxState.id, MailboxState.next_send_at, MailboxState.blocked_until)
-            )
+        counts = send_counts_by_mailbox(session, now, s.tz)
+        states = {
+            mb.id: PacingState(mb.next_send_at, mb.batch_count, mb.blocked_until, mb.blocked_reason)
+            for mb in session.scalars(select(MailboxState))
         }
         # The new leads due in the running campaigns (a paused campaign's take no share).
         every = session.scalar(select(func.count()).select_from(Campaign)) == len(running)
@@ -109,12 +96,22 @@ def sending_order(ctx: EngineContext, vault: Vault | None) -> Plan:
             )
         )
     ready: list[MailboxAccount] = []
-    later: list[MailboxAccount] = []
+    ends: list[datetime] = []
     for a in (a for a in found.usable if a.may_send):
-        until = waits.get(a.id)
-        (later if until is not None and until > now else ready).append(a)
-    ends = [w for a in later if (w := waits.get(a.id)) is not None]
-    ready.sort(key=lambda a: (counts.get(a.id, 0), a.id))
+        # The gate the mailbox's claim would judge by (its back-off, its cap with ramp-up, its
+        # pacing gap), on the same rows: a mailbox that could not send now is not run at all.
+        g = gate(
+            now,
+            states.get(a.id, IDLE),
+            pacing_rules(a.settings_for(s, now)),
+            counts.get(a.id, NONE_SENT),
+            s.tz,
+        )
+        if g.allowed:
+            ready.append(a)
+        elif g.wait_until is not None:
+            ends.append(g.wait_until)
+    ready.sort(key=lambda a: (counts.get(a.id, NONE_SENT).sent_last_24h, a.id))
     return Plan(ready, int(due_new or 0), min(ends) if ends else None)
 
 

@@ -178,6 +178,38 @@ def test_the_round_says_when_the_earliest_pacing_gap_ends(
     assert send_round(ctx, mailers(), vault=ctx.vault).sent == 1
 
 
+def test_a_mailbox_at_its_cap_is_not_run_and_the_round_wakes_when_the_cap_opens(
+    make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
+) -> None:
+    """A capped mailbox takes no share of the new leads and runs no queue: the round's plan
+    judges each mailbox with the gate its claim would use, and the wake is the cap's end."""
+    ctx = setup(make_ctx, smtp_server, FOLLOWUP_DELAYS="", DAILY_EMAIL_LIMIT="2")
+    with ctx.db.transaction() as session:
+        cai = session.get(Mailbox, 3)
+        assert cai is not None
+        cai.daily_limit = 1
+    add_leads(ctx, *[f"c{i}@k{i}.io" for i in range(12)])
+    start(ctx)
+    started = ctx.clock.now()
+    first = send_round(ctx, mailers(), vault=ctx.vault)
+    assert first.sent == 5  # 2 + 2 + 1
+    second = send_round(ctx, mailers(), vault=ctx.vault)
+    assert second.sent == 0
+    assert second.reports == {}  # no mailbox ran its queue only to be told it is full
+    # The caps hold per local day and per rolling 24 hours: the wakes are the next midnight,
+    # then the moment the first emails leave the 24-hour window; only then do all three send.
+    wakes, sent = [], 0
+    wake = second.next_wake
+    while sent == 0 and wake is not None and len(wakes) < 5:
+        ctx.clock.advance(wake - ctx.clock.now())  # type: ignore[attr-defined]
+        wakes.append(wake)
+        report = send_round(ctx, mailers(), vault=ctx.vault)
+        sent, wake = report.sent, report.next_wake
+    midnight = started.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    assert wakes == [midnight, started + timedelta(days=1)]
+    assert sent == 5
+
+
 def test_a_mailbox_whose_password_cannot_be_decrypted_is_left_out_and_the_primary_sends(
     make_ctx: Callable[..., EngineContext], smtp_server: SmtpServer
 ) -> None:
