@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from telegram import CallbackQuery, Update
 from telegram.ext import ContextTypes
 
+from bot.textsplit import split_text
 from engine.campaigns import views
 from engine.context import EngineContext
 from engine.scheduler import Scheduler
@@ -50,9 +51,15 @@ def named(sel: views.Selection) -> str | None:
 
 
 async def reply(update: Update, text: str, **kwargs: Any) -> None:
-    """Answer in the chat the update came from, cut to Telegram's limit."""
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(text[:4096], **kwargs)
+    """Answer in the chat the update came from; a long answer goes as several messages, cut
+    at line boundaries (never mid-word), with any buttons on the last."""
+    message = update.effective_message
+    if message is None:
+        return
+    parts = split_text(text) or [text]
+    for part in parts[:-1]:
+        await message.reply_text(part)
+    await message.reply_text(parts[-1], **kwargs)
 
 
 async def drop_buttons(q: CallbackQuery, text: str | None = None) -> None:
