@@ -34,12 +34,30 @@ class OutboundState(StrEnum):
 
 
 class MessageKind(StrEnum):
-    """What an outbound message is: step 0, steps 1..N, the calendar answer, a /test email."""
+    """What an outbound message is: step 0, steps 1..N, the calendar answer, a /test email,
+    an answer an admin wrote in the chat."""
 
     INITIAL = "initial"
     FOLLOWUP = "followup"
     CALENDAR = "calendar"
     TEST = "test"
+    ANSWER = "answer"
+
+
+# Answers to a lead that are not steps of its sequence: sending one never moves the lead on,
+# and a lead out of its sequence (it replied) may still get one.
+REPLY_KINDS = (MessageKind.CALENDAR, MessageKind.ANSWER)
+
+
+class DraftState(StrEnum):
+    """An answer written in the chat (``answer_drafts.state``)."""
+
+    AWAITING = "awaiting"  # Reply pressed: the admin's next text is the draft
+    READY = "ready"  # previewed with Send and Cancel
+    SENDING = "sending"  # claimed: its outbound row says whether it went
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
 
 
 class CampaignState(StrEnum):

@@ -6,17 +6,21 @@ import csv
 import io
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.campaigns.timing import configs as campaign_configs
 from engine.context import EngineContext
 from engine.leads.lead_file.rows import FORMULA_START
 from engine.leads.service import custom_fields
+from engine.states import InboundKind, MessageKind, OutboundState
 from engine.storage import store
 from engine.storage.models import (
     PRIMARY_MAILBOX,
+    InboundMessage,
     Lead,
     Mailbox,
+    OutboundMessage,
 )
 
 EXPORT_COLUMNS = [
@@ -36,6 +40,10 @@ EXPORT_COLUMNS = [
     "campaign",
     "variant",
     "timezone",
+    "label",
+    "answers_sent",
+    "away_until",
+    "referred_by",
 ]
 
 
@@ -63,6 +71,7 @@ def export_csv(ctx: EngineContext, campaign_id: int | None = None) -> bytes:
         s = store.effective_settings(session, ctx.settings)
         configs = campaign_configs(session, s, ctx.clock.now())
         where = [] if campaign_id is None else [Lead.campaign_id == campaign_id]
+        labels, answers = _reply_facts(session, campaign_id)
         stmt = select(Lead).where(*where).order_by(Lead.id).execution_options(yield_per=2000)
         for lead in session.scalars(stmt):
             row = [
@@ -83,6 +92,45 @@ def export_csv(ctx: EngineContext, campaign_id: int | None = None) -> bytes:
                 lead.variant or "",
                 lead.timezone
                 or (configs[lead.campaign_id].timezone if lead.campaign_id in configs else ""),
+                labels.get(lead.id, ""),
+                answers.get(lead.id, 0),
+                lead.away_until.isoformat() if lead.away_until is not None else "",
+                lead.referred_by or "",
             ] + [(lead.custom or {}).get(c, "") for c in extra]
             w.writerow([_cell(v) for v in row])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _reply_facts(
+    session: Session, campaign_id: int | None
+) -> tuple[dict[int, str], dict[int, int]]:
+    """Per lead: the label of its latest labelled human reply, and how many answers written in
+    the chat it was sent. Replies and answers are few beside the leads: two small scans."""
+    of_i = [] if campaign_id is None else [InboundMessage.campaign_id == campaign_id]
+    labels: dict[int, str] = {}
+    for lead_id, label in session.execute(
+        select(InboundMessage.lead_id, InboundMessage.label)
+        .where(
+            InboundMessage.kind == InboundKind.HUMAN,
+            InboundMessage.label.is_not(None),
+            InboundMessage.lead_id.is_not(None),
+            *of_i,
+        )
+        .order_by(InboundMessage.id)
+    ):
+        labels[int(lead_id)] = str(label)  # the latest wins
+    of_o = [] if campaign_id is None else [OutboundMessage.campaign_id == campaign_id]
+    answers = {
+        int(lead_id): int(n)
+        for lead_id, n in session.execute(
+            select(OutboundMessage.lead_id, func.count())
+            .where(
+                OutboundMessage.kind == MessageKind.ANSWER,
+                OutboundMessage.state == OutboundState.SENT,
+                OutboundMessage.lead_id.is_not(None),
+                *of_o,
+            )
+            .group_by(OutboundMessage.lead_id)
+        )
+    }
+    return labels, answers

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.states import InboundKind, MessageKind, OutboundState
 from engine.storage.models import (
+    ANSWER_STEP,
     CALENDAR_STEP,
     FAILED_EMAIL,
     HARD_BOUNCE_REPORT,
@@ -148,7 +149,7 @@ def _email_keys(session: Session, campaign_id: int) -> list[tuple[int, str | Non
     """Every (step, variant) the campaign has emails of, found by seeking the index: a lookup
     per step and per variant, whatever the number of emails. ``None``: emails without a
     letter (none are written so; the count costs one more lookup per step)."""
-    of = _O.campaign_id == campaign_id
+    of = and_(_O.campaign_id == campaign_id, _O.step < ANSWER_STEP)  # answers: not a step
     keys: list[tuple[int, str | None]] = []
     step = session.scalar(select(func.min(_O.step)).where(of))
     while step is not None:
@@ -200,7 +201,7 @@ def _sent(session: Session, scope: Scope, t: Tally) -> None:
 
 
 def _add_sent(t: Tally, key: Key, kind: str, n: int) -> None:
-    if not n:
+    if not n or kind == MessageKind.ANSWER:  # an answer from the chat is no step's email
         return
     if kind == MessageKind.CALENDAR:
         t.calendar[key[0]] = t.calendar.get(key[0], 0) + n

@@ -25,10 +25,35 @@ from engine.message_ids import reply_headers
 from engine.sending.bounce_guard import guard_bounce_rate
 from engine.sending.compose import lead_values
 from engine.sending.messages import make_message_id, reply_subject
-from engine.states import InboundKind, LeadStatus, MessageKind, NoticeKind, OutboundState
+from engine.states import (
+    REPLY_KINDS,
+    InboundKind,
+    LeadStatus,
+    MessageKind,
+    NoticeKind,
+    OutboundState,
+)
 from engine.storage import store
-from engine.storage.models import CALENDAR_STEP, PRIMARY_MAILBOX, Lead, OutboundMessage
+from engine.storage.models import (
+    CALENDAR_STEP,
+    PRIMARY_MAILBOX,
+    InboundMessage,
+    Lead,
+    OutboundMessage,
+)
 from engine.templates import render_template
+
+# A reply's whole new text is kept for "Full text" up to this many characters (a few
+# Telegram messages; mail is hostile input: every field is capped).
+MAX_BODY_TEXT = 20_000
+MAX_THREAD_IDS = 20  # the newest ids of the References a reply cites, kept to answer it
+
+
+def keep_reply_text(row: InboundMessage, inb: Inbound) -> None:
+    """A human reply keeps its whole new text and the thread it cites, both capped."""
+    row.body_text = (inb.new_text or inb.text)[:MAX_BODY_TEXT]
+    refs = [r for r in inb.references if len(r) <= 250][-MAX_THREAD_IDS:]
+    row.thread_refs = " ".join(refs) or None
 
 
 def snippet(text: str, limit: int) -> str:
@@ -45,7 +70,7 @@ def _cancel_queued(session: Session, lead: Lead, why: str) -> None:
         .where(
             OutboundMessage.lead_id == lead.id,
             OutboundMessage.state == OutboundState.QUEUED,
-            OutboundMessage.kind != MessageKind.CALENDAR,
+            OutboundMessage.kind.not_in(REPLY_KINDS),
         )
         .values(state=OutboundState.CANCELLED, error=why)
     )
@@ -94,7 +119,10 @@ def act(
     inb: Inbound,
     message_id: str,
     cls: Classification,
+    row: InboundMessage | None = None,
 ) -> None:
+    """Act on a classified message from ``lead``; ``row`` is its stored inbound row (a reply's
+    notice names it, for the buttons that answer it or show its whole text)."""
     lead.last_inbound_at = inb.date or now
     lead.last_inbound_kind = str(cls.kind)
     config = campaign_configs(session, s, now).get(lead.campaign_id)
@@ -116,7 +144,7 @@ def act(
             {**lead_fields(lead), "writer": _third_party(lead, inb)},
         )
     else:
-        _act_on_reply(session, s, now, lead, inb, message_id)
+        _act_on_reply(session, s, now, lead, inb, message_id, row)
 
 
 def _act_on_bounce(
@@ -138,7 +166,13 @@ def _act_on_bounce(
 
 
 def _act_on_reply(
-    session: Session, s: Settings, now: datetime, lead: Lead, inb: Inbound, message_id: str
+    session: Session,
+    s: Settings,
+    now: datetime,
+    lead: Lead,
+    inb: Inbound,
+    message_id: str,
+    row: InboundMessage | None,
 ) -> None:
     """A human reply: the sequence stops; on the first one, the calendar answer is queued."""
     first = lifecycle.replied(lead, now)
@@ -153,6 +187,7 @@ def _act_on_reply(
         NoticeKind.REPLY,
         {
             **lead_fields(lead),
+            "inbound_id": row.id if row is not None else None,
             "domain": lead.domain,
             "first": first,
             "writer": _third_party(lead, inb),

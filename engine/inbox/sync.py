@@ -227,12 +227,15 @@ def process_message(
             variant=lead.variant if lead else None,
             step=lead.next_step - 1 if lead and lead.last_sent_at and lead.next_step else None,
         )
+        if lead is not None and cls is not None and cls.kind == InboundKind.HUMAN:
+            actions.keep_reply_text(row, inb)
         session.add(row)
-        if lead is not None and cls is not None and held is not None:
-            session.flush()
-            _hold(session, now, row, lead, inb, message_id, cls, held)
-        elif lead is not None and cls is not None:
-            actions.act(session, s, now, lead, inb, message_id, cls)
+        if lead is not None and cls is not None:
+            session.flush()  # the row's id: the notice's buttons name it
+            if held is not None:
+                _hold(session, now, row, lead, inb, message_id, cls, held)
+            else:
+                actions.act(session, s, now, lead, inb, message_id, cls, row)
         return kind
 
 
@@ -367,7 +370,8 @@ def apply_unverified(ctx: EngineContext, notification_id: int) -> ApplyOutcome:
         cls = Classification(
             kind=would_be, bounce=_held_bounce(p, lead), reason=str(p.get("reason") or "")
         )
-        actions.act(session, s, now, lead, inb, inb.message_id or "", cls)
+        row = session.get(InboundMessage, int(p["inbound_id"]))
+        actions.act(session, s, now, lead, inb, inb.message_id or "", cls, row)
         return ApplyOutcome(ApplyResult.APPLIED, would_be, lead.email)
 
 

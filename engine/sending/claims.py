@@ -24,7 +24,7 @@ from engine.sending.compose import lead_name, lead_values, outgoing, thread
 from engine.sending.gate import campaign_sends, evaluate, pacing_rules
 from engine.sending.messages import Outgoing, make_message_id, reply_subject
 from engine.sending.pacing import Gate, PacingRules, SendCounts, after_send, day_start, gate
-from engine.states import Hold, MessageKind, OutboundState
+from engine.states import REPLY_KINDS, Hold, MessageKind, OutboundState
 from engine.storage import store
 from engine.storage.leases import owner_is_gone
 from engine.storage.models import (
@@ -107,11 +107,7 @@ def _claim_queued(
     )
     while (row := session.scalars(skip_locked(stmt, ctx)).first()) is not None:
         lead = session.get(Lead, row.lead_id) if row.lead_id is not None else None
-        if (
-            lead is not None
-            and row.kind != MessageKind.CALENDAR
-            and not lifecycle.in_sequence(lead)
-        ):
+        if lead is not None and row.kind not in REPLY_KINDS and not lifecycle.in_sequence(lead):
             row.state, row.error = OutboundState.CANCELLED, f"lead is {lead.status}"
         elif lead is not None and store.suppressed(session, lead.email):
             row.state, row.error = OutboundState.CANCELLED, "suppressed"

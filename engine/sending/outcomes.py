@@ -32,9 +32,9 @@ from engine.sending.failure_policy import (
 )
 from engine.sending.pacing import retry_backoff
 from engine.states import (
+    REPLY_KINDS,
     AlertCondition,
     MailboxHold,
-    MessageKind,
     NoticeKind,
     OutboundState,
     StateReason,
@@ -103,7 +103,7 @@ def mark_message_sent(session: Session, s: Settings, row: OutboundMessage, now: 
     """A message is known to be sent (by the server's 250 or found in the Sent folder). ``s``
     is the global effective settings (the lead's campaign's own values go over them)."""
     lead = None
-    if row.lead_id is not None and row.kind != MessageKind.CALENDAR:
+    if row.lead_id is not None and row.kind not in REPLY_KINDS:
         lead = session.get(Lead, row.lead_id, with_for_update=True)
     _mark_sent(session, s, row, lead, now)
 
@@ -115,7 +115,7 @@ def _mark_sent(
     delay and inside the campaign's window in the lead's zone (or its sequence is over)."""
     unlease(row, OutboundState.SENT, None)
     row.sent_at = now
-    if lead is None or row.kind == MessageKind.CALENDAR:
+    if lead is None or row.kind in REPLY_KINDS:
         return
     config = campaign_configs(session, base, now).get(lead.campaign_id)
     delays = config.followup_delays if config is not None else base.followup_delays

@@ -6,13 +6,14 @@ mark, undelivered notifications — lives here, so a restart (or another replica
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -65,8 +66,10 @@ PRIMARY_MAILBOX = 1
 # campaign belong to it.
 DEFAULT_CAMPAIGN = 1
 
-# Outbound step numbers: 0 initial, 1..N follow-ups, CALENDAR_STEP the answer (MessageKind).
+# Outbound step numbers: 0 initial, 1..N follow-ups, CALENDAR_STEP the answer (MessageKind);
+# an answer written in the chat is ANSWER_STEP + its draft's id (one row per draft and thread).
 CALENDAR_STEP = 100
+ANSWER_STEP = 1000
 
 # The rows /stats reads through partial indexes (migration 0008). Queries use these very texts:
 # SQLite takes a partial index only for a WHERE with the same terms, literal values included.
@@ -130,6 +133,10 @@ class Lead(Base):
     # from ("column", "country"; None: the campaign's).
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     zone_source: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # An out-of-office reply's last day away (its next email waits until a working day after).
+    away_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The lead who named this one in a reply (their address), for a lead added from a referral.
+    referred_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
     created_at: Mapped[datetime]
 
 
@@ -229,6 +236,39 @@ class InboundMessage(Base):
     campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     variant: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    # A human reply's whole new text (quotes and signature removed, capped: MAX_BODY_TEXT) for
+    # "Full text", and the thread it cites (its References), for an answer from the chat.
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    thread_refs: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Its intent (engine.inbox.intent.Intent), by the rules or corrected by an admin (label_by).
+    label: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    label_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class AnswerDraft(Base):
+    """An answer to a lead written in the chat: awaiting its text, ready (previewed), sending
+    (its outbound row claimed; that row's state says whether it went), sent, cancelled or
+    expired. Send claims the draft and its outbound row in one transaction, so two presses (or
+    two admins) send once, and a crash after the claim is settled like any other email."""
+
+    __tablename__ = "answer_drafts"
+    __table_args__ = (Index("ix_answer_drafts_admin_state", "admin_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="SET NULL"), nullable=True
+    )
+    admin_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(20))  # DraftState
+    body: Mapped[str] = mapped_column(Text, default="")
+    preview_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    outbound_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Campaign(Base):
