@@ -208,6 +208,22 @@ class Settings:
         parse=values.sender_name,
         tunable=True,
     )
+    answer_quote: bool = _setting(
+        "ANSWER_QUOTE",
+        "on",
+        "on: an answer written in the chat quotes the reply it answers; off: only your text.",
+        parse=values.on_off("ANSWER_QUOTE"),
+        show=values.show_on_off,
+        tunable=True,
+    )
+    signature: str = _setting(
+        "SIGNATURE",
+        "",
+        "Signature under answers written in the chat (\\n starts a new line).",
+        parse=values.signature,
+        show=values.show_signature,
+        tunable=True,
+    )
     timezone: str = _setting(
         "TIMEZONE",
         "UTC",

@@ -261,6 +261,24 @@ def verbatim(v: str) -> str:
     return v
 
 
+MAX_SIGNATURE = 500
+
+
+def signature(v: str) -> str:
+    """A few lines under an answer written in the chat: ``\\n`` (typed as backslash-n, since a
+    setting is one line) starts a new line; at most 500 characters, refused rather than cut."""
+    text = v.strip().replace("\\n", "\n")
+    if len(text) > MAX_SIGNATURE:
+        raise ValueError(f"signature is too long: at most {MAX_SIGNATURE} characters")
+    if any(ord(c) < 32 and c != "\n" for c in text):
+        raise ValueError("signature: use plain text (\\n for a new line)")
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def show_signature(v: str) -> str:
+    return v.replace("\n", "\\n")
+
+
 MAX_SENDER_NAME = 100
 
 

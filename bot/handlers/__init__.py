@@ -7,6 +7,8 @@
 - leads: /leads /lead /export /suppressions /unsuppress and the buttons on leads and domains
 - mailboxes: /mailbox /mailboxes, a CSV of mailboxes (caption /mailboxes), the mailbox buttons
 - upload: a CSV document, imported with progress
+- answers: answering a lead from the chat (✍️ Reply, the draft, 📨 Send), and the hint for
+  any other plain message
 - buttons: the table from a button's prefix to its action
 - errors: what the operator sees when a handler fails
 """
@@ -25,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import campaign, campaigns, leads, mailboxes, stats
+from bot.handlers import answers, campaign, campaigns, leads, mailboxes, stats
 from bot.handlers.access import admin_gate
 from bot.handlers.buttons import button
 from bot.handlers.errors import error_handler
@@ -65,4 +67,20 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.Document.ALL, document_msg))
     app.add_handler(CallbackQueryHandler(button))
     app.add_handler(MessageHandler(filters.COMMAND, campaign.help_cmd))
+    # A text that is not a command: the answer awaited after ✍️ Reply, else a hint.
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, answers.text_msg))
+    app.add_handler(
+        MessageHandler(
+            filters.Sticker.ALL
+            | filters.PHOTO
+            | filters.VOICE
+            | filters.VIDEO
+            | filters.VIDEO_NOTE
+            | filters.AUDIO
+            | filters.ANIMATION
+            | filters.LOCATION
+            | filters.CONTACT,
+            answers.not_text_msg,
+        )
+    )
     app.add_error_handler(error_handler)

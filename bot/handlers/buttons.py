@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers import campaign, campaigns, leads, mailboxes
+from bot.handlers import answers, campaign, campaigns, leads, mailboxes
 from bot.handlers.common import ButtonAction, Ctx
 
 ACTIONS: dict[str, ButtonAction] = {
+    # answering a lead from the chat: on a reply notification, the prompt and the preview
+    "rpl": answers.reply_button,
+    "dsend": answers.send_button,
+    "dcancel": answers.cancel_button,
     # on a reply notification and on /lead
     "stop": leads.stop_button,
     "dom": leads.domain_button,

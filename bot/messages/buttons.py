@@ -5,20 +5,24 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 
-def reply_buttons(lead_id: int) -> InlineKeyboardMarkup:
-    """Under a reply: stop the lead or its whole domain, mark the interest."""
-    return InlineKeyboardMarkup(
+def reply_buttons(lead_id: int, inbound_id: int | None = None) -> InlineKeyboardMarkup:
+    """Under a reply: answer it from the chat, stop the lead or its whole domain, mark the
+    interest. A notice stored before replies kept their row (no ``inbound_id``) has no
+    ✍️ Reply."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if inbound_id is not None:
+        rows.append([InlineKeyboardButton("✍️ Reply", callback_data=f"rpl:{inbound_id}")])
+    rows += [
         [
-            [
-                InlineKeyboardButton("🛑 Stop this lead", callback_data=f"stop:{lead_id}"),
-                InlineKeyboardButton("🌐 Stop whole domain", callback_data=f"dom:{lead_id}"),
-            ],
-            [
-                InlineKeyboardButton("👍 Interested", callback_data=f"int:{lead_id}"),
-                InlineKeyboardButton("👎 Not interested", callback_data=f"notint:{lead_id}"),
-            ],
-        ]
-    )
+            InlineKeyboardButton("🛑 Stop this lead", callback_data=f"stop:{lead_id}"),
+            InlineKeyboardButton("🌐 Stop whole domain", callback_data=f"dom:{lead_id}"),
+        ],
+        [
+            InlineKeyboardButton("👍 Interested", callback_data=f"int:{lead_id}"),
+            InlineKeyboardButton("👎 Not interested", callback_data=f"notint:{lead_id}"),
+        ],
+    ]
+    return InlineKeyboardMarkup(rows)
 
 
 def apply_anyway_button(notification_id: int) -> InlineKeyboardMarkup:

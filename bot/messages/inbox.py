@@ -53,8 +53,12 @@ def reply(n: Notification) -> Rendered:
         text += "\n\n📅 Calendar link queued."
     elif p.get("first") and not p.get("calendar_link_set"):
         text += "\n\n(No CALENDAR_LINK set, so no calendar answer was sent — reply yourself.)"
-    lead_id = p.get("lead_id")
-    buttons = reply_buttons(int(lead_id)) if lead_id is not None else None
+    lead_id, inbound_id = p.get("lead_id"), p.get("inbound_id")
+    buttons = (
+        reply_buttons(int(lead_id), int(inbound_id) if inbound_id is not None else None)
+        if lead_id is not None
+        else None
+    )
     return _rendered(text, line=head, buttons=buttons, standalone=True)
 
 

@@ -24,7 +24,7 @@ from engine.states import CampaignState
 from engine.storage import store
 from engine.storage.models import Campaign, CampaignSetting
 
-# The keys a campaign has its own value of; the first six are global tunables too.
+# The keys a campaign has its own value of; the shared ones are global tunables too.
 SHARED_KEYS = (
     "followup_delays",
     "calendar_link",
@@ -32,6 +32,8 @@ SHARED_KEYS = (
     "send_days",
     "timezone",
     "sender_name",
+    "answer_quote",
+    "signature",
 )
 OWN_KEYS = ("daily_limit", "mailboxes")
 CAMPAIGN_KEYS = (*SHARED_KEYS, *OWN_KEYS)
@@ -93,6 +95,8 @@ class CampaignConfig:
     daily_limit: int | None
     mailboxes: frozenset[str] | None  # lower-cased addresses; None: every mailbox
     own: frozenset[str]  # the keys set on this campaign
+    answer_quote: bool = True  # an answer from the chat quotes the reply it answers
+    signature: str = ""  # under an answer from the chat
 
     @property
     def running(self) -> bool:
@@ -115,7 +119,7 @@ class CampaignConfig:
 
     def settings_for(self, s: Settings) -> Settings:
         """``s`` (a mailbox's settings) as this campaign sends with them: its sequence,
-        calendar link, window and (when it has its own) sender name."""
+        calendar link, window, answer rules and (when it has its own) sender name."""
         return replace(
             s,
             followup_delays=self.followup_delays,
@@ -123,6 +127,8 @@ class CampaignConfig:
             sender_name=self.sender_name if self.sender_name is not None else s.sender_name,
             send_window=self.send_window,
             send_days=self.send_days,
+            answer_quote=self.answer_quote,
+            signature=self.signature,
         )
 
 
@@ -163,6 +169,8 @@ def config_of(camp: Campaign, own: Mapping[str, str], base: Settings) -> Campaig
         daily_limit=limit,
         mailboxes=boxes,
         own=frozenset(k for k in own if k in CAMPAIGN_KEYS),
+        answer_quote=bool(values["answer_quote"]),
+        signature=str(values["signature"]),
     )
 
 

@@ -725,15 +725,54 @@ class FakeTelegram:
         chat_id: int | None = None,
         chat_type: str = "private",
         username: str | None = None,
+        reply_to: dict | int | None = None,
     ) -> dict:
-        """A user writes ``text`` to the bot; returns the Message (as JSON dict)."""
+        """A user writes ``text`` to the bot; returns the Message (as JSON dict). With
+        ``reply_to`` (a record from ``sent()``, a Message dict or a message_id in that chat)
+        it is a Telegram reply to that message, which Telegram sends along whole (its
+        keyboard included) as ``reply_to_message``."""
         message = self._user_message(user_id, chat_id, chat_type, username)
         message["text"] = text
+        if reply_to is not None:
+            message["reply_to_message"] = self._replied_message(message["chat"]["id"], reply_to)
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0] if text.strip() else text
             message["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
             ]
+        with self._cond:
+            self._messages[(message["chat"]["id"], message["message_id"])] = message
+        self._push("message", message)
+        return message
+
+    def _replied_message(self, chat_id: int | str, ref: dict | int) -> dict:
+        key_id = ref if isinstance(ref, int) else int(ref["message_id"])
+        with self._cond:
+            stored = self._messages.get((_norm_chat_id(chat_id), key_id))
+            if stored is None:
+                raise AssertionError(f"no message {key_id} in chat {chat_id} to reply to")
+            return json.loads(json.dumps(stored))
+
+    def send_other(self, user_id: int, kind: str, *, chat_id: int | None = None) -> dict:
+        """A user sends something that is not text: ``sticker``, ``photo``, ``voice``…,
+        shaped as Telegram sends it (file ids only; nothing to download)."""
+        message = self._user_message(user_id, chat_id, "private", None)
+        file = {"file_id": f"f{next(self._ids)}", "file_unique_id": f"u{next(self._ids)}"}
+        shapes: dict[str, Any] = {
+            "sticker": {
+                **file,
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            },
+            "photo": [{**file, "width": 90, "height": 90}],
+            "voice": {**file, "duration": 3},
+        }
+        if kind not in shapes:
+            raise AssertionError(f"send_other knows {sorted(shapes)}, not {kind!r}")
+        message[kind] = shapes[kind]
         with self._cond:
             self._messages[(message["chat"]["id"], message["message_id"])] = message
         self._push("message", message)
