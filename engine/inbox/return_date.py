@@ -115,6 +115,9 @@ _FILLER = frozenset(
 ) | frozenset(WEEKDAYS)
 _TIGHT_PUNCT = frozenset(",:().'\"-")
 _BREAK_PUNCT = frozenset("!?;|")
+# A return cue followed by one of these gives no date ("back soon"): the date before it is
+# more likely the start of the absence ("on leave from 4 January, back soon").
+_SOON = frozenset(_folded("soon,shortly,later,bald,bientot,pronto,presto,logo,скоро,binnenkort"))
 _CONJUNCTIONS = frozenset(_folded("and,und,et,y,e,и,en,but,aber,mais,pero,ma,mas,но,maar"))
 
 # Cue phrases by kind: (phrases, language). Language "" is shared by several languages
@@ -141,7 +144,8 @@ _CUE_TABLE: list[tuple[str, str, str]] = [
     (
         RETURN,
         "en",
-        "back,return,returns,returning,again,resume,resumes,resuming,be in the office",
+        "back,return,returns,returning,resume,resumes,resuming,be in the office,"
+        "in the office again,available again,reachable again,online again",
     ),
     (RETURN, "de", "zurück,zurueck,wieder"),
     (
@@ -185,7 +189,7 @@ _CUE_TABLE: list[tuple[str, str, str]] = [
     (FROM, "fr", "du,à partir du,à partir de,à compter du,dès le"),
     (FROM, "es", "desde,a partir del"),
     (FROM, "pt", "a partir do"),
-    (FROM, "it", "dal,dall',a partire dal,a partire da,a partire dall'"),
+    (FROM, "it", "da,dal,dall',a partire dal,a partire da,a partire dall'"),
     (FROM, "ru", "с,со,начиная с"),
     (FROM, "nl", "van,vanaf,met ingang van"),
     (FROM, "", "de,del,a partir de"),
@@ -244,8 +248,9 @@ _MONTH_DAY = re.compile(
     r"(?:st|nd|rd|th)?(?![\d:]|\.\d|[^\W\d_])(?:,? ?(\d{4})(?!\d))?"
 )
 _ISO = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
-# "12.1.", "12.01.2027", "12.01.27", "12.01": day.month everywhere.
-_DOTTED = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})(?:\.(?:(\d{4}|\d{2})(?![\d.]))?)?(?!\d)")
+# "12.1.", "12.01.2027", "12.01.27", "12.01", "12.1": day.month everywhere. Group 3 is the
+# closing dot (and year); without it and with a one-digit month ("2.5") it may be a decimal.
+_DOTTED = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})(\.(?:(\d{4}|\d{2})(?!\d))?)?(?!\d)")
 _SLASHED = re.compile(r"(?<![\d/.])(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?(?![\d/])")
 _DASHED = re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(\d{4}|\d{2})(?![\d-])")
 # A day number alone: the start of "from 3 to 12 January", the end of "January 3 to 12".
@@ -269,7 +274,7 @@ _PUNCT = str.maketrans(
 # Words a "." may follow inside one sentence ("Mon. 12 Jan", "incl. 12.1.").
 _ABBREVIATIONS = frozenset(WEEKDAYS) | frozenset(_folded("incl,inkl,einschl,ca,approx,z,b,d,h"))
 _DATE, _DAY = "date", "day"
-_PRIORITY = {"dm": 0, "iso": 1, "dotted": 1, "slash": 1, "md": 2, _DAY: 3}
+_PRIORITY = {"dm": 0, "iso": 1, "dotted": 1, "decimal": 1, "slash": 1, "md": 2, _DAY: 3}
 
 
 # --------------------------------------------------------------------------- public API
@@ -394,7 +399,8 @@ def _items(text: str) -> list[_Item]:
     for m in _ISO.finditer(text):
         dates.append(_Item(m.start(), m.end(), _DATE, int(m[3]), int(m[2]), int(m[1]), "iso"))
     for m in _DOTTED.finditer(text):
-        dates.append(_Item(m.start(), m.end(), _DATE, int(m[1]), int(m[2]), _year(m[3]), "dotted"))
+        form = "decimal" if m[3] is None and len(m[2]) == 1 else "dotted"
+        dates.append(_Item(m.start(), m.end(), _DATE, int(m[1]), int(m[2]), _year(m[4]), form))
     for pattern in (_SLASHED, _DASHED):
         for m in pattern.finditer(text):
             dates.append(
@@ -540,14 +546,15 @@ def _loose_binding(text: str, items: list[_Item], ci: int, from_bound: set[int])
         if items[j].kind == _DATE:
             hit, rank = j, 2
             break
-    if hit < 0:
+    after = [tok for tok in _tokens(text[cue.end : cue.end + 16]) if tok[0].isalnum()]
+    if hit < 0 and not (after and after[0] in _SOON):
         for j in range(ci - 1, -1, -1):
             if not _close_before(text[items[j].end : cue.start]):
                 break
             if items[j].kind == _DATE:
                 hit, rank = j, 3
                 break
-    if hit < 0:
+    if hit < 0 or items[hit].form == "decimal":  # "back in 2.5 weeks": only a tight cue
         return None
     if cue.kind == AVAIL:
         if hit not in from_bound:  # "available" alone says nothing about a date

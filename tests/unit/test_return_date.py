@@ -120,6 +120,12 @@ CASES: list[tuple[str, str, datetime, date | None]] = [
         date(2027, 1, 15),
     ),
     (
+        "en-range-bare-end-before-its-start",
+        "I'm away January 28-3, sorry for the slow reply.",
+        SUN_20_DEC,
+        None,
+    ),
+    (
         "en-range-dash",
         "Out of office 4-15 January. Back soon!",
         MON_4_JAN,
@@ -220,7 +226,7 @@ CASES: list[tuple[str, str, datetime, date | None]] = [
     ),
     (
         "en-slash-ambiguous-no-hint",
-        "I am out of the office until 01/12/2027. Please expect a delayed response.",
+        "I am out of the office until 02/03/2027. Please expect a delayed response.",
         MON_4_JAN,
         None,
     ),
@@ -266,6 +272,31 @@ CASES: list[tuple[str, str, datetime, date | None]] = [
         datetime(2028, 1, 10, 9, 0, tzinfo=CET),
         date(2028, 2, 29),
     ),
+    (
+        "en-from-a-date-back-soon",
+        "Hi, I am on leave from Monday 4 January, back soon. Happy holidays!",
+        SUN_20_DEC,
+        None,
+    ),
+    (
+        "en-thanks-again-and-a-meeting-date",
+        "Thanks again for your message about our call on 15 January. I'm out of the office and "
+        "will reply when I'm back.",
+        SUN_20_DEC,
+        None,
+    ),
+    (
+        "en-decimal-is-not-a-date",
+        "I'm on a course and will be back in 2.5 weeks. Best, Ella",
+        MON_4_JAN,
+        None,
+    ),
+    (
+        "en-in-the-office-again",
+        "Hello, I'll be in the office again on Monday 18 January. Regards, Ben",
+        MON_4_JAN,
+        date(2027, 1, 17),
+    ),
     # ------------------------------------------------------------------ German
     (
         "de-bis-einschliesslich",
@@ -307,6 +338,12 @@ CASES: list[tuple[str, str, datetime, date | None]] = [
         date(2027, 1, 17),
     ),
     (
+        "de-ab-dem-nicht-erreichbar",
+        "Ab dem 5.1. bin ich nicht erreichbar. Vielen Dank.",
+        MON_4_JAN,
+        None,
+    ),
+    (
         "de-ab-dem-start-only",
         "Ab dem 3. Januar bin ich im Urlaub. Ihre Nachricht wird nicht weitergeleitet.",
         MON_4_JAN,
@@ -323,6 +360,18 @@ CASES: list[tuple[str, str, datetime, date | None]] = [
         "Zurück am 18.01. – bis dahin lese ich keine Mails.",
         MON_4_JAN,
         date(2027, 1, 17),
+    ),
+    (
+        "de-bis-day-dot-month-no-closing-dot",
+        "Hallo, ich bin bis 15.1 nicht erreichbar. Gruß, Jan",
+        MON_4_JAN,
+        date(2027, 1, 15),
+    ),
+    (
+        "de-year-before-a-full-stop",
+        "Ich bin bis 15.01.2027. Danach bin ich wieder da.",
+        datetime(2026, 1, 10, 9, 0, tzinfo=CET),
+        None,
     ),
     (
         "de-thirteenth-month",
