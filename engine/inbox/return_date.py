@@ -20,22 +20,25 @@ How a date gets a meaning (its *binding*):
   characters of the same sentence by a date. The date is the first day back: the last day
   away is the day before.
 * **return, before the cue** (rank 3): no date after the cue, but one just before it (at most
-  four words, no "and"/"und"/… between): "Ab dem 13.1. bin ich wieder im Büro",
-  "13 января вернусь". An availability cue (available, erreichbar, disponible, im Büro, …)
-  binds like this too, but only to a date right after a "from" cue (ab dem, à partir du, a
-  partir de, from, с, vanaf, …) and never when negated ("nicht erreichbar").
+  four words, no "and"/"und"/… between): "Ab dem 13.1. bin ich wieder im Büro", "13 января
+  вернусь"; not when the cue says "soon" ("on leave from 4 January, back soon"). An
+  availability cue (available, erreichbar, disponible, im Büro, …) binds like this too, but
+  only to a date right after a "from" cue (ab dem, à partir du, a partir de, from, с, vanaf,
+  …) and never when negated ("nicht erreichbar").
 
 A date with no binding ("your email of 3 January", "I am away from 3 January") is ignored.
 When several dates are bound, the best rank wins (the explicit until statement first), and
 within a rank the first in the text. Dates that are impossible, before today or more than
 183 days after today are dropped before choosing.
 
-Numeric dates: ``12.1.``, ``12.01.2027`` and ``12.01.27`` are always day.month.
-``2027-01-12`` is ISO. Slashed (``12/01/2027``) and dashed (``12-01-2027``) dates are
-day/month, unless every language cue in the text is English: then a value over 12 decides
-the order; when both are 12 or less, a weekday named just before the date that fits one
-reading only decides, else the text's written dates do ("January 12" → month/day, "12
-January" → day/month); with no hint, or hints both ways, the date is dropped.
+Numeric dates: ``12.1.``, ``12.01.``, ``12.01``, ``12.01.2027`` and ``12.01.27`` are always
+day.month (two-digit years are 20xx); ``2.5`` (no closing dot, one-digit month) may be a
+decimal, so it is a date only right after an until cue ("bis 15.1"). ``2027-01-12`` is ISO.
+Slashed (``12/01/2027``) and dashed (``12-01-2027``) dates are day/month, unless every
+until, return or availability cue in the text is English: then a value over 12 decides the
+order; when both are 12 or less, a weekday named just before the date that fits one reading
+only decides, else the text's written dates do ("January 12" → month/day, "12 January" →
+day/month); with no hint, or hints both ways, the date is dropped.
 """
 
 from __future__ import annotations

@@ -423,6 +423,12 @@ CASES: list[tuple[str, str, datetime, date | None]] = [
         date(2027, 1, 15),
     ),
     (
+        "fr-pas-de-retour-avant",
+        "Bonjour, je ne serai pas de retour avant le 18 janvier. Merci.",
+        MON_4_JAN,
+        date(2027, 1, 17),
+    ),
+    (
         "fr-fevr-abbreviation",
         "Réponse automatique : je suis en déplacement jusqu'au 5 févr. Merci.",
         MON_4_JAN,
@@ -450,6 +456,12 @@ CASES: list[tuple[str, str, datetime, date | None]] = [
     (
         "es-de-vuelta-a-partir-del",
         "Estaré de vuelta a partir del 18 de enero. Para urgencias, escriba a ventas@x.example.",
+        MON_4_JAN,
+        date(2027, 1, 17),
+    ),
+    (
+        "es-no-volvere-hasta",
+        "Buenos días. No volveré hasta el lunes 18 de enero. Gracias por su paciencia.",
         MON_4_JAN,
         date(2027, 1, 17),
     ),
@@ -522,6 +534,18 @@ CASES: list[tuple[str, str, datetime, date | None]] = [
         date(2027, 1, 31),
     ),
     (
+        "it-non-rientrero-fino-al",
+        "Gentile cliente, non rientrerò fino al 18 gennaio. Cordialmente, Paolo",
+        MON_4_JAN,
+        date(2027, 1, 17),
+    ),
+    (
+        "it-da-a-weekdays",
+        "Sarò fuori sede da lunedì 4 a venerdì 15 gennaio.",
+        MON_4_JAN,
+        date(2027, 1, 15),
+    ),
+    (
         "it-dall-apostrophe",
         "Sono in ferie dall'8 al 15 gennaio. Per urgenze contattare il centralino.",
         MON_4_JAN,
@@ -557,6 +581,12 @@ CASES: list[tuple[str, str, datetime, date | None]] = [
         "Я нахожусь на больничном до 2 февраля, ответ будет позже.",
         MON_4_JAN,
         date(2027, 2, 2),
+    ),
+    (
+        "ru-ne-vernus-do",
+        "Добрый день. Не вернусь до 18 января, отвечу после возвращения.",
+        MON_4_JAN,
+        date(2027, 1, 17),
     ),
     (
         "ru-abbreviated-dek",
