@@ -48,6 +48,7 @@ from engine.inbox import (
     mime,
     optout,
     quotes,
+    return_date,
 )
 from engine.leads import csv_import
 from engine.leads.lead_file import aliases, cells, decoding, dialect, layout, rows
@@ -65,6 +66,7 @@ MODULES: list[ModuleType] = [
     optout,
     limits,
     authres,
+    return_date,  # out-of-office return dates read from the reply's text
     message_ids,
     delivery_status,
     csv_import,
