@@ -269,6 +269,8 @@ def lead_text(v: LeadView, tz: ZoneInfo) -> str:
         f"Last sent: {when(lead.last_sent_at, tz)}",
         f"Replied: {when(lead.replied_at, tz)}",
     ]
+    if lead.away_until is not None:
+        lines.append(f"Away until: {lead.away_until:%d %b %Y} (out-of-office reply)")
     if lead.next_send_at is not None and lead.queue is not None:
         lines.append(f"Next email: {when(lead.next_send_at, tz)}")
     if lead.last_error:

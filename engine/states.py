@@ -126,6 +126,7 @@ class NoticeKind(StrEnum):
     BOUNCE = "bounce"
     OPT_OUT = "opt_out"
     UNVERIFIED = "unverified"
+    AWAY = "away"  # an out-of-office reply named its return date
     # --- sending
     BAD_ADDRESS = "bad_address"  # a lead's stored address cannot go on an envelope
     # --- system

@@ -3,6 +3,7 @@ and held (unverified) messages, and the answer to "Apply anyway"."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
@@ -96,9 +97,27 @@ def applied(outcome: ApplyOutcome) -> str:
     return f"✅ Applied: {WOULD_BE[outcome.would_be]} for {outcome.email}."
 
 
+def _day(iso: str) -> str:
+    """ "2027-01-12" → "12 Jan" (the year is the coming one: dates are at most 6 months on)."""
+    d = date.fromisoformat(iso)
+    return f"{d.day} {d:%b}"
+
+
+def away(n: Notification) -> Rendered:
+    """An out-of-office reply with a return date, as one line of the grouped message."""
+    p = n.payload
+    name = str(p.get("name") or "").split(" ")[0] or str(p.get("email") or "")
+    line = f"🏖 {name} is away until {_day(str(p['until']))}"
+    if p.get("moved_to"):
+        what = "follow-up" if p.get("followup") else "first email"
+        line += f": {what} moved to {_day(str(p['moved_to']))}"
+    return _rendered(line + ".")
+
+
 RENDERERS: dict[str, Renderer] = {
     NoticeKind.REPLY: reply,
     NoticeKind.BOUNCE: bounce,
     NoticeKind.OPT_OUT: opt_out,
     NoticeKind.UNVERIFIED: unverified,
+    NoticeKind.AWAY: away,
 }

@@ -8,17 +8,20 @@ admins are told through :func:`engine.notify.emit` with a structured payload (th
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import notify
+from engine.campaigns.config import CampaignConfig
+from engine.campaigns.timing import allowed_from, lead_zone
 from engine.campaigns.timing import configs as campaign_configs
 from engine.config import Settings
 from engine.inbox.bounces import Bounce
 from engine.inbox.classify import Classification, Inbound
+from engine.inbox.return_date import away_until, next_working_day
 from engine.leads import lifecycle
 from engine.mailboxes import accounts
 from engine.message_ids import reply_headers
@@ -47,6 +50,9 @@ from engine.templates import render_template
 # Telegram messages; mail is hostile input: every field is capped).
 MAX_BODY_TEXT = 20_000
 MAX_THREAD_IDS = 20  # the newest ids of the References a reply cites, kept to answer it
+
+
+ALL_DAYS = frozenset(range(7))
 
 
 def keep_reply_text(row: InboundMessage, inb: Inbound) -> None:
@@ -132,6 +138,8 @@ def act(
         _act_on_bounce(session, s, now, lead, cls.bounce)
     elif cls.kind == InboundKind.AUTO_REPLY:
         lead.auto_replies = (lead.auto_replies or 0) + 1
+        if config is not None:
+            _act_on_away(session, now, lead, inb, config)
     elif cls.kind == InboundKind.OPT_OUT:
         lifecycle.opted_out(lead)
         _cancel_queued(session, lead, "opted out")
@@ -145,6 +153,39 @@ def act(
         )
     else:
         _act_on_reply(session, s, now, lead, inb, message_id, row)
+
+
+def _act_on_away(
+    session: Session, now: datetime, lead: Lead, inb: Inbound, config: CampaignConfig
+) -> None:
+    """An out-of-office reply naming its return date: the lead is away until then, and its next
+    email waits for the first working day after it (the campaign's send days, in the lead's
+    zone), when that is later than the email was due. A date that cannot be read, is past,
+    or is more than six months ahead is ignored (``engine.inbox.return_date``)."""
+    zone = lead_zone(lead, config)
+    received = (inb.date or now).astimezone(zone)
+    last_day = away_until(inb.new_text or inb.text, received)
+    if last_day is None:
+        return
+    lead.away_until = last_day
+    moved_to: date | None = None
+    if lead.queue is not None and lead.next_send_at is not None:
+        back = next_working_day(last_day, config.send_days or ALL_DAYS)
+        start = allowed_from(lead, config, datetime.combine(back, time(0), tzinfo=zone))
+        if start > lead.next_send_at:
+            lead.next_send_at = start
+            moved_to = start.astimezone(zone).date()
+    notify.emit(
+        session,
+        now,
+        NoticeKind.AWAY,
+        {
+            **lead_fields(lead),
+            "until": last_day.isoformat(),
+            "moved_to": moved_to.isoformat() if moved_to is not None else None,
+            "followup": lead.next_step > 0,
+        },
+    )
 
 
 def _act_on_bounce(
