@@ -44,6 +44,7 @@ from engine.inbox import (
     bounces,
     classify,
     html_text,
+    intent,
     limits,
     mime,
     optout,
@@ -64,6 +65,7 @@ MODULES: list[ModuleType] = [
     bounces,
     autoreply,
     optout,
+    intent,  # the intent of a human reply: its phrase lists run on the reply's new text
     limits,
     authres,
     return_date,  # out-of-office return dates read from the reply's text
@@ -215,6 +217,7 @@ def test_the_introspection_finds_the_patterns_that_read_mail() -> None:
         "mime._FOLD",
     } <= names
     assert any(name.startswith("optout._OPT_OUT_PATTERNS") for name in names)
+    assert {"intent._MEETING", "intent._NOW_THEN_NEG", "intent._YES", "intent._EMAIL"} <= names
 
 
 @pytest.mark.parametrize(("name", "pattern"), PATTERNS, ids=[n for n, _ in PATTERNS])
