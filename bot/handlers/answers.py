@@ -13,8 +13,10 @@ from telegram.error import BadRequest
 
 from bot.handlers.common import Ctx, call, ctx_of, reply
 from bot.messages import answers as words
+from bot.messages.buttons import LABEL_WORDS, LABELS, label_buttons
 from bot.textsplit import split_text
 from engine.errors import UserInputError
+from engine.leads import service as leads
 from engine.sending import answers
 
 
@@ -128,3 +130,37 @@ async def _show(q: CallbackQuery, context: Ctx, result: answers.Result) -> None:
             await context.bot.send_message(
                 q.message.chat.id, part, reply_markup=markup if i == len(parts) - 1 else None
             )
+
+
+async def label_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """🏷 …: change under a reply: the labels to choose from."""
+    await q.answer()
+    if q.message is not None:
+        await context.bot.send_message(
+            q.message.chat.id,
+            "Which intent does this reply have? (Your choice is stored, and /stats counts "
+            "interested and meeting as positive.)",
+            reply_markup=label_buttons(ident),
+        )
+    return None
+
+
+async def label_set_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """A label chosen: stored on the reply (and its lead, when it is the latest reply)."""
+    inbound_id, index = divmod(ident, 8)
+    if index >= len(LABELS):
+        return "Unknown label; nothing was changed."
+    try:
+        done = await call(
+            leads.set_reply_label, ctx_of(context), inbound_id, LABELS[index], q.from_user.id
+        )
+    except UserInputError as e:
+        return str(e)
+    words = LABEL_WORDS[done.label]
+    text = f"🏷 {done.email}'s reply is now labelled {words}."
+    if not done.latest:
+        text += " (A later reply's label is the lead's.)"
+    await q.answer("Saved")
+    with contextlib.suppress(BadRequest):
+        await q.edit_message_text(text)
+    return None

@@ -12,6 +12,9 @@ ACTIONS: dict[str, ButtonAction] = {
     "rpl": answers.reply_button,
     "dsend": answers.send_button,
     "dcancel": answers.cancel_button,
+    # a reply's intent label, and its correction
+    "lbl": answers.label_button,
+    "lblset": answers.label_set_button,
     # on a reply notification and on /lead
     "stop": leads.stop_button,
     "dom": leads.domain_button,

@@ -4,14 +4,41 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+LABEL_WORDS = {
+    "interested": "👍 interested",
+    "meeting": "📅 meeting",
+    "question": "❓ question",
+    "not_now": "⏳ not now",
+    "referral": "👉 referral",
+    "wrong_person": "🙅 wrong person",
+    "other": "💬 other",
+}
+LABELS = tuple(LABEL_WORDS)  # a label's index is part of its button's callback data
 
-def reply_buttons(lead_id: int, inbound_id: int | None = None) -> InlineKeyboardMarkup:
+
+def label_buttons(inbound_id: int) -> InlineKeyboardMarkup:
+    """Every intent label, to correct a reply's: ``lblset:<inbound_id * 8 + index>``."""
+    buttons = [
+        InlineKeyboardButton(words, callback_data=f"lblset:{inbound_id * 8 + i}")
+        for i, words in enumerate(LABEL_WORDS.values())
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def reply_buttons(
+    lead_id: int, inbound_id: int | None = None, label: str | None = None
+) -> InlineKeyboardMarkup:
     """Under a reply: answer it from the chat, stop the lead or its whole domain, mark the
     interest. A notice stored before replies kept their row (no ``inbound_id``) has no
     ✍️ Reply."""
     rows: list[list[InlineKeyboardButton]] = []
     if inbound_id is not None:
         rows.append([InlineKeyboardButton("✍️ Reply", callback_data=f"rpl:{inbound_id}")])
+        if label is not None:
+            words = LABEL_WORDS.get(label, label)
+            rows.append(
+                [InlineKeyboardButton(f"🏷 {words}: change", callback_data=f"lbl:{inbound_id}")]
+            )
     rows += [
         [
             InlineKeyboardButton("🛑 Stop this lead", callback_data=f"stop:{lead_id}"),

@@ -9,7 +9,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup
 
 from bot.messages import Rendered, Renderer
-from bot.messages.buttons import apply_anyway_button, reply_buttons
+from bot.messages.buttons import LABEL_WORDS, apply_anyway_button, reply_buttons
 from engine.inbox.sync import ApplyOutcome, ApplyResult
 from engine.notify import Notification
 from engine.states import InboundKind, NoticeKind
@@ -49,18 +49,20 @@ def reply(n: Notification) -> Rendered:
     if p.get("writer"):
         writer = f"{p['writer']}, who wrote in the thread with {writer}"
     head = f"💬 Reply from {writer}\nSubject: {p.get('subject') or '(no subject)'}"
-    text = f"{head}\n\n{p.get('snippet') or ''}"
+    label = str(p["label"]) if p.get("label") else None
+    tag = f"\n🏷 {LABEL_WORDS.get(label, label)}" if label is not None else ""
+    text = f"{head}{tag}\n\n{p.get('snippet') or ''}"
     if p.get("calendar_queued"):
         text += "\n\n📅 Calendar link queued."
     elif p.get("first") and not p.get("calendar_link_set"):
         text += "\n\n(No CALENDAR_LINK set, so no calendar answer was sent — reply yourself.)"
     lead_id, inbound_id = p.get("lead_id"), p.get("inbound_id")
     buttons = (
-        reply_buttons(int(lead_id), int(inbound_id) if inbound_id is not None else None)
+        reply_buttons(int(lead_id), int(inbound_id) if inbound_id is not None else None, label)
         if lead_id is not None
         else None
     )
-    return _rendered(text, line=head, buttons=buttons, standalone=True)
+    return _rendered(text, line=head + tag, buttons=buttons, standalone=True)
 
 
 def bounce(n: Notification) -> Rendered:

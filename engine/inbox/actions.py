@@ -21,6 +21,7 @@ from engine.campaigns.timing import configs as campaign_configs
 from engine.config import Settings
 from engine.inbox.bounces import Bounce
 from engine.inbox.classify import Classification, Inbound
+from engine.inbox.intent import classify_intent
 from engine.inbox.return_date import away_until, next_working_day
 from engine.leads import lifecycle
 from engine.mailboxes import accounts
@@ -217,6 +218,10 @@ def _act_on_reply(
 ) -> None:
     """A human reply: the sequence stops; on the first one, the calendar answer is queued."""
     first = lifecycle.replied(lead, now)
+    label = classify_intent(inb.new_text or inb.text, inb.subject)
+    lead.interest = str(label)  # the latest reply's intent; an admin may correct it
+    if row is not None:
+        row.label = str(label)
     _cancel_queued(session, lead, "the lead replied")
     stop_elsewhere(session, lead, "replied in another campaign")
     calendar_queued = False
@@ -229,6 +234,7 @@ def _act_on_reply(
         {
             **lead_fields(lead),
             "inbound_id": row.id if row is not None else None,
+            "label": str(label),
             "domain": lead.domain,
             "first": first,
             "writer": _third_party(lead, inb),

@@ -21,7 +21,7 @@ from engine.freemail import is_free_mail
 from engine.leads import imports, lifecycle
 from engine.leads.csv_import import InvalidRow, LeadRow, normalise_email_key, parse_leads_csv
 from engine.sending.pacing import next_allowed
-from engine.states import LeadStatus, OutboundState
+from engine.states import InboundKind, LeadStatus, OutboundState
 from engine.storage import store
 from engine.storage.models import (
     DEFAULT_CAMPAIGN,
@@ -360,6 +360,39 @@ def delete_lead(ctx: EngineContext, lead_id: int) -> str:
         session.execute(delete(OutboundMessage).where(OutboundMessage.lead_id == lead_id))
         session.delete(lead)
         return email
+
+
+@dataclass(frozen=True)
+class Relabelled:
+    email: str
+    label: str
+    latest: bool  # the lead's latest reply: its interest follows
+
+
+def set_reply_label(ctx: EngineContext, inbound_id: int, label: str, admin_id: int) -> Relabelled:
+    """An admin corrects a reply's intent label: stored on the reply (with who corrected it),
+    and on its lead when it is the lead's latest reply (what /stats and /export read)."""
+    from engine.inbox.intent import Intent
+
+    if label not in {str(i) for i in Intent}:
+        raise UserInputError(f"Unknown label {label!r}.")
+    with ctx.db.transaction() as session:
+        row = session.get(InboundMessage, inbound_id, with_for_update=True)
+        if row is None or row.lead_id is None or row.kind != InboundKind.HUMAN:
+            raise UserInputError("That reply is no longer known; nothing was changed.")
+        lead = session.get(Lead, row.lead_id, with_for_update=True)
+        if lead is None:
+            raise UserInputError("That lead no longer exists; nothing was changed.")
+        row.label, row.label_by = label, admin_id
+        newest = session.scalar(
+            select(func.max(InboundMessage.id)).where(
+                InboundMessage.lead_id == lead.id, InboundMessage.kind == InboundKind.HUMAN
+            )
+        )
+        latest = newest == row.id
+        if latest:
+            lead.interest = label
+        return Relabelled(lead.email, label, latest)
 
 
 def set_interest(ctx: EngineContext, lead_id: int, interest: str) -> Lead:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.messages.buttons import LABEL_WORDS, LABELS
 from bot.notifier import TelegramNotifier
 from engine.delivery import deliver_notifications
 from engine.inbox.sync import check_inbox
@@ -24,7 +25,7 @@ from engine.leads.service import find_lead
 from engine.mailboxes import service as mailboxes
 from engine.sending import answers
 from engine.states import DraftState, MessageKind
-from engine.storage.models import AnswerDraft, OutboundMessage
+from engine.storage.models import AnswerDraft, InboundMessage, OutboundMessage
 from tests.integration.bot_harness import ADMIN, STRANGER, start_application, stop_application
 from tests.integration.sendkit import mailbox_ctx
 from tests.integration.test_inbox_sync import LEADS, reply, start
@@ -217,3 +218,23 @@ async def test_stickers_empty_drafts_expiry_and_strangers_are_refused(inbox: Inb
             ).all()
             == []
         )
+
+
+async def test_the_notice_shows_the_replys_label_and_an_admin_corrects_it(inbox: Inbox) -> None:
+    notice, inbound_id = await inbox.notice()
+    with inbox.ctx.db.transaction() as session:
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None and row.label is not None and row.label_by is None
+        rules_label = row.label
+    assert f"🏷 {LABEL_WORDS[rules_label]}" in notice["text"]
+    assert inbox.fake.sent(ADMIN)  # the notice carries the change button:
+    choice = await inbox.press(notice, f"lbl:{inbound_id}", "Which intent does this reply have?")
+    meeting = f"lblset:{inbound_id * 8 + LABELS.index('meeting')}"
+    inbox.fake.press_button(STRANGER, choice, meeting)  # a stranger changes nothing
+    done = await inbox.press(choice, meeting, "🏷 ana@acme.io's reply is now labelled")
+    assert "meeting" in done["text"]
+    with inbox.ctx.db.transaction() as session:
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None and (row.label, row.label_by) == ("meeting", ADMIN)
+    ana = await asyncio.to_thread(find_lead, inbox.ctx, LEADS["ana"], None)
+    assert ana.lead.interest == "meeting"  # /stats counts it as positive
