@@ -29,6 +29,7 @@ from engine.errors import AccountBroken, DatabaseUnavailable, OutreachError, Try
 from engine.inbox import idle
 from engine.inbox.mailbox_checks import IMAP_ALERT_AFTER
 from engine.notify import Notifier
+from engine.sending import answers
 from engine.sending.claims import count_uncertain, expire_leases
 from engine.sending.pacing import day_start
 from engine.sending.rotation import send_round
@@ -390,6 +391,7 @@ class Scheduler:
         if self.idle.running and not await asyncio.to_thread(leases.holds, self.ctx, REPLIES):
             await asyncio.to_thread(self.idle.stop_all)  # another replica took the reply check
         await asyncio.to_thread(expire_leases, self.ctx)
+        await asyncio.to_thread(answers.expire, self.ctx)  # drafts older than a day
         await asyncio.to_thread(self.recover)
         if await asyncio.to_thread(self.midnight_missed):
             await asyncio.to_thread(self.midnight_reset)

@@ -116,3 +116,17 @@ def test_a_death_between_the_claim_and_the_smtp_transaction_sends_it_once_after_
     assert again.state == OutboundState.SENT and again.message_id == row.message_id
     assert delivered(smtp_server) == 1
     assert answers.preview(ctx, draft).state == DraftState.SENT
+
+
+def test_open_drafts_expire_after_a_day_and_a_sent_one_stays_sent(ctx: Any, clock: Any) -> None:
+    ready = ready_draft(ctx)
+    with ctx.db.transaction() as session:
+        inbound_id = session.scalars(select(InboundMessage.id)).one()
+    waiting = answers.start(ctx, ADMIN + 1, ADMIN + 1, inbound_id).draft_id
+    clock.advance(timedelta(hours=23))
+    assert answers.expire(ctx) == 0
+    clock.advance(timedelta(hours=1, seconds=1))
+    assert answers.expire(ctx) == 2
+    assert answers.preview(ctx, ready).state == DraftState.EXPIRED
+    assert answers.preview(ctx, waiting).state == DraftState.EXPIRED
+    assert answers.take_text(ctx, ADMIN + 1, "too late") is None  # no draft awaits text now
