@@ -297,6 +297,7 @@ async def test_it_answers_an_unexpected_error_briefly_without_a_traceback_or_sec
     running_bot: RunningBot,
 ) -> None:
     with running_bot.ctx.db.transaction() as session:
+        session.execute(text("DROP TABLE answer_drafts"))  # it refers to inbound_messages
         session.execute(text("DROP TABLE inbound_messages"))
     answer = await running_bot.say("/status")
     assert answer["text"].startswith("⚠️ Something went wrong")
@@ -308,6 +309,7 @@ async def test_it_answers_an_unexpected_error_briefly_without_a_traceback_or_sec
 
 async def test_it_keeps_answering_after_an_unexpected_error(running_bot: RunningBot) -> None:
     with running_bot.ctx.db.transaction() as session:
+        session.execute(text("DROP TABLE answer_drafts"))  # it refers to inbound_messages
         session.execute(text("DROP TABLE inbound_messages"))
     await running_bot.say("/status", expect="Something went wrong")
     answer = await running_bot.say("/leads")
