@@ -30,10 +30,7 @@ def test_it_finds_an_address_the_reply_refers_to() -> None:
 
 
 def test_it_finds_addresses_in_brackets_mailto_and_at_a_sentence_end() -> None:
-    text = (
-        "Hi,\nTalk to <jon@acme.io>, (pat@partner.com) or mailto:lee@acme.io.\n"
-        "Also kim@beta.io."
-    )
+    text = "Hi,\nTalk to <jon@acme.io>, (pat@partner.com) or mailto:lee@acme.io.\nAlso kim@beta.io."
     assert refs(text) == ["jon@acme.io", "pat@partner.com", "lee@acme.io"]
 
 
