@@ -200,7 +200,6 @@ def _act_on_reply(
         and not calendar_answered(session, lead.id)
     )
     writer = _third_party(lead, inb)
-    text = row.body_text if row is not None and row.body_text else (inb.new_text or inb.text)
     own = mailbox_checks.own_addresses(session, s)
     notify.emit(
         session,
@@ -218,9 +217,9 @@ def _act_on_reply(
             "calendar_queued": calendar_queued,
             "calendar_offer": offer,
             "calendar_link_set": bool(s.calendar_link),
-            # Only a stored reply can be re-read when a button asks for one of these.
+            # Read from the stored text, as the "➕ Add" button reads it again when pressed.
             "referrals": (
-                referral_addresses(text, lead.email, own | {writer or ""})
+                referral_addresses(row.body_text or "", lead.email, own | {writer or ""})
                 if row is not None
                 else []
             ),

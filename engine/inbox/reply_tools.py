@@ -110,11 +110,11 @@ def _add_referral(ctx: EngineContext, notice_id: int, slot: int) -> ReferralOutc
         s = store.effective_settings(session, ctx.settings)
         writer = _writer(row, lead)
         own = mailbox_checks.own_addresses(session, s) | {writer or ""}
-        now_named = {a.lower(): a for a in referral_addresses(row.body_text, lead.email, own)}
+        now_named = {a.lower(): a for a in referral_addresses(row.body_text or "", lead.email, own)}
         if address.lower() not in now_named:
             raise UserInputError(
-                f"{address} is no longer a new contact in that reply (it is one of your "
-                "mailboxes or the lead's own address now); nothing was added."
+                f"{address} is not among the new contacts that reply names now (it may have "
+                "become one of your mailboxes); nothing was added."
             )
         address = now_named[address.lower()]
         first, last = guess_name(address)

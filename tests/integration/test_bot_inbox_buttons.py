@@ -32,6 +32,7 @@ from engine.storage.models import (
     InboundMessage,
     Lead,
     OutboundMessage,
+    PendingNotification,
 )
 from tests import mailshapes
 from tests.integration import bot_harness
@@ -258,6 +259,29 @@ async def test_add_refuses_a_suppressed_address_one_held_elsewhere_and_one_alrea
         "lee@acme.io is already a lead of campaign default; nothing was added.",
     )
     assert count(inbox, Lead) == before
+
+
+async def test_add_refuses_an_address_the_stored_reply_does_not_name(
+    running_bot: RunningBot, inbox: EngineContext, dovecot
+) -> None:  # type: ignore[no-untyped-def]
+    ours = await asyncio.to_thread(start, inbox, f"{ANA},Ana,Acme\n")
+    body = "Hi,\nplease ask maria.lopez@acme.io.\n"
+    await asyncio.to_thread(reply, inbox, dovecot, ANA, ours[ANA], body, "<forged@x.io>")
+    record = await notice(running_bot, ANA)
+    with inbox.db.transaction() as session:  # the notice's list no longer matches the reply
+        item = session.scalars(
+            select(PendingNotification).where(PendingNotification.kind == "reply")
+        ).one()
+        item.payload = {**item.payload, "referrals": ["evil@attacker.io"]}
+
+    await press(
+        running_bot,
+        record,
+        button(record, "➕ Add"),
+        "evil@attacker.io is not among the new contacts that reply names now",
+    )
+    assert find_lead(inbox, "evil@attacker.io") is None
+    assert find_lead(inbox, "maria.lopez@acme.io") is None
 
 
 # --- 📅 CALENDAR_MODE --------------------------------------------------------------------------
