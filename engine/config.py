@@ -29,6 +29,7 @@ from engine.config_values import (
 )
 from engine.errors import ConfigError
 from engine.mailboxes.ramp import RampUp
+from engine.states import CalendarMode
 
 Default = str | Callable[[Mapping[str, Any]], str] | None
 
@@ -199,6 +200,14 @@ class Settings:
         "",
         "Booking link sent once to each lead who replies.",
         parse=values.http_url("CALENDAR_LINK"),
+        tunable=True,
+    )
+    calendar_mode: CalendarMode = _setting(
+        "CALENDAR_MODE",
+        "auto",
+        "auto: the first reply queues the calendar answer; ask: a button under the reply "
+        "queues it; off: never.",
+        parse=values.calendar_mode,
         tunable=True,
     )
     sender_name: str = _setting(

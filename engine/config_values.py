@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.mailboxes.ramp import RampUp
 from engine.sending.pacing import DAY_NAMES
+from engine.states import CalendarMode
 
 Security = Literal["starttls", "ssl", "none"]
 
@@ -129,6 +130,18 @@ def http_url(name: str) -> Callable[[str], str]:
         return v.rstrip("/") if name != "CALENDAR_LINK" else v
 
     return parse
+
+
+def calendar_mode(v: str) -> CalendarMode:
+    """``auto``, ``ask`` or ``off`` (any case)."""
+    word = v.strip().lower()
+    try:
+        return CalendarMode(word)
+    except ValueError:
+        raise ValueError(
+            f"calendar_mode={_shown(v)!r}: use auto (the first reply gets the calendar link at "
+            "once), ask (a button under the reply sends it) or off (never)"
+        ) from None
 
 
 def email_address(name: str) -> Callable[[str], str]:

@@ -60,6 +60,14 @@ class DraftState(StrEnum):
     EXPIRED = "expired"
 
 
+class CalendarMode(StrEnum):
+    """What a lead's first human reply does about the calendar answer (``CALENDAR_MODE``)."""
+
+    AUTO = "auto"  # queued at once when a calendar link is set
+    ASK = "ask"  # nothing queued; the reply notice offers a button that queues it
+    OFF = "off"  # never sent
+
+
 class CampaignState(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"

@@ -5,6 +5,7 @@
 - campaign: /help, the commands on the selected campaign (/status /run /pause /stop /settings
   /templates /template /test) and /uncertain
 - leads: /leads /lead /export /suppressions /unsuppress and the buttons on leads and domains
+- inbox: the buttons under a reply that act on the reply (full text, ➕ Add, calendar link)
 - mailboxes: /mailbox /mailboxes, a CSV of mailboxes (caption /mailboxes), the mailbox buttons
 - upload: a CSV document, imported with progress
 - answers: answering a lead from the chat (✍️ Reply, the draft, 📨 Send), and the hint for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers import answers, campaign, campaigns, leads, mailboxes
+from bot.handlers import answers, campaign, campaigns, inbox, leads, mailboxes
 from bot.handlers.common import ButtonAction, Ctx
 
 ACTIONS: dict[str, ButtonAction] = {
@@ -26,6 +26,10 @@ ACTIONS: dict[str, ButtonAction] = {
     "delyes": leads.delete_yes_button,
     # on an unverified-sender notice
     "apply": leads.apply_button,
+    # on a reply notification: the reply's text, a contact it names, the calendar answer (ask)
+    "full": inbox.full_text_button,
+    "ref": inbox.referral_button,
+    "cal": inbox.calendar_button,
     # on /suppressions and /unsuppress
     "supp": leads.suppressions_page_button,
     "unsup": leads.unsuppress_button,

@@ -52,6 +52,45 @@ def reply_buttons(
     return InlineKeyboardMarkup(rows)
 
 
+# A reply notice's "➕ Add" buttons carry the notice's id and the address's place in the list
+# it offers, in one number: ref:<notice id * REFERRAL_SLOTS + place>.
+REFERRAL_SLOTS = 4
+MAX_SHOWN_ADDRESS = 40  # characters of an address on a button (the press re-reads it whole)
+
+
+def reply_tool_rows(
+    inbound_id: int | None, notice_id: int, referrals: list[str], calendar: bool
+) -> list[list[InlineKeyboardButton]]:
+    """Under a stored reply, after the lead's buttons: its whole text, the calendar answer
+    (when CALENDAR_MODE is ask), and one "➕ Add" per address it names."""
+    if inbound_id is None:
+        return []
+    first = [InlineKeyboardButton("📄 Full text", callback_data=f"full:{inbound_id}")]
+    if calendar:
+        first.append(
+            InlineKeyboardButton("📅 Send calendar link", callback_data=f"cal:{inbound_id}")
+        )
+    rows = [first]
+    for place, address in enumerate(referrals[: REFERRAL_SLOTS - 1]):
+        shown = address if len(address) <= MAX_SHOWN_ADDRESS else address[:39] + "…"
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    f"➕ Add {shown} as a lead",
+                    callback_data=f"ref:{notice_id * REFERRAL_SLOTS + place}",
+                )
+            ]
+        )
+    return rows
+
+
+def with_rows(
+    markup: InlineKeyboardMarkup, rows: list[list[InlineKeyboardButton]]
+) -> InlineKeyboardMarkup:
+    """``markup`` with ``rows`` added at the bottom."""
+    return InlineKeyboardMarkup([*markup.inline_keyboard, *rows])
+
+
 def apply_anyway_button(notification_id: int) -> InlineKeyboardMarkup:
     """The button under an "⚠️ unverified sender" notice."""
     return InlineKeyboardMarkup(

@@ -1,5 +1,6 @@
 """Words for the inbox notifications (see bot/messages/__init__.py): replies, bounces, opt-outs
-and held (unverified) messages, and the answer to "Apply anyway"."""
+and held (unverified) messages; the answers to "Apply anyway" and to the buttons under a reply
+(its full text, "➕ Add" a contact it names, "📅 Send calendar link")."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from typing import Any
 from telegram import InlineKeyboardMarkup
 
 from bot.messages import Rendered, Renderer
-from bot.messages.buttons import LABEL_WORDS, apply_anyway_button, reply_buttons
+from bot.messages.buttons import (
+    LABEL_WORDS,
+    apply_anyway_button,
+    reply_buttons,
+    reply_tool_rows,
+    with_rows,
+)
+from engine.inbox.reply_tools import CalendarOutcome, CalendarResult, ReferralOutcome, ReplyText
 from engine.inbox.sync import ApplyOutcome, ApplyResult
+from engine.leads.service import AddResult
 from engine.notify import Notification
-from engine.states import InboundKind, NoticeKind
+from engine.states import CalendarMode, InboundKind, NoticeKind
 
 WOULD_BE = {
     InboundKind.BOUNCE: "a bounce",
@@ -52,17 +61,83 @@ def reply(n: Notification) -> Rendered:
     label = str(p["label"]) if p.get("label") else None
     tag = f"\n🏷 {LABEL_WORDS.get(label, label)}" if label is not None else ""
     text = f"{head}{tag}\n\n{p.get('snippet') or ''}"
-    if p.get("calendar_queued"):
-        text += "\n\n📅 Calendar link queued."
-    elif p.get("first") and not p.get("calendar_link_set"):
-        text += "\n\n(No CALENDAR_LINK set, so no calendar answer was sent — reply yourself.)"
+    calendar = _calendar_words(p)
+    if calendar:
+        text += f"\n\n{calendar}"
+    referrals = [str(a) for a in p.get("referrals") or []]
+    if referrals:
+        text += (
+            f"\n\n➕ The reply names {', '.join(referrals)}: ➕ Add makes one a lead of this "
+            "campaign."
+        )
     lead_id, inbound_id = p.get("lead_id"), p.get("inbound_id")
-    buttons = (
-        reply_buttons(int(lead_id), int(inbound_id) if inbound_id is not None else None, label)
-        if lead_id is not None
-        else None
-    )
+    buttons = None
+    if lead_id is not None:
+        inbound = int(inbound_id) if inbound_id is not None else None
+        buttons = with_rows(
+            reply_buttons(int(lead_id), inbound, label),
+            reply_tool_rows(inbound, n.id, referrals, calendar=bool(p.get("calendar_offer"))),
+        )
     return _rendered(text, line=head + tag, buttons=buttons, standalone=True)
+
+
+def _calendar_words(p: dict[str, Any]) -> str:
+    """What happened about the calendar answer, by CALENDAR_MODE (a notice stored before the
+    mode existed was ``auto``); nothing when it is ``off`` or nothing is to be said."""
+    if p.get("calendar_queued"):
+        return "📅 Calendar link queued."
+    mode = p.get("calendar_mode") or CalendarMode.AUTO
+    if mode == CalendarMode.ASK and p.get("calendar_offer"):
+        if not p.get("calendar_link_set"):
+            return (
+                "📅 Not sent: no calendar link is set. Set one with /settings calendar_link "
+                "URL, then press 📅 Send calendar link."
+            )
+        return "📅 Calendar link not sent (calendar_mode ask): press 📅 Send calendar link."
+    if mode == CalendarMode.AUTO and p.get("first") and not p.get("calendar_link_set"):
+        return "(No CALENDAR_LINK set, so no calendar answer was sent — reply yourself.)"
+    return ""
+
+
+def full_text(reply_text: ReplyText) -> str:
+    """ "📄 Full text": who wrote, the subject, then the whole new text (the caller splits it
+    into messages)."""
+    writer = who(reply_text.lead)
+    if reply_text.writer:
+        writer = f"{reply_text.writer}, who wrote in the thread with {writer}"
+    body = reply_text.text.strip() or "(The reply has no text of its own.)"
+    return f"📄 Reply from {writer}\nSubject: {reply_text.subject or '(no subject)'}\n\n{body}"
+
+
+def referral_added(o: ReferralOutcome) -> str:
+    """The answer to "➕ Add ADDRESS as a lead"."""
+    a = o.added
+    if a.result is AddResult.ADDED:
+        return (
+            f"➕ Added {a.email} to campaign {a.campaign}, referred by {o.referrer}; its first "
+            "email goes like an imported lead's."
+        )
+    if a.result is AddResult.ALREADY_HERE:
+        if a.referred_by and a.referred_by.lower() == o.referrer.lower():
+            return f"{a.email} is already added (referred by {o.referrer}); nothing changed."
+        return f"{a.email} is already a lead of campaign {a.campaign}; nothing was added."
+    if a.result is AddResult.ELSEWHERE:
+        why = "it replied or bounced there" if a.answered else "it is in its sequence there"
+        return (
+            f"{a.email} is a lead of campaign {a.other_campaign} ({why}); nothing was added, "
+            "so it gets no second cold email."
+        )
+    return (
+        f"{a.email} is on the suppression list ({a.suppressed}); nothing was added. "
+        f"/unsuppress {a.suppressed} first if it should get emails."
+    )
+
+
+def calendar_sent(o: CalendarOutcome) -> str:
+    """The answer to "📅 Send calendar link"."""
+    if o.result is CalendarResult.ALREADY:
+        return f"📅 {o.email} already has the calendar link (queued or sent); nothing changed."
+    return f"📅 Calendar link queued for {o.email}, in the reply's thread."
 
 
 def bounce(n: Notification) -> Rendered:

@@ -1,7 +1,8 @@
 """A campaign's settings: the campaign-level keys (``/settings KEY VALUE`` with the campaign
 selected) over the global values (environment and chat overrides).
 
-Campaign-level: the sequence (``followup_delays``), ``calendar_link``, the send window and days
+Campaign-level: the sequence (``followup_delays``), ``calendar_link`` and ``calendar_mode``
+(whether a reply gets it at once, on an admin's button, or never), the send window and days
 and the ``timezone`` they are read in (for leads without their own zone), ``sender_name`` (over
 a mailbox's own), an optional ``daily_limit`` on top of the mailbox caps, and ``mailboxes``
 (all, or a list of addresses). Everything else is global or the mailbox's. The global
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.config import TUNABLES, Settings, display_value, parse_tunable
 from engine.sending.pacing import SendWindow
-from engine.states import CampaignState
+from engine.states import CalendarMode, CampaignState
 from engine.storage import store
 from engine.storage.models import Campaign, CampaignSetting
 
@@ -28,6 +29,7 @@ from engine.storage.models import Campaign, CampaignSetting
 SHARED_KEYS = (
     "followup_delays",
     "calendar_link",
+    "calendar_mode",
     "send_window",
     "send_days",
     "timezone",
@@ -88,6 +90,7 @@ class CampaignConfig:
     state: CampaignState
     followup_delays: tuple[timedelta, ...]
     calendar_link: str
+    calendar_mode: CalendarMode
     sender_name: str | None  # the campaign's own; None: the mailbox's (or the global one)
     timezone: str
     send_window: tuple[time, time] | None
@@ -119,11 +122,12 @@ class CampaignConfig:
 
     def settings_for(self, s: Settings) -> Settings:
         """``s`` (a mailbox's settings) as this campaign sends with them: its sequence,
-        calendar link, window, answer rules and (when it has its own) sender name."""
+        calendar link and mode, window, answer rules and (when it has its own) sender name."""
         return replace(
             s,
             followup_delays=self.followup_delays,
             calendar_link=self.calendar_link,
+            calendar_mode=self.calendar_mode,
             sender_name=self.sender_name if self.sender_name is not None else s.sender_name,
             send_window=self.send_window,
             send_days=self.send_days,
@@ -162,6 +166,7 @@ def config_of(camp: Campaign, own: Mapping[str, str], base: Settings) -> Campaig
         state=CampaignState(camp.state),
         followup_delays=values["followup_delays"],  # type: ignore[arg-type]
         calendar_link=str(values["calendar_link"]),
+        calendar_mode=CalendarMode(str(values["calendar_mode"])),
         sender_name=str(values["sender_name"]) if "sender_name" in own else None,
         timezone=str(values["timezone"]),
         send_window=window,  # type: ignore[arg-type]

@@ -1,9 +1,9 @@
 """What a classified inbound message does to its lead, in the caller's transaction: a bounce
 (hard: the lead is bounced and the bounce-rate guard runs; soft: noted), an auto-reply (counted),
-an opt-out (suppressed) or a human reply (the sequence stops; the first one queues the calendar
-answer in the lead's thread). Status changes go through :mod:`engine.leads.lifecycle`; the
-admins are told through :func:`engine.notify.emit` with a structured payload (the words are
-``bot/messages/inbox.py``'s).
+an opt-out (suppressed) or a human reply (the sequence stops; by ``CALENDAR_MODE`` the first one
+queues the calendar answer in the lead's thread, or its notice offers it). Status changes go
+through :mod:`engine.leads.lifecycle`; the admins are told through :func:`engine.notify.emit`
+with a structured payload (the words are ``bot/messages/inbox.py``'s).
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from engine.campaigns.config import CampaignConfig
 from engine.campaigns.timing import allowed_from, lead_zone
 from engine.campaigns.timing import configs as campaign_configs
 from engine.config import Settings
+from engine.inbox import mailbox_checks
 from engine.inbox.bounces import Bounce
 from engine.inbox.classify import Classification, Inbound
 from engine.inbox.intent import classify_intent
+from engine.inbox.referrals import referral_addresses
 from engine.inbox.return_date import away_until, next_working_day
 from engine.leads import lifecycle
 from engine.mailboxes import accounts
@@ -31,6 +33,7 @@ from engine.sending.compose import lead_values
 from engine.sending.messages import make_message_id, reply_subject
 from engine.states import (
     REPLY_KINDS,
+    CalendarMode,
     InboundKind,
     LeadStatus,
     MessageKind,
@@ -216,7 +219,9 @@ def _act_on_reply(
     message_id: str,
     row: InboundMessage | None,
 ) -> None:
-    """A human reply: the sequence stops; on the first one, the calendar answer is queued."""
+    """A human reply: the sequence stops; by the campaign's CALENDAR_MODE the first one queues
+    the calendar answer (``auto``) or its notice offers a button that does (``ask``). The
+    notice also names the addresses the reply refers the admins to, to add as leads."""
     first = lifecycle.replied(lead, now)
     label = classify_intent(inb.new_text or inb.text, inb.subject)
     lead.interest = str(label)  # the latest reply's intent; an admin may correct it
@@ -224,9 +229,24 @@ def _act_on_reply(
         row.label = str(label)
     _cancel_queued(session, lead, "the lead replied")
     stop_elsewhere(session, lead, "replied in another campaign")
+    mode = CalendarMode(s.calendar_mode)
     calendar_queued = False
-    if first and s.calendar_link and lead.status == LeadStatus.REPLIED:
-        calendar_queued = _queue_calendar(session, s, now, lead, inb, message_id)
+    if (
+        mode is CalendarMode.AUTO
+        and first
+        and s.calendar_link
+        and lead.status == LeadStatus.REPLIED
+    ):
+        calendar_queued = queue_calendar(
+            session, s, now, lead, inb.references, message_id, inb.subject
+        )
+    offer = (
+        mode is CalendarMode.ASK
+        and lead.status == LeadStatus.REPLIED
+        and not calendar_answered(session, lead.id)
+    )
+    writer = _third_party(lead, inb)
+    own = mailbox_checks.own_addresses(session, s)
     notify.emit(
         session,
         now,
@@ -237,35 +257,57 @@ def _act_on_reply(
             "label": str(label),
             "domain": lead.domain,
             "first": first,
-            "writer": _third_party(lead, inb),
+            "writer": writer,
             "subject": inb.subject[:300],
             "snippet": snippet(inb.new_text or inb.text, 500),
+            "calendar_mode": str(mode),
             "calendar_queued": calendar_queued,
+            "calendar_offer": offer,
             "calendar_link_set": bool(s.calendar_link),
+            # Read from the stored text, as the "➕ Add" button reads it again when pressed.
+            "referrals": (
+                referral_addresses(row.body_text or "", lead.email, own | {writer or ""})
+                if row is not None
+                else []
+            ),
         },
     )
 
 
-def _queue_calendar(
-    session: Session, s: Settings, now: datetime, lead: Lead, inb: Inbound, message_id: str
-) -> bool:
-    """The calendar answer, in the lead's thread, at most once per lead (unique lead+step). It
-    goes from the lead's mailbox, with that mailbox's address and name (a lead never written
-    to has none: then the environment's)."""
-    exists = session.scalar(
-        select(OutboundMessage.id).where(
-            OutboundMessage.lead_id == lead.id, OutboundMessage.step == CALENDAR_STEP
+def calendar_answered(session: Session, lead_id: int) -> bool:
+    """The lead has its calendar answer (queued, sent or even cancelled: it is never made
+    twice)."""
+    return bool(
+        session.scalar(
+            select(OutboundMessage.id).where(
+                OutboundMessage.lead_id == lead_id, OutboundMessage.step == CALENDAR_STEP
+            )
         )
     )
-    if exists:
+
+
+def queue_calendar(
+    session: Session,
+    s: Settings,
+    now: datetime,
+    lead: Lead,
+    references: list[str],
+    message_id: str,
+    subject: str,
+) -> bool:
+    """The calendar answer, in the lead's thread — an answer to ``message_id`` (the reply),
+    which cites ``references`` — at most once per lead (unique lead+step). It goes from the
+    lead's mailbox, with that mailbox's address and name (a lead never written to has none:
+    then the environment's). False when the lead has one already."""
+    if calendar_answered(session, lead.id):
         return False
     config = campaign_configs(session, s, now).get(lead.campaign_id)
     s = accounts.one(session, s, lead.mailbox_id or PRIMARY_MAILBOX).settings_for(s, now)
     if config is not None:
         s = config.settings_for(s)
     template = store.template(session, "calendar", campaign_id=lead.campaign_id)
-    subject, body = render_template(template, lead_values(lead, s))
-    thread = reply_headers([*inb.references, message_id])
+    rendered_subject, body = render_template(template, lead_values(lead, s))
+    thread = reply_headers([*references, message_id])
     session.add(
         OutboundMessage(
             lead_id=lead.id,
@@ -273,7 +315,7 @@ def _queue_calendar(
             step=CALENDAR_STEP,
             message_id=make_message_id(s.email_address),
             to_email=lead.email,
-            subject=reply_subject(inb.subject or lead.first_subject or subject),
+            subject=reply_subject(subject or lead.first_subject or rendered_subject),
             body=body,
             in_reply_to=thread.in_reply_to,
             references=" ".join(thread.references),

@@ -8,13 +8,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from engine.campaigns.config import CampaignConfig
 from engine.campaigns.timing import configs as campaign_configs
 from engine.campaigns.timing import lead_zone, stored_zone
+from engine.config import Settings
 from engine.context import EngineContext
 from engine.errors import UserInputError
 from engine.freemail import is_free_mail
@@ -91,6 +94,16 @@ def _new_lead(
     }
 
 
+def first_due(now: datetime, config: CampaignConfig, zone: LeadZone) -> datetime:
+    """When a new lead's first email may go: now, or the next opening of the campaign's window
+    in the lead's zone (the campaign's, without one of its own)."""
+    window = config.window
+    if window is None:
+        return now
+    tz = (stored_zone(zone.zone) if zone.zone else None) or config.tz
+    return next_allowed(now, window, tz)
+
+
 def import_csv(
     ctx: EngineContext,
     data: bytes,
@@ -121,7 +134,6 @@ def import_csv(
         config = campaign_configs(session, store.effective_settings(session, ctx.settings), now)[
             campaign_id
         ]
-        window = config.window
         opening: dict[str | None, datetime] = {}  # zone -> the first moment it may be sent
         keys = [normalise_email_key(r.email) for r in parsed.rows]
         existing, elsewhere = _existing_keys(session, keys, campaign_id)
@@ -148,8 +160,7 @@ def import_csv(
                 report.bad_zones.append((row.line, zone.error))
             report.zone_sources[zone.source] = report.zone_sources.get(zone.source, 0) + 1
             if zone.zone not in opening:
-                tz = (stored_zone(zone.zone) if zone.zone else None) or config.tz
-                opening[zone.zone] = next_allowed(now, window, tz) if window else now
+                opening[zone.zone] = first_due(now, config, zone)
             batch.append(_new_lead(row, key, opening[zone.zone], campaign_id, zone, now))
             if len(batch) >= CHUNK:
                 _insert_leads(session, batch)
@@ -237,6 +248,68 @@ def _existing_keys(
                 if key not in elsewhere or answered:
                     elsewhere[key] = (name, answered)
     return here, elsewhere
+
+
+class AddResult(StrEnum):
+    """What adding one lead did."""
+
+    ADDED = "added"
+    ALREADY_HERE = "already_here"  # the address is a lead of this campaign already
+    ELSEWHERE = "elsewhere"  # in sequence, or answered, in another campaign
+    SUPPRESSED = "suppressed"  # the address or its domain is on the suppression list
+
+
+@dataclass(frozen=True)
+class AddOutcome:
+    result: AddResult
+    email: str
+    campaign: str  # the campaign it was added to (or would have been)
+    lead_id: int | None = None  # the new lead, or the one already here
+    referred_by: str | None = None  # the new lead's referrer, or the one already here's
+    other_campaign: str = ""  # ELSEWHERE: that campaign's name
+    answered: bool = False  # ELSEWHERE: it replied or bounced there
+    suppressed: str = ""  # SUPPRESSED: the entry (the address or its domain)
+
+
+def add_lead(
+    session: Session,
+    s: Settings,
+    now: datetime,
+    row: LeadRow,
+    campaign_id: int,
+    *,
+    referred_by: str | None = None,
+) -> AddOutcome:
+    """One lead, in the caller's transaction, by the import's rules: an address already in the
+    campaign, held by another (in sequence or answered there) or suppressed is not added.
+    A new lead starts its sequence as an imported one does (pending, due now or at its
+    window's next opening). ``s``: the global effective settings."""
+    config = campaign_configs(session, s, now)[campaign_id]
+    key = normalise_email_key(row.email)
+    domain = store.email_domain(key)
+    here = session.scalars(
+        select(Lead).where(Lead.campaign_id == campaign_id, Lead.email_key == key).limit(1)
+    ).first()
+    if here is not None:
+        return AddOutcome(
+            AddResult.ALREADY_HERE, here.email, config.name, here.id, here.referred_by
+        )
+    _, elsewhere = _existing_keys(session, [key], campaign_id)
+    if key in elsewhere:
+        name, answered = elsewhere[key]
+        return AddOutcome(
+            AddResult.ELSEWHERE, row.email, config.name, other_campaign=name, answered=answered
+        )
+    hit = store.suppressed_values(session, [key, domain])
+    if hit:
+        entry = key if key in hit else domain
+        return AddOutcome(AddResult.SUPPRESSED, row.email, config.name, suppressed=entry)
+    zone = resolve_lead_zone(row.timezone, row.country)
+    lead = Lead(**_new_lead(row, key, first_due(now, config, zone), campaign_id, zone, now))
+    lead.referred_by = referred_by
+    session.add(lead)
+    session.flush()
+    return AddOutcome(AddResult.ADDED, lead.email, config.name, lead.id, referred_by)
 
 
 def custom_fields(session: Session, sample: int = 200) -> set[str]:

@@ -40,6 +40,7 @@ def test_it_saves_a_valid_setting_over_the_environment(make_ctx: Ctx, clock: Fak
         ("followup_delays", "3 days", "FOLLOWUP_DELAYS"),
         ("timezone", "Mars/Olympus", "TIMEZONE"),
         ("calendar_link", "cal.example.com", "CALENDAR_LINK"),
+        ("calendar_mode", "sometimes", "CALENDAR_MODE"),
     ],
 )
 def test_it_refuses_a_value_the_environment_would_refuse(

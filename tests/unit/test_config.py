@@ -224,6 +224,14 @@ def test_it_refuses_a_calendar_link_longer_than_the_limit() -> None:
     assert "CALENDAR_LINK" in problem and "the limit is 2000" in problem
 
 
+def test_calendar_mode_is_auto_unless_set_and_names_its_choices() -> None:
+    assert load_settings(env()).calendar_mode == "auto"
+    assert load_settings(env(CALENDAR_MODE=" ASK ")).calendar_mode == "ask"
+    assert load_settings(env(CALENDAR_MODE="off")).calendar_mode == "off"
+    [problem] = problems_of(env(CALENDAR_MODE="sometimes"))
+    assert problem.startswith("CALENDAR_MODE=") and "auto" in problem and "ask" in problem
+
+
 def test_authserv_id_is_optional_lowercased_and_checked() -> None:
     assert load_settings(env()).authserv_id == ""
     assert load_settings(env(AUTHSERV_ID=" MX.Google.com ")).authserv_id == "mx.google.com"

@@ -52,6 +52,42 @@ def test_a_first_reply_without_a_calendar_link_says_to_reply_yourself() -> None:
     assert later.text.endswith("Sounds interesting")
 
 
+def callback_data(r: Any) -> list[str]:
+    return [b.callback_data for row in r.buttons.inline_keyboard for b in row]
+
+
+def test_a_stored_reply_gets_full_text_and_one_add_button_per_named_address() -> None:
+    p = reply(calendar_queued=True, inbound_id=30, referrals=["maria@acme.io", "jon@beta.io"])
+    r = render(notice(NoticeKind.REPLY, p, ident=12))
+    assert callback_data(r)[0] == "rpl:30"  # ✍️ Reply first
+    assert callback_data(r)[5:] == ["full:30", "ref:48", "ref:49"]  # notice 12 x 4 + place
+    labels = [b.text for row in r.buttons.inline_keyboard for b in row][5:]
+    assert labels == [
+        "📄 Full text",
+        "➕ Add maria@acme.io as a lead",
+        "➕ Add jon@beta.io as a lead",
+    ]
+    assert "➕ The reply names maria@acme.io, jon@beta.io" in r.text
+
+
+def test_ask_mode_offers_the_calendar_button_and_says_why_nothing_was_sent() -> None:
+    p = reply(inbound_id=30, calendar_mode="ask", calendar_offer=True)
+    r = render(notice(NoticeKind.REPLY, p))
+    assert "cal:30" in callback_data(r)
+    assert r.text.endswith(
+        "📅 Calendar link not sent (calendar_mode ask): press 📅 Send calendar link."
+    )
+    unset = render(notice(NoticeKind.REPLY, {**p, "calendar_link_set": False}))
+    assert "no calendar link is set. Set one with /settings calendar_link" in unset.text
+
+
+def test_off_mode_says_nothing_about_the_calendar_and_offers_no_button() -> None:
+    p = reply(inbound_id=30, calendar_mode="off", calendar_link_set=False)
+    r = render(notice(NoticeKind.REPLY, p))
+    assert r.text.endswith("Sounds interesting")
+    assert not any(d.startswith("cal:") for d in callback_data(r))
+
+
 def test_a_third_party_writer_is_named_with_the_lead() -> None:
     r = render(notice(NoticeKind.REPLY, reply(writer="carol@acme.io", name="", company="")))
     assert r.line.startswith(

@@ -49,6 +49,7 @@ from engine.inbox import (
     mime,
     optout,
     quotes,
+    referrals,
     return_date,
 )
 from engine.leads import csv_import
@@ -89,6 +90,7 @@ MODULES: list[ModuleType] = [
     spec,
     presets,
     zones,  # timezone and country cells of an uploaded lead list
+    referrals,  # addresses named in a reply's text
 ]
 SIZES = (1024, 4 * 1024, 16 * 1024, 64 * 1024)
 BOUND = 1.5  # the growth exponent: 1 is linear, 2 quadratic
@@ -281,6 +283,16 @@ def test_parsing_and_classifying_a_poison_message_grows_linearly(shape: str) -> 
             "template_upgrade.legacy_changes on {{ {| {|}",
             template_upgrade.legacy_changes,
             lambda n: "{{ {|" * (n // 10) + "{|}" * (n // 6),
+        ),
+        (
+            "referral_addresses on a@a@…",
+            lambda t: referrals.referral_addresses(t, "ana@acme.io"),
+            lambda n: "a@" * (n // 2),
+        ),
+        (
+            "referral_addresses on sign-off lines",
+            lambda t: referrals.referral_addresses(t, "ana@acme.io"),
+            lambda n: "x\n" + "Best,\n" * (n // 6),
         ),
         ("parse_auth_results on ;;;", authres.parse, lambda n: "mx;" + " dkim=fail;" * (n // 11)),
         ("parse_auth_results on (((", authres.parse, lambda n: "mx; spf=pass " + "(" * n),

@@ -16,6 +16,7 @@ ENUMS = [
     states.InboundKind,
     states.Hold,
     states.BlockReason,
+    states.CalendarMode,
 ]
 # Values two columns share because they name the same idea in each.
 SHARED_ON_PURPOSE = {
