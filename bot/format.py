@@ -163,10 +163,6 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
             flag = f" ❗{j.consecutive_failures} failures" if j.consecutive_failures else ""
             parts.append(f"{j.job}: {when(j.last_success_at, tz)}{flag}")
         lines.append("Last successful runs: " + "; ".join(parts))
-    if r.replicas:
-        lines.append(f"Replicas alive: {len(r.replicas)} — " + ", ".join(x for x, _ in r.replicas))
-        if r.leases:
-            lines.append("Leases: " + ", ".join(f"{n} → {o}" for n, o, _ in r.leases))
     return "\n".join(lines)
 
 
