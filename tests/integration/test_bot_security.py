@@ -51,6 +51,14 @@ BUTTONS = (
     "mbrmstop",
     "mbrmnew",
     "mbrmno",
+    "ls",
+    "lp",
+    "drun",
+    "dpause",
+    "dref",
+    "dstats",
+    "dleads",
+    "dmbox",
 )
 ARGS = {
     "lead": " ana@acme.io",
