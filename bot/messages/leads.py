@@ -93,9 +93,11 @@ def page_text(p: LeadPage, now: datetime) -> str:
     if not p.total:
         return f"👥 No {p.status} leads{where}. /leads shows how many there are of each status."
     order = "newest first" if p.status == LeadStatus.PENDING else "newest activity first"
+    many = f"more than {p.total:,}" if p.capped else str(p.total)
+    of = "" if p.pages is None else f"/{p.pages}"
     lines = [
-        f"👥 {p.total} {p.status} lead{'' if p.total == 1 else 's'}{where} — {order} "
-        f"(page {p.page + 1}/{p.pages})"
+        f"👥 {many} {p.status} lead{'' if p.total == 1 else 's'}{where} — {order} "
+        f"(page {p.page + 1}{of})"
     ]
     first = p.page * 10 + 1
     lines += [_entry(i, x, p.tz, now, status=False) for i, x in enumerate(p.leads, start=first)]
@@ -109,7 +111,7 @@ def pager(p: LeadPage) -> InlineKeyboardMarkup | None:
     if p.page > 0:
         back = page_ref(p.campaign_id, p.status, p.page - 1)
         row.append(InlineKeyboardButton("◀️", callback_data=f"lp:{back}"))
-    if p.page + 1 < p.pages:
+    if p.has_next:
         on = page_ref(p.campaign_id, p.status, p.page + 1)
         row.append(InlineKeyboardButton("▶️", callback_data=f"lp:{on}"))
     return InlineKeyboardMarkup([row]) if row else None

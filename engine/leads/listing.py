@@ -3,9 +3,11 @@ search by address, name or company (/find). Each reads only the rows it shows.
 
 A page walks ``ix_leads_status_counts`` (status, replied_at, last_sent_at) backwards, so its
 order — newest activity first: the reply, else the last email sent — comes from the index
-and the database stops after the page (with 1M leads a page takes about a millisecond on both
-databases; see bench/RESULTS.md). Pending leads have neither time and come newest first by id,
-which ``ix_leads_campaign_status`` (SQLite: its rowid) or the primary key gives in order.
+and the database stops after the page: its rows take about a millisecond at 1M leads. Pending
+leads have neither time and come newest first by id, which ``ix_leads_campaign_status``
+(SQLite: its rowid) or the primary key gives in order. The count for "page 1/N" stops at
+COUNT_CAP, so it does not grow with the leads either (bench/RESULTS.md, ``bench.lead_lists``).
+OFFSET still walks the entries before a page: page 10,000 reads 100,000 of them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from engine.storage.models import Campaign, Lead
 
 GONE = "That campaign no longer exists; /campaigns lists them."
 PER_PAGE = 10
+# A page counts its status up to this many leads ("page 3/250"); beyond, it says "more than
+# 10,000" and only whether there is a next page: a page then costs the same at 1M leads.
+COUNT_CAP = 10_000
 FOUND_MAX = 20  # matches /find shows; one more is read to know there are more
 QUERY_MAX = 100  # characters of a /find text; longer is refused (by the bot) or cut
 TERMS_MAX = 5  # words of a /find text, each to be found in some field
@@ -54,8 +59,12 @@ class LeadPage:
     status: LeadStatus
     leads: list[LeadLine]
     page: int  # 0-based, clamped to the pages there are
-    pages: int
-    total: int  # leads of this status in the campaign
+    # Leads of this status in the campaign, counted up to COUNT_CAP: beyond it ``capped`` and
+    # the number of pages is unknown (None).
+    total: int
+    capped: bool
+    pages: int | None
+    has_next: bool  # there is a page after this one
     tz: ZoneInfo  # the admin's TIMEZONE (as set from the chat, if it was), for the times
 
 
@@ -104,26 +113,57 @@ def status_page(
         count = _campaigns(session)
         # With one campaign every lead is in it: no condition, so the status index alone serves.
         where = [Lead.status == status] + ([] if count == 1 else [Lead.campaign_id == camp.id])
-        total = int(session.scalar(select(func.count()).select_from(Lead).where(*where)) or 0)
-        pages = max(1, -(-total // per_page))
-        number = min(max(number, 0), pages - 1)
-        # Default NULL placement on purpose: DESC walks the index backwards on either database.
-        order = (
-            [Lead.id.desc()]
-            if status == LeadStatus.PENDING
-            else [Lead.replied_at.desc(), Lead.last_sent_at.desc(), Lead.id.desc()]
-        )
-        rows = session.execute(
-            _select().where(*where).order_by(*order).offset(number * per_page).limit(per_page)
-        )
-        leads = [_line(r) for r in rows]
+        total = _count(session, where, COUNT_CAP + 1)
+        capped = total > COUNT_CAP
+        number = max(number, 0)
+        if not capped:
+            number = min(number, max(0, (total - 1) // per_page))
+        rows = _rows(session, status, where, number * per_page, per_page + 1)
+        if not rows and number > 0:  # a stale button past the end of a long list
+            number = max(0, (_count(session, where, None) - 1) // per_page)
+            rows = _rows(session, status, where, number * per_page, per_page + 1)
+        pages = None if capped else max(1, -(-total // per_page))
+        leads = [_line(r) for r in rows[:per_page]]
         tz = store.effective_settings(session, ctx.settings).tz
-        return LeadPage(camp.id, camp.name, count > 1, status, leads, number, pages, total, tz)
+        return LeadPage(
+            camp.id,
+            camp.name,
+            count > 1,
+            status,
+            leads,
+            number,
+            min(total, COUNT_CAP),
+            capped,
+            pages,
+            len(rows) > per_page,
+            tz,
+        )
+
+
+def _count(session: Session, where: list[Any], cap: int | None) -> int:
+    """How many leads match, counting at most ``cap`` index entries (None: all)."""
+    matching = select(Lead.id).where(*where)
+    if cap is not None:
+        matching = matching.limit(cap)
+    return int(session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
+
+
+def _rows(
+    session: Session, status: LeadStatus, where: list[Any], offset: int, limit: int
+) -> list[Any]:
+    # Default NULL placement on purpose: DESC walks the index backwards on either database.
+    order = (
+        [Lead.id.desc()]
+        if status == LeadStatus.PENDING
+        else [Lead.replied_at.desc(), Lead.last_sent_at.desc(), Lead.id.desc()]
+    )
+    query = _select().where(*where).order_by(*order).offset(offset).limit(limit)
+    return list(session.execute(query).all())
 
 
 @dataclass(frozen=True)
 class Found:
-    text: str  # what was searched for, as used (trimmed, cut to QUERY_MAX)
+    text: str  # what was looked for: its first TERMS_MAX words, cut to QUERY_MAX characters
     leads: list[LeadLine]  # newest first, at most FOUND_MAX
     more: bool  # more leads match than are listed
     several: bool  # there are several campaigns: each line names its own
@@ -156,16 +196,18 @@ def find(ctx: EngineContext, text: str, limit: int = FOUND_MAX) -> Found:
     (as /lead ADDRESS looks in the others too), and each line names its campaign when there
     are several. A substring cannot use an index, so with few matches this reads every lead
     (a second or so at 1M); with many it stops after ``limit + 1``, newest first by id."""
-    text = " ".join(text.split())[:QUERY_MAX]
-    terms = text.split()[:TERMS_MAX]
+    terms = " ".join(text.split())[:QUERY_MAX].split()[:TERMS_MAX]
+    text = " ".join(terms)  # what the answer echoes is what was looked for
     with ctx.db.transaction() as session:
+        several = _campaigns(session) > 1
+        tz = store.effective_settings(session, ctx.settings).tz
+        if not terms:  # nothing to look for (the bot asks for a text first)
+            return Found(text, [], False, several, tz)
         rows = session.execute(
             _select()
             .where(and_(*(_matches(t) for t in terms)))
             .order_by(Lead.id.desc())
             .limit(limit + 1)
         ).all()
-        several = _campaigns(session) > 1
-        tz = store.effective_settings(session, ctx.settings).tz
     leads = [_line(r) for r in rows[:limit]]
     return Found(text, leads, len(rows) > limit, several, tz)

@@ -1,5 +1,5 @@
-"""The words and buttons of lead lists and of /system: a page button's one integer, the short
-times, and how long ago."""
+"""The words and buttons of lead lists and of /system: a page button's one integer, a page's
+header (capped or not), the short times, and how long ago."""
 
 from __future__ import annotations
 
@@ -11,10 +11,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.messages.dashboard import ago
-from bot.messages.leads import PAGE_STALE, STATUSES, page_ref, parse_page_ref, short_when
+from bot.messages.leads import (
+    PAGE_STALE,
+    STATUSES,
+    page_ref,
+    page_text,
+    pager,
+    parse_page_ref,
+    short_when,
+)
 from engine import __version__
 from engine.errors import UserInputError
-from engine.leads.listing import like_pattern
+from engine.leads.listing import LeadLine, LeadPage, like_pattern
 from engine.states import LeadStatus
 
 NOW = datetime(2025, 5, 3, 12, 0, tzinfo=UTC)
@@ -71,3 +79,46 @@ def test_it_escapes_the_like_wildcards_and_the_escape_itself() -> None:
 def test_it_keeps_the_engine_version_equal_to_pyproject() -> None:
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
     assert __version__ == tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+
+
+def _page(**kw: object) -> LeadPage:
+    line = LeadLine(7, "ana@acme.io", "Ana Lopez", "Acme", "sent", NOW, "default")
+    fields: dict[str, object] = dict(
+        campaign_id=1,
+        campaign="default",
+        several=False,
+        status=LeadStatus.SENT,
+        leads=[line],
+        page=0,
+        total=1,
+        capped=False,
+        pages=1,
+        has_next=False,
+        tz=ZoneInfo("UTC"),
+    )
+    fields.update(kw)
+    return LeadPage(**fields)  # type: ignore[arg-type]
+
+
+def test_it_writes_a_page_with_its_count_and_page_of_pages() -> None:
+    text = page_text(_page(), NOW)
+    assert text.splitlines() == [
+        "👥 1 sent lead — newest activity first (page 1/1)",
+        "1. Ana Lopez <ana@acme.io> · Acme · 3 May 12:00 · /lead_7",
+        "Tap a /lead_… to open that lead.",
+    ]
+    assert pager(_page()) is None
+
+
+def test_it_says_more_than_the_cap_and_offers_the_next_page() -> None:
+    page = _page(total=10_000, capped=True, pages=None, has_next=True, page=4)
+    assert page_text(page, NOW).splitlines()[0] == (
+        "👥 more than 10,000 sent leads — newest activity first (page 5)"
+    )
+    markup = pager(page)
+    assert markup is not None
+    data = [b.callback_data for row in markup.inline_keyboard for b in row]
+    assert data == [
+        f"lp:{page_ref(1, LeadStatus.SENT, 3)}",
+        f"lp:{page_ref(1, LeadStatus.SENT, 5)}",
+    ]
