@@ -17,17 +17,18 @@ from engine.states import CampaignState, LeadStatus
 from engine.templates import Template
 
 COMMANDS: list[tuple[str, str]] = [
-    ("start", "What this bot does"),
+    ("start", "The dashboard (on a new setup: what this bot does)"),
     ("help", "Every command"),
     ("campaigns", "Every campaign: state, leads, sent, replies, with buttons"),
     ("stats", "Per step and A/B variant, with a 14-day chart; /stats all compares campaigns"),
     ("campaign", "Select one: /campaign NAME; also new, rename, delete"),
-    ("status", "Dashboard: campaign, sent today, replies, next send"),
+    ("status", "Dashboard with buttons: run/pause, refresh, stats, leads, mailboxes"),
     ("run", "Start or resume the campaign"),
     ("pause", "Pause sending"),
     ("stop", "Stop the campaign"),
-    ("leads", "Lead counts by status"),
+    ("leads", "Lead counts by status; /leads STATUS lists them, 10 a page"),
     ("lead", "One lead: /lead ADDRESS"),
+    ("find", "Search leads by address, name or company: /find TEXT"),
     ("settings", "Limits and pacing; /settings KEY VALUE to change"),
     ("export", "All leads as a CSV file"),
     ("templates", "Show the email templates and their A/B variants"),
@@ -38,6 +39,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("unsuppress", "Take an entry off it: /unsuppress ADDRESS or DOMAIN"),
     ("mailboxes", "Sending mailboxes: state, sent today, ramp-up, bounces"),
     ("mailbox", "Add one: /mailbox add EMAIL PASSWORD; also pause, resume, remove, set"),
+    ("system", "Replicas, leases, jobs, version and database"),
 ]
 
 HELP = (
@@ -47,6 +49,7 @@ HELP = (
     "selected campaign; a .csv of "
     "mailboxes (email,password,…) with the caption /mailboxes adds sending mailboxes.\n\n"
     + "\n".join(f"/{c} — {d}" for c, d in COMMANDS)
+    + "\n\nIn the lists of /leads STATUS and /find, tap a /lead_… to open that lead."
 )
 
 
@@ -163,10 +166,6 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
             flag = f" ❗{j.consecutive_failures} failures" if j.consecutive_failures else ""
             parts.append(f"{j.job}: {when(j.last_success_at, tz)}{flag}")
         lines.append("Last successful runs: " + "; ".join(parts))
-    if r.replicas:
-        lines.append(f"Replicas alive: {len(r.replicas)} — " + ", ".join(x for x, _ in r.replicas))
-        if r.leases:
-            lines.append("Leases: " + ", ".join(f"{n} → {o}" for n, o, _ in r.leases))
     return "\n".join(lines)
 
 

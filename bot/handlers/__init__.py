@@ -2,14 +2,16 @@
 
 - access: only admins, only in a private chat (runs before everything else)
 - campaigns: /campaigns /campaign (select, new, rename, delete) and the buttons on campaigns
-- campaign: /help, the commands on the selected campaign (/status /run /pause /stop /settings
+- dashboard: /status and /start (the dashboard with its buttons), /system
+- campaign: /help, the commands on the selected campaign (/run /pause /stop /settings
   /templates /template /test) and /uncertain
-- leads: /leads /lead /export /suppressions /unsuppress and the buttons on leads and domains
-- inbox: the buttons under a reply that act on the reply (full text, ➕ Add, calendar link)
+- leads: /leads (and /leads STATUS, paged), /lead, /lead_ID, /find, /export, /suppressions,
+  /unsuppress and the buttons on leads, lists and domains
 - mailboxes: /mailbox /mailboxes, a CSV of mailboxes (caption /mailboxes), the mailbox buttons
 - upload: a CSV document, imported with progress
-- answers: answering a lead from the chat (✍️ Reply, the draft, 📨 Send), and the hint for
-  any other plain message
+- inbox: the buttons under a reply that act on the reply (full text, ➕ Add, calendar link)
+- answers: answering a lead from the chat (✍️ Reply, the draft, 📨 Send); any other plain
+  text gets the one-line hint of hint.py
 - buttons: the table from a button's prefix to its action
 - errors: what the operator sees when a handler fails
 """
@@ -28,7 +30,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import answers, campaign, campaigns, leads, mailboxes, stats
+from bot.handlers import answers, campaign, campaigns, dashboard, leads, mailboxes, stats
 from bot.handlers.access import admin_gate
 from bot.handlers.buttons import button
 from bot.handlers.errors import error_handler
@@ -39,16 +41,20 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """All the wiring, top to bottom."""
     mailboxes.guard_logs()  # before any update can be logged
     app.add_handler(TypeHandler(Update, admin_gate), group=-1)
-    app.add_handler(CommandHandler(["start", "help"], campaign.help_cmd))
+    app.add_handler(CommandHandler("start", dashboard.start_cmd))
+    app.add_handler(CommandHandler("help", campaign.help_cmd))
     app.add_handler(CommandHandler("campaigns", campaigns.campaigns_cmd))
     app.add_handler(CommandHandler("campaign", campaigns.campaign_cmd))
     app.add_handler(CommandHandler("stats", stats.stats_cmd))
-    app.add_handler(CommandHandler("status", campaign.status_cmd))
+    app.add_handler(CommandHandler("status", dashboard.status_cmd))
+    app.add_handler(CommandHandler("system", dashboard.system_cmd))
     app.add_handler(CommandHandler("run", campaign.run_cmd))
     app.add_handler(CommandHandler("pause", campaign.pause_cmd))
     app.add_handler(CommandHandler("stop", campaign.stop_cmd))
     app.add_handler(CommandHandler("leads", leads.leads_cmd))
     app.add_handler(CommandHandler("lead", leads.lead_cmd))
+    app.add_handler(CommandHandler("find", leads.find_cmd))
+    app.add_handler(MessageHandler(filters.Regex(leads.LEAD_SHORTCUT), leads.lead_shortcut_msg))
     app.add_handler(CommandHandler("settings", campaign.settings_cmd))
     app.add_handler(CommandHandler("export", leads.export_cmd))
     app.add_handler(CommandHandler("templates", campaign.templates_cmd))

@@ -11,6 +11,7 @@ import contextlib
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
+from bot.handlers import hint
 from bot.handlers.common import Ctx, call, ctx_of, reply
 from bot.messages import answers as words
 from bot.messages.buttons import LABEL_WORDS, LABELS, label_buttons
@@ -69,7 +70,7 @@ async def text_msg(update: Update, context: Ctx) -> None:
         await reply(update, str(e))
         return
     if preview is None:
-        await reply(update, words.HINT)
+        await hint.plain_text_msg(update, context)
         return
     parts = split_text(words.preview_text(preview)) or [words.preview_text(preview)]
     for part in parts[:-1]:
@@ -86,7 +87,10 @@ async def not_text_msg(update: Update, context: Ctx) -> None:
     if user is None:
         return
     waiting = await call(answers.awaiting, ctx_of(context), user.id)
-    await reply(update, words.NOT_TEXT if waiting is not None else words.HINT)
+    if waiting is None:
+        await hint.plain_text_msg(update, context)
+        return
+    await reply(update, words.NOT_TEXT)
 
 
 async def send_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:

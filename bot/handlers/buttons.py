@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers import answers, campaign, campaigns, inbox, leads, mailboxes
+from bot.handlers import answers, campaign, campaigns, dashboard, inbox, leads, mailboxes
 from bot.handlers.common import ButtonAction, Ctx
 
 ACTIONS: dict[str, ButtonAction] = {
@@ -30,6 +30,17 @@ ACTIONS: dict[str, ButtonAction] = {
     "full": inbox.full_text_button,
     "ref": inbox.referral_button,
     "cal": inbox.calendar_button,
+    # on /leads (a status: its first page) and a list of leads (◀️ ▶️); the id packs the
+    # campaign, the status and the page (bot/messages/leads.py, page_ref)
+    "ls": leads.status_list_button,
+    "lp": leads.page_button,
+    # on the dashboard (/status, /start); the id is the campaign it shows
+    "drun": dashboard.run_button,
+    "dpause": dashboard.pause_button,
+    "dref": dashboard.refresh_button,
+    "dstats": campaigns.stats_button,
+    "dleads": dashboard.leads_button,
+    "dmbox": dashboard.mailboxes_button,
     # on /suppressions and /unsuppress
     "supp": leads.suppressions_page_button,
     "unsup": leads.unsuppress_button,

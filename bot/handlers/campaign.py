@@ -1,5 +1,6 @@
-"""The commands that act on the selected campaign (/status /run /pause /stop /settings /templates
+"""The commands that act on the selected campaign (/run /pause /stop /settings /templates
 /template /test), /help, /uncertain and the buttons that settle an email of unknown delivery.
+/status, the dashboard, is in ``dashboard``.
 Each answer names the campaign when there are several (``named``); with one, it reads as before
 there were campaigns."""
 
@@ -25,14 +26,6 @@ def _wake_sending(context: Ctx) -> None:
 async def help_cmd(update: Update, context: Ctx) -> None:
     """What the bot does and every command."""
     await reply(update, fmt.HELP)
-
-
-async def status_cmd(update: Update, context: Ctx) -> None:
-    """The dashboard of the selected campaign."""
-    ctx = ctx_of(context)
-    sel = await selection(update, context)
-    report = await call(campaign.status, ctx, sel.id)
-    await reply(update, fmt.status_text(report, ctx.settings.tz))
 
 
 async def run_cmd(update: Update, context: Ctx) -> None:

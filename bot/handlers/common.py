@@ -7,13 +7,14 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.textsplit import split_text
 from engine.campaigns import views
 from engine.context import EngineContext
-from engine.scheduler import Scheduler
+from engine.scheduler import SEND, Scheduler
 
 T = TypeVar("T")
 Ctx = ContextTypes.DEFAULT_TYPE
@@ -32,6 +33,14 @@ def ctx_of(context: Ctx) -> EngineContext:
 def engine_of(context: Ctx) -> Scheduler | None:
     """The running scheduler, if there is one (tests may run the bot without it)."""
     return context.application.bot_data.get("engine")
+
+
+def wake_sending(context: Ctx) -> None:
+    """After a change that may let an email go (a run, a resumed mailbox): send now, not at the
+    next tick."""
+    engine = engine_of(context)
+    if engine is not None:
+        engine.wake(SEND)
 
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -69,3 +78,34 @@ async def drop_buttons(q: CallbackQuery, text: str | None = None) -> None:
             await q.edit_message_text(text)
         else:
             await q.edit_message_reply_markup(None)
+
+
+async def send(context: Ctx, chat_id: int, text: str, **kwargs: Any) -> None:
+    """``reply`` for a button's answer, which has no command to answer: a new message in the
+    chat, cut like ``reply`` (buttons on the last part)."""
+    parts = split_text(text) or [text]
+    for part in parts[:-1]:
+        await context.bot.send_message(chat_id, part)
+    await context.bot.send_message(chat_id, parts[-1], **kwargs)
+
+
+async def show_in_place(
+    q: CallbackQuery, context: Ctx, text: str, markup: InlineKeyboardMarkup | None
+) -> bool:
+    """Show ``text`` in the message whose button was pressed (a dashboard, a page): False when
+    it already showed exactly that ("message is not modified"). A text too long for one
+    message, or a message Telegram no longer lets us edit, comes as a new message instead."""
+    chat_id = q.message.chat.id if q.message is not None else None
+    if chat_id is not None and len(split_text(text)) > 1:
+        await send(context, chat_id, text, reply_markup=markup)
+        return True
+    try:
+        await q.edit_message_text(text, reply_markup=markup)
+        return True
+    except BadRequest as e:  # not a network failure: a retry would not help, a new message does
+        if "not modified" in str(e).lower():
+            return False
+        if chat_id is None:
+            raise
+    await send(context, chat_id, text, reply_markup=markup)  # too old to edit, or gone
+    return True

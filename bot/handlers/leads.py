@@ -1,32 +1,77 @@
-"""The lead commands (/leads /lead /export /suppressions /unsuppress) and the buttons that act on
-a lead, a domain or a suppression entry, with their confirmations."""
+"""The lead commands (/leads /lead /find /export /suppressions /unsuppress), the ``/lead_ID``
+shortcuts in the lists, and the buttons that act on a lead, a domain or a suppression entry,
+with their confirmations, or turn a list's page."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import datetime
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import format as fmt
-from bot.handlers.common import Ctx, call, ctx_of, drop_buttons, named, reply, selection
+from bot.handlers.common import (
+    Ctx,
+    call,
+    ctx_of,
+    drop_buttons,
+    named,
+    reply,
+    selection,
+    send,
+    show_in_place,
+)
+from bot.messages import leads as words
 from engine import campaign
+from engine.campaigns import views
+from engine.leads import listing, suppressions
 from engine.leads import service as leads
-from engine.leads import suppressions
+from engine.states import LeadStatus
 
 CANCELLED = "Cancelled; nothing was changed."
 
 
 async def leads_cmd(update: Update, context: Ctx) -> None:
-    """The selected campaign's lead counts by status."""
-    ctx = ctx_of(context)
+    """/leads: the selected campaign's lead counts by status, with a button per status;
+    /leads STATUS: that status's leads, 10 a page, newest activity first."""
     sel = await selection(update, context)
+    msg = update.effective_message
+    if msg is None:
+        return
+    if context.args:
+        try:
+            status = LeadStatus(context.args[0].lower())
+        except ValueError:
+            await reply(update, words.unknown_status_text(context.args[0]))
+            return
+        await _first_page(context, msg.chat_id, sel.id, status)
+        return
+    await show_counts(context, msg.chat_id, sel)
+
+
+async def show_counts(context: Ctx, chat_id: int, sel: views.Selection) -> None:
+    """A campaign's lead counts by status, with a button per status that lists its leads
+    (/leads, and 👥 Leads on the dashboard)."""
+    ctx = ctx_of(context)
 
     def counts() -> dict[str, int]:
         with ctx.db.transaction() as session:
             return leads.counts_by_status(session, campaign_id=sel.id)
 
-    await reply(update, fmt.leads_text(await call(counts), named(sel)))
+    found = await call(counts)
+    markup = words.status_buttons(sel.id, found)
+    text = fmt.leads_text(found, named(sel))
+    await send(
+        context, chat_id, f"{text}\n{words.COUNTS_HINT}" if markup else text, reply_markup=markup
+    )
+
+
+async def _first_page(context: Ctx, chat_id: int, campaign_id: int, status: LeadStatus) -> None:
+    ctx = ctx_of(context)
+    page = await call(listing.status_page, ctx, campaign_id, status, 0)
+    text = words.page_text(page, ctx.clock.now())
+    await send(context, chat_id, text, reply_markup=words.pager(page))
 
 
 async def lead_cmd(update: Update, context: Ctx) -> None:
@@ -38,7 +83,28 @@ async def lead_cmd(update: Update, context: Ctx) -> None:
         return
     ctx = ctx_of(context)
     sel = await selection(update, context)
-    view = await call(leads.find_lead, ctx, context.args[0], sel.id)
+    await _show_lead(update, context, await call(leads.find_lead, ctx, context.args[0], sel.id))
+
+
+# /lead_12 as a list shows it: Telegram makes only a /word tappable, so the id is in the word.
+LEAD_SHORTCUT = re.compile(r"^/lead_(\d+)(?:@\w+)?\s*$")
+_ID_DIGITS = 18  # more cannot be a row's id (and would not fit the database's integer)
+
+
+async def lead_shortcut_msg(update: Update, context: Ctx) -> None:
+    """/lead_ID (tapped in /leads STATUS or /find): that lead, as /lead ADDRESS shows it."""
+    msg = update.effective_message
+    m = LEAD_SHORTCUT.match(msg.text or "") if msg is not None else None
+    if m is None:
+        return
+    if len(m.group(1)) > _ID_DIGITS:
+        await reply(update, "❌ There is no such lead. /leads shows what is stored.")
+        return
+    view = await call(leads.lead_view, ctx_of(context), int(m.group(1)))
+    await _show_lead(update, context, view)
+
+
+async def _show_lead(update: Update, context: Ctx, view: leads.LeadView) -> None:
     markup = InlineKeyboardMarkup(
         [
             [
@@ -47,7 +113,22 @@ async def lead_cmd(update: Update, context: Ctx) -> None:
             ]
         ]
     )
-    await reply(update, fmt.lead_text(view, ctx.settings.tz), reply_markup=markup)
+    await reply(update, fmt.lead_text(view, ctx_of(context).settings.tz), reply_markup=markup)
+
+
+async def find_cmd(update: Update, context: Ctx) -> None:
+    """/find TEXT: leads whose address, name or company holds each word, in every campaign."""
+    text = " ".join(context.args or [])
+    if not text:
+        await reply(update, words.FIND_USAGE)
+    elif len(text) > listing.QUERY_MAX:
+        await reply(update, words.FIND_TOO_LONG)
+    elif len(text) < 2:
+        await reply(update, words.FIND_TOO_SHORT)
+    else:
+        ctx = ctx_of(context)
+        found = await call(listing.find, ctx, text)
+        await reply(update, words.found_text(found, ctx.clock.now()))
 
 
 async def export_cmd(update: Update, context: Ctx) -> None:
@@ -180,6 +261,25 @@ async def unsuppress_button(q: CallbackQuery, context: Ctx, ident: int) -> str |
     value = await call(suppressions.remove, ctx_of(context), ident)
     await drop_buttons(q)
     return f"✅ {value} is off the suppression list; new imports of it are accepted again."
+
+
+async def status_list_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """A status under /leads: its first page, as a new message below the counts."""
+    campaign_id, status, _ = words.parse_page_ref(ident)
+    await q.answer()
+    if q.message is not None:
+        await _first_page(context, q.message.chat.id, campaign_id, status)
+    return None
+
+
+async def page_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
+    """◀️ ▶️ under a list of leads: that page, in the same message."""
+    ctx = ctx_of(context)
+    campaign_id, status, number = words.parse_page_ref(ident)
+    page = await call(listing.status_page, ctx, campaign_id, status, number)
+    await show_in_place(q, context, words.page_text(page, ctx.clock.now()), words.pager(page))
+    await q.answer()
+    return None
 
 
 async def interested_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:

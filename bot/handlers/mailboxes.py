@@ -14,7 +14,7 @@ import re
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
-from bot.handlers.common import Ctx, call, ctx_of, drop_buttons, engine_of, reply
+from bot.handlers.common import Ctx, call, ctx_of, drop_buttons, engine_of, reply, send
 from bot.messages import mailboxes as words
 from engine.errors import UserInputError
 from engine.mailboxes import service
@@ -168,13 +168,24 @@ async def _set(update: Update, context: Ctx, rest: str) -> None:
 
 async def mailboxes_cmd(update: Update, context: Ctx) -> None:
     """Every mailbox: state, sent today of its cap, ramp-up, bounces, last reply check."""
+    msg = update.effective_message
+    if msg is not None:
+        await show_mailboxes(context, msg.chat_id)
+
+
+async def show_mailboxes(context: Ctx, chat_id: int) -> None:
+    """The overview, then a message per mailbox with its buttons (/mailboxes, and 📬 Mailboxes
+    on the dashboard)."""
     ctx = ctx_of(context)
     views = await call(service.overview, ctx)
     shown = views[:MAX_SHOWN]
-    await reply(update, words.overview_header(views, len(shown)))
+    await send(context, chat_id, words.overview_header(views, len(shown)))
     for v in shown:
-        await reply(
-            update, words.mailbox_block(v, ctx.settings.tz), reply_markup=words.mailbox_buttons(v)
+        await send(
+            context,
+            chat_id,
+            words.mailbox_block(v, ctx.settings.tz),
+            reply_markup=words.mailbox_buttons(v),
         )
 
 

@@ -16,7 +16,6 @@ NOT_TEXT = (
     "An answer must be text: stickers, photos, voice messages and files cannot be sent as one. "
     "Write your answer as a text message, or press ✖️ Cancel."
 )
-HINT = "I did not understand that. Send /help to see what I can do, or /status for the dashboard."
 
 
 def _who(name: str, email: str) -> str:

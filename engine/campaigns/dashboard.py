@@ -1,5 +1,6 @@
 """/status: a campaign's dashboard (its leads, replies, next email and what holds it back), with
-the mailboxes' sending today, the alerts, the jobs and the replicas."""
+the mailboxes' sending today, the alerts and the jobs' last successful runs. The replicas and
+the leases are the service's internals: /system shows them (engine/system.py)."""
 
 from __future__ import annotations
 
@@ -35,10 +36,8 @@ from engine.storage.models import (
     InboundMessage,
     JobRun,
     Lead,
-    Lease,
     Mailbox,
     OutboundMessage,
-    Replica,
 )
 
 
@@ -132,8 +131,6 @@ class StatusReport:
     sent_copy_check: str
     alerts: list[ActiveAlert] = field(default_factory=list)
     jobs: list[JobInfo] = field(default_factory=list)
-    replicas: list[tuple[str, datetime]] = field(default_factory=list)
-    leases: list[tuple[str, str, datetime]] = field(default_factory=list)
     # With several mailboxes: one line each (at most MAILBOX_LINES, else only their number).
     mailboxes: list[MailboxLine] = field(default_factory=list)
     mailbox_count: int = 1
@@ -228,16 +225,6 @@ def status(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> StatusRep
             JobInfo(j.job, j.last_success_at, j.last_error, j.consecutive_failures)
             for j in session.scalars(select(JobRun).order_by(JobRun.job))
         ]
-        replicas = [
-            (r.id, r.heartbeat_at)
-            for r in session.scalars(select(Replica).order_by(Replica.started_at))
-            if (now - r.heartbeat_at).total_seconds() < ctx.intervals.replica_live
-        ]
-        leases = [
-            (le.name, le.owner, le.expires_at)
-            for le in session.scalars(select(Lease).order_by(Lease.name))
-            if le.expires_at > now
-        ]
         return StatusReport(
             now=now,
             campaign=camp.name,
@@ -264,8 +251,6 @@ def status(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> StatusRep
             sent_copy_check=mb.sent_copy_check,
             alerts=[ActiveAlert.of(a) for a in active_alerts(session)],
             jobs=jobs,
-            replicas=replicas,
-            leases=leases,
             mailboxes=boxes,
             mailbox_count=box_count,
         )

@@ -12,8 +12,9 @@ from engine.campaigns import config as campaign_config
 from engine.campaigns.registry import selected_id
 from engine.context import EngineContext
 from engine.errors import UserInputError
+from engine.states import MailboxStatus
 from engine.storage import store
-from engine.storage.models import Campaign
+from engine.storage.models import PRIMARY_MAILBOX, Campaign, Lead, Mailbox
 from engine.templates import Template, template_names
 
 
@@ -40,6 +41,33 @@ def selection(ctx: EngineContext, admin_id: int | None) -> Selection:
         camp = store.campaign(session, now, campaign_id=selected_id(session, admin_id))
         count = session.scalar(select(func.count()).select_from(Campaign))
         return Selection(camp.id, camp.name, camp.state, int(count or 1))
+
+
+def campaign_ref(ctx: EngineContext, campaign_id: int) -> Selection:
+    """A campaign a button names (the dashboard's), as a selection: it acts on that campaign
+    whichever one the admin has selected since. UserInputError when it was deleted."""
+    with ctx.db.transaction() as session:
+        camp = session.get(Campaign, campaign_id)
+        if camp is None:
+            raise UserInputError("That campaign no longer exists; /campaigns lists them.")
+        count = session.scalar(select(func.count()).select_from(Campaign))
+        return Selection(camp.id, camp.name, camp.state, int(count or 1))
+
+
+def is_set_up(ctx: EngineContext) -> bool:
+    """Whether there is anything to show on a dashboard: some lead in some campaign, or a
+    mailbox added from the chat. The environment's mailbox does not count (every install has
+    it), so a fresh install still gets the welcome on /start."""
+    with ctx.db.transaction() as session:
+        lead = session.scalar(select(Lead.id).limit(1))
+        if lead is not None:
+            return True
+        added = session.scalar(
+            select(Mailbox.id)
+            .where(Mailbox.id != PRIMARY_MAILBOX, Mailbox.state != MailboxStatus.REMOVED)
+            .limit(1)
+        )
+        return added is not None
 
 
 def campaign_name(ctx: EngineContext, campaign_id: int) -> str:

@@ -360,37 +360,53 @@ def find_lead(ctx: EngineContext, address: str, campaign_id: int | None = None) 
                 f"No lead with the address {address.strip()!r}. Check the spelling, or see "
                 "/leads for what is stored."
             )
-        outbound = list(
-            session.scalars(
-                select(OutboundMessage)
-                .where(OutboundMessage.lead_id == lead.id)
-                .order_by(OutboundMessage.created_at, OutboundMessage.id)
+        return _view(session, ctx, lead)
+
+
+def lead_view(ctx: EngineContext, lead_id: int) -> LeadView:
+    """The lead with this id (a ``/lead_ID`` shortcut from /leads STATUS or /find)."""
+    with ctx.db.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise UserInputError(
+                f"There is no lead {lead_id} any more (deleted?). /leads shows what is stored."
             )
+        return _view(session, ctx, lead)
+
+
+def _view(session: Session, ctx: EngineContext, lead: Lead) -> LeadView:
+    """The lead with its history, mailbox, campaign and zone, as /lead shows it."""
+    outbound = list(
+        session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.lead_id == lead.id)
+            .order_by(OutboundMessage.created_at, OutboundMessage.id)
         )
-        inbound = list(
-            session.scalars(
-                select(InboundMessage)
-                .where(InboundMessage.lead_id == lead.id)
-                .order_by(InboundMessage.seen_at, InboundMessage.id)
-            )
+    )
+    inbound = list(
+        session.scalars(
+            select(InboundMessage)
+            .where(InboundMessage.lead_id == lead.id)
+            .order_by(InboundMessage.seen_at, InboundMessage.id)
         )
-        configs = campaign_configs(
-            session, store.effective_settings(session, ctx.settings), ctx.clock.now()
-        )
-        config = configs.get(lead.campaign_id)
-        return LeadView(
-            lead,
-            outbound,
-            inbound,
-            mailbox_address(session, ctx, lead.mailbox_id),
-            campaign=config.name if config is not None else "",
-            campaigns=len(configs),
-            zone=lead.timezone or (config.timezone if config is not None else ""),
-            own_zone=bool(lead.timezone),
-            local_now=(
-                ctx.clock.now().astimezone(lead_zone(lead, config)) if config is not None else None
-            ),
-        )
+    )
+    configs = campaign_configs(
+        session, store.effective_settings(session, ctx.settings), ctx.clock.now()
+    )
+    config = configs.get(lead.campaign_id)
+    return LeadView(
+        lead,
+        outbound,
+        inbound,
+        mailbox_address(session, ctx, lead.mailbox_id),
+        campaign=config.name if config is not None else "",
+        campaigns=len(configs),
+        zone=lead.timezone or (config.timezone if config is not None else ""),
+        own_zone=bool(lead.timezone),
+        local_now=(
+            ctx.clock.now().astimezone(lead_zone(lead, config)) if config is not None else None
+        ),
+    )
 
 
 def mailbox_address(session: Session, ctx: EngineContext, mailbox_id: int | None) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.handlers.hint import HINT
 from bot.messages.buttons import LABEL_WORDS, LABELS
 from bot.notifier import TelegramNotifier
 from engine.delivery import deliver_notifications
@@ -166,7 +167,7 @@ async def test_a_telegram_reply_on_the_notice_is_the_draft_and_cancel_sends_noth
     assert inbox.answers() == []
     assert [s for s, _ in inbox.drafts()] == [DraftState.CANCELLED]
     # The next plain text is no draft: a hint.
-    hint = await inbox.write("hello?", "I did not understand that")
+    hint = await inbox.write("hello?", HINT)
     assert "/help" in hint["text"]
 
 

@@ -54,6 +54,14 @@ BUTTONS = (
     "mbrmstop",
     "mbrmnew",
     "mbrmno",
+    "ls",
+    "lp",
+    "drun",
+    "dpause",
+    "dref",
+    "dstats",
+    "dleads",
+    "dmbox",
 )
 ARGS = {
     "lead": " ana@acme.io",
