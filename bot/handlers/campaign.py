@@ -10,10 +10,12 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 
 from bot import format as fmt
 from bot.handlers.common import Ctx, call, ctx_of, engine_of, named, reply, selection
+from bot.messages.templates import warnings_text
 from engine import campaign
 from engine.campaigns import views
 from engine.scheduler import SEND
 from engine.sending import recovery
+from engine.template_checks import check_template
 from engine.template_command import parse_template_command
 
 
@@ -126,7 +128,11 @@ async def template_cmd(update: Update, context: Ctx) -> None:
     )
     saved_in = f" in campaign {sel.name}" if sel.several else ""
     shown = fmt.template_text(t, cmd.variant if cmd.variant != "A" else None)
-    await reply(update, f"✅ Saved{saved_in}.{_variant_hint(cmd.name, cmd.variant)}\n\n{shown}")
+    warned = warnings_text(check_template(t.subject, t.body))
+    warned = f"\n\n{warned}" if warned else ""
+    await reply(
+        update, f"✅ Saved{saved_in}.{_variant_hint(cmd.name, cmd.variant)}{warned}\n\n{shown}"
+    )
 
 
 def _variant_hint(step: str, variant: str) -> str:

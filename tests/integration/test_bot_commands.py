@@ -261,6 +261,21 @@ async def test_it_saves_a_changed_template(running_bot: RunningBot) -> None:
         assert row.subject == "Hello {first_name|there}"
 
 
+async def test_it_saves_a_spammy_template_and_lists_its_warnings(running_bot: RunningBot) -> None:
+    answer = await running_bot.say(
+        "/template initial\nSubject: FREE DEMO TODAY\nHello, click here: https://bit.ly/x\n"
+        "See attached."
+    )
+    text = answer["text"]
+    assert text.startswith("✅ Saved.")
+    warned = text.split("⚠️ Saved, but check before sending:\n", 1)[1].split("\n\n", 1)[0]
+    assert len(warned.splitlines()) == 5  # capitals, shortener, attachment, spam words, no {…}
+    assert "bit.ly" in warned and "click here, free" in warned and "{first_name}" in warned
+    with running_bot.ctx.db.transaction() as session:
+        row = session.scalars(select(TemplateRow).where(TemplateRow.name == "initial")).one()
+        assert row.subject == "FREE DEMO TODAY"  # saved all the same
+
+
 async def test_it_refuses_an_unknown_placeholder_when_a_template_is_saved(
     running_bot: RunningBot,
 ) -> None:

@@ -31,6 +31,7 @@ from engine import (
     config_values,
     delivery_status,
     message_ids,
+    template_checks,
     template_command,
     template_syntax,
     template_tokens,
@@ -80,6 +81,7 @@ MODULES: list[ModuleType] = [
     rows,
     cells,
     templates,
+    template_checks,  # warnings on a template's subject and body at save
     template_tokens,
     template_syntax,
     template_command,
