@@ -150,6 +150,11 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
             lines.append(f"Not sending: {hold_text(r.hold, r.hold_detail)}")
     else:
         lines.append(f"Not sending: campaign is {r.state}. /run to start.")
+    if r.domain_waiting:
+        lines.append(
+            f"⏳ {r.domain_waiting} lead(s) wait for per-domain spacing (at most {r.per_domain} "
+            "first emails a day to one company's domain); they go first on the next days."
+        )
     if r.uncertain:
         lines.append(
             f"⚠️ {r.uncertain} email(s) with unknown delivery after a crash — see /uncertain"

@@ -186,6 +186,13 @@ class Settings:
         range=(0, 1_440),
         tunable=True,
     )
+    max_per_domain_per_day: int = _setting(
+        "MAX_PER_DOMAIN_PER_DAY",
+        "5",
+        "First emails a day to one recipient domain, across mailboxes and campaigns; 0: off.",
+        range=(0, 100_000),
+        tunable=True,
+    )
     followup_delays: tuple[timedelta, ...] = _setting(
         "FOLLOWUP_DELAYS",
         "3d,4d",

@@ -16,6 +16,7 @@ from engine.campaigns import config as campaign_config
 from engine.config import Settings
 from engine.context import EngineContext
 from engine.notify import active_alerts, alert_payload
+from engine.sending import domain_spacing
 from engine.sending.claims import count_uncertain
 from engine.sending.gate import campaign_sends, send_counts, send_gate
 from engine.sending.pacing import Gate, day_start
@@ -134,6 +135,8 @@ class StatusReport:
     # With several mailboxes: one line each (at most MAILBOX_LINES, else only their number).
     mailboxes: list[MailboxLine] = field(default_factory=list)
     mailbox_count: int = 1
+    domain_waiting: int = 0  # new leads held back today by MAX_PER_DOMAIN_PER_DAY
+    per_domain: int = 0  # that setting (0: off)
 
     @property
     def reply_rate(self) -> float:
@@ -253,4 +256,6 @@ def status(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> StatusRep
             jobs=jobs,
             mailboxes=boxes,
             mailbox_count=box_count,
+            domain_waiting=domain_spacing.waiting(session, now, s.tz, s.max_per_domain_per_day),
+            per_domain=s.max_per_domain_per_day,
         )

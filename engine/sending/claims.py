@@ -21,6 +21,7 @@ from engine.leads import lifecycle
 from engine.mailboxes import accounts
 from engine.message_ids import reply_headers
 from engine.sending.compose import lead_name, lead_values, outgoing, thread
+from engine.sending.domain_spacing import DomainSpacing
 from engine.sending.gate import campaign_sends, evaluate, pacing_rules
 from engine.sending.messages import Outgoing, make_message_id, reply_subject
 from engine.sending.pacing import Gate, PacingRules, SendCounts, after_send, day_start, gate
@@ -278,6 +279,7 @@ def _claim_leads(
     caller for each claim) allows: each becomes an outbound row in ``sending``. A lead outside
     its campaign's send window (in its own zone) is moved to the window's next opening."""
     fresh: list[tuple[OutboundMessage, Lead, datetime | None, Settings]] = []
+    spacing = DomainSpacing(session, now, s.tz, s.max_per_domain_per_day)
     looked_at = 0
     go_on = True
     while go_on and len(fresh) < limit and looked_at < MAX_LOOKED_AT:
@@ -311,6 +313,15 @@ def _claim_leads(
             if lead.next_step > len(config.followup_delays):
                 lifecycle.completed(lead)
                 continue
+            if (
+                queue == QUEUE_NEW
+                and spacing.applies(lead.domain)
+                and not spacing.take(lead.domain)
+            ):
+                # Its domain had its first emails for today: it goes first tomorrow.
+                lead.queue, lead.next_send_at = queue, spacing.tomorrow
+                moved += 1
+                continue
             cs = config.settings_for(s)
             row = _new_message(session, ctx, cs, now, lead, mailbox_id)
             fresh.append((row, lead, due, cs))
@@ -319,7 +330,7 @@ def _claim_leads(
                 go_on = False
                 break
         if len(candidates) < room or not moved:
-            break  # the queue has no more due leads, or none was skipped for its window
+            break  # the queue has no more due leads, or none was moved (window, domain)
         session.flush()  # the moved leads are no longer due
     session.flush()  # the rows get their ids
     return [
