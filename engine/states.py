@@ -44,6 +44,9 @@ class MessageKind(StrEnum):
     ANSWER = "answer"
 
 
+# The steps of a lead's sequence: the campaign emails, which carry the unsubscribe link.
+CAMPAIGN_KINDS = (MessageKind.INITIAL, MessageKind.FOLLOWUP)
+
 # Answers to a lead that are not steps of its sequence: sending one never moves the lead on,
 # and a lead out of its sequence (it replied) may still get one.
 REPLY_KINDS = (MessageKind.CALENDAR, MessageKind.ANSWER)
