@@ -130,6 +130,8 @@ class NoticeKind(StrEnum):
     OPT_OUT = "opt_out"
     UNVERIFIED = "unverified"
     AWAY = "away"  # an out-of-office reply named its return date
+    # --- one-click unsubscribe (engine/unsubscribe/)
+    UNSUBSCRIBE_LINK = "unsubscribe_link"  # a lead unsubscribed with the link in the email
     # --- sending
     BAD_ADDRESS = "bad_address"  # a lead's stored address cannot go on an envelope
     # --- system
