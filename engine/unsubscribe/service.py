@@ -53,7 +53,10 @@ def unsubscribe(ctx: EngineContext, token: Token) -> Outcome:
 def _unsubscribe(ctx: EngineContext, token: Token) -> Outcome:
     now = ctx.clock.now()
     key = link_key(ctx.settings.secret_key)
-    with ctx.db.transaction() as session:
+    # The lead's row lock makes a second request wait and then find the work done; SQLite has
+    # no row locks (and reads outside the write transaction), so there this process's requests
+    # take turns.
+    with ctx.db.serialised(), ctx.db.transaction() as session:
         lead = session.get(Lead, token.lead_id, with_for_update=True)
         if (
             lead is None
