@@ -104,10 +104,11 @@ def one_click(content_type: str, body: bytes) -> bool:
     if header.get_content_type() == "multipart/form-data":
         return _multipart_one_click(content_type, body)
     text = body.decode("utf-8", errors="replace")
-    return any(
-        k.strip().lower() == FIELD and v.strip().lower() == VALUE
-        for k, v in parse_qsl(text, keep_blank_values=True, max_num_fields=20)
-    )
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=20)
+    except ValueError:  # more fields than any unsubscribe form has
+        return False
+    return any(k.strip().lower() == FIELD and v.strip().lower() == VALUE for k, v in pairs)
 
 
 def _multipart_one_click(content_type: str, body: bytes) -> bool:

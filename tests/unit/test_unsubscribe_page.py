@@ -49,6 +49,7 @@ def test_it_reads_the_one_click_pair_from_multipart_form_data() -> None:
         ("multipart/form-data; boundary=XyZ", b"--XyZ\r\nnonsense"),
         ("multipart/form-data", b"List-Unsubscribe=One-Click"),
         (URLENCODED, b"\xff\xfe\x00junk"),
+        (URLENCODED, b"&".join([b"a=b"] * 30) + b"&List-Unsubscribe=One-Click"),
     ],
 )
 def test_it_refuses_any_other_body(content_type: str, body: bytes) -> None:
