@@ -17,7 +17,7 @@ from email.message import EmailMessage
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.applications import Starlette
 
 from bot.ratelimit import RequestLimiter
@@ -401,5 +401,4 @@ def test_a_test_email_shows_a_sample_link_that_unsubscribes_nobody(
     assert httpx.get(sample[1], timeout=10).status_code == 200
     assert httpx.post(sample[1], data=ONE_CLICK, timeout=10).status_code == 200
     assert suppressed(ctx) == set() and notices(ctx) == []
-    with ctx.db.transaction() as session:
-        assert session.scalar(select(func.count()).select_from(Suppression)) == 0
+    assert {lead(ctx, a).status for a in (ANA, BOB)} == {LeadStatus.SENT}
