@@ -28,6 +28,7 @@ from telegram.ext import Application
 from bot import format as fmt
 from bot.handlers import register
 from bot.notifier import TelegramNotifier
+from bot.unsubscribe import unsubscribe_routes
 from engine.config import Settings, load_settings
 from engine.context import EngineContext
 from engine.errors import ConfigError, DatabaseUnavailable
@@ -185,6 +186,9 @@ def web_app(proc: Process) -> Starlette:
         routes=[
             Route("/health", health, methods=["GET"]),
             Route("/telegram", telegram_webhook, methods=["POST"]),
+            # The one-click unsubscribe links: served whenever SECRET_KEY can check them, so
+            # links already sent keep working if PUBLIC_URL is later unset.
+            *unsubscribe_routes(proc.ctx),
         ]
     )
 
@@ -265,11 +269,24 @@ async def serve(
         telegram = asyncio.create_task(_telegram_main(proc, notifier, stop))
         stack.push_async_callback(_step, "stop the Telegram task", _cancel, telegram)
         log.info("started: replica %s, web on port %d", ctx.owner, settings.port)
+        _log_unsubscribe_links(settings)
         await stop.wait()
         log.info("shutting down")
     log.info("stopped")
     if not telegram.cancelled() and isinstance(telegram.exception(), TokenRefused):
         raise TokenRefused
+
+
+def _log_unsubscribe_links(settings: Settings) -> None:
+    """Say once whether campaign emails carry the one-click unsubscribe link, and why not when
+    only SECRET_KEY is missing (PUBLIC_URL then does not default to WEBHOOK_URL)."""
+    if settings.public_url:
+        log.info("one-click unsubscribe links on: %s/u/…", settings.public_url)
+    elif settings.webhook_url and not settings.secret_key:
+        log.warning(
+            "no one-click unsubscribe links in campaign emails: WEBHOOK_URL is set but "
+            "SECRET_KEY is not (it signs the links); set SECRET_KEY to turn them on"
+        )
 
 
 async def _step(what: str, step: Callable[..., Awaitable[None]], *args: Any) -> None:

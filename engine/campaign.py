@@ -42,6 +42,7 @@ from engine.storage.models import (
     OutboundMessage,
 )
 from engine.templates import (
+    SAMPLE_EMAIL,
     Template,
     is_template_name,
     normalise_template_name,
@@ -51,6 +52,7 @@ from engine.templates import (
     template_names,
     validate_template,
 )
+from engine.unsubscribe.links import unsubscribe_url
 
 # The pauses the engine made that an admin's /run says are fixed.
 CLEARED_BY_RUN = (
@@ -271,7 +273,8 @@ def save_template(
                 session, name, campaign_id=campaign_id, variant=variant
             ).subject
         t = Template(name=name, subject=subject, body=body)
-        validate_template(t, custom_fields(session))
+        links = bool(ctx.settings.public_url and ctx.settings.secret_key)
+        validate_template(t, custom_fields(session), unsubscribe_links=links)
         store.save_template(session, now, t, campaign_id=campaign_id, variant=variant)
         return t
 
@@ -294,7 +297,9 @@ def delete_template_variant(ctx: EngineContext, campaign_id: int, name: str, var
 
 def send_test(ctx: EngineContext, address: str, campaign_id: int = DEFAULT_CAMPAIGN) -> str:
     """Send the campaign's first template, rendered with sample data, to ``address``
-    (blocking)."""
+    (blocking). Its ``{unsubscribe_link}`` is a real link to the page, for lead 0, which never
+    exists: pressing the button there unsubscribes nobody. The email carries no one-click
+    header (it is no campaign email)."""
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -305,7 +310,8 @@ def send_test(ctx: EngineContext, address: str, campaign_id: int = DEFAULT_CAMPA
     with ctx.db.transaction() as session:
         s = store.effective_settings(session, ctx.settings)
         s = campaign_config.load(session, s, campaign_id, now).settings_for(s)
-        values = sample_values(s.sender_name, s.email_address, s.calendar_link)
+        link = unsubscribe_url(s.public_url, s.secret_key, 0, campaign_id, SAMPLE_EMAIL)
+        values = sample_values(s.sender_name, s.email_address, s.calendar_link, link or "")
         initial = store.template(session, "initial", campaign_id=campaign_id)
         subject, body = render_template(initial, values, ctx.rng)
         row = OutboundMessage(

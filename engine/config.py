@@ -337,6 +337,12 @@ class Settings:
         parse=values.secret_key,
         secret=True,
     )
+    public_url: str = _setting(
+        "PUBLIC_URL",
+        values.public_url_default,
+        "Public https base URL of this service, for one-click unsubscribe links; needs SECRET_KEY.",
+        parse=values.public_url,
+    )
     dns_nameservers: tuple[tuple[str, int], ...] = _setting(
         "DNS_NAMESERVERS",
         "",
@@ -421,6 +427,12 @@ def _cross_checks(s: Settings | Mapping[str, Any]) -> list[str]:
     secret = v.get("webhook_secret")
     if secret and not re.match(r"^[A-Za-z0-9_-]{1,256}$", secret):
         problems.append("WEBHOOK_SECRET may only contain A-Z, a-z, 0-9, _ and - (1-256 chars)")
+    if v.get("public_url") and "secret_key" in v and not v["secret_key"]:
+        problems.append(
+            "PUBLIC_URL is set but SECRET_KEY is empty: the one-click unsubscribe links are "
+            "signed with it. Set SECRET_KEY to a random string of at least 16 characters (keep "
+            "it: links in emails already sent stop working if it changes), or unset PUBLIC_URL"
+        )
     if v.get("license_sheet_url") and not v.get("license_key"):
         problems.append("LICENSE_SHEET_URL is set but LICENSE_KEY is missing")
     return problems

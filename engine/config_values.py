@@ -343,6 +343,72 @@ def secret_key(v: str) -> str:
     return v
 
 
+MAX_PUBLIC_URL = 200  # characters; the unsubscribe link (this + /u/ + a token) goes in headers
+_PUBLIC_URL = re.compile(
+    r"(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?"
+    r"(/[A-Za-z0-9._~!$&'()*+;=:@%/-]*)?"
+)
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def public_url(v: str) -> str:
+    """This service's public base URL, for the one-click unsubscribe links: https, or http on a
+    loopback host (local use, tests). A path is allowed (behind a proxy that maps one); no query,
+    fragment, user, comma or space, so the link can stand inside a header's ``<...>``."""
+    v = v.strip().rstrip("/")
+    if not v:
+        return ""
+    example = "use this service's public address, like https://outreach.example.com"
+    if len(v) > MAX_PUBLIC_URL:
+        raise ValueError(f"PUBLIC_URL is {len(v)} characters long; the limit is {MAX_PUBLIC_URL}")
+    m = _PUBLIC_URL.fullmatch(v)
+    if m is None:
+        raise ValueError(f"PUBLIC_URL={_shown(v)!r} is not a URL; {example}")
+    scheme, host, port = m.group(1), m.group(2), m.group(3)
+    labels = host.rstrip(".").split(".")
+    if not host.startswith("[") and not all(_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(f"PUBLIC_URL={_shown(v)!r} has no valid host name; {example}")
+    if host.startswith("[") and not _is_ip(host[1:-1]):
+        raise ValueError(f"PUBLIC_URL={_shown(v)!r} has no valid host; {example}")
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"PUBLIC_URL={_shown(v)!r}: the port must be 1..65535")
+    if scheme == "http" and not _loopback(host):
+        raise ValueError(
+            f"PUBLIC_URL={_shown(v)!r} must start with https:// (mail providers only follow "
+            "https unsubscribe links; http is accepted for 127.0.0.1, localhost and ::1)"
+        )
+    return v
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def public_url_default(parsed: Mapping[str, Any]) -> str:
+    """PUBLIC_URL, when unset, is WEBHOOK_URL, if that is a valid PUBLIC_URL and SECRET_KEY (which
+    signs the links) is set; else empty (no links). A webhook-mode setup without SECRET_KEY
+    starts as before rather than being refused for a setting it never set."""
+    url = str(parsed.get("webhook_url") or "")
+    if not url or not parsed.get("secret_key"):
+        return ""
+    try:
+        return public_url(url)
+    except ValueError:
+        return ""
+
+
 RAMP_LIMIT = 100_000
 
 

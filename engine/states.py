@@ -44,6 +44,9 @@ class MessageKind(StrEnum):
     ANSWER = "answer"
 
 
+# The steps of a lead's sequence: the campaign emails, which carry the unsubscribe link.
+CAMPAIGN_KINDS = (MessageKind.INITIAL, MessageKind.FOLLOWUP)
+
 # Answers to a lead that are not steps of its sequence: sending one never moves the lead on,
 # and a lead out of its sequence (it replied) may still get one.
 REPLY_KINDS = (MessageKind.CALENDAR, MessageKind.ANSWER)
@@ -135,6 +138,8 @@ class NoticeKind(StrEnum):
     OPT_OUT = "opt_out"
     UNVERIFIED = "unverified"
     AWAY = "away"  # an out-of-office reply named its return date
+    # --- one-click unsubscribe (engine/unsubscribe/)
+    UNSUBSCRIBE_LINK = "unsubscribe_link"  # a lead unsubscribed with the link in the email
     # --- sending
     BAD_ADDRESS = "bad_address"  # a lead's stored address cannot go on an envelope
     # --- system

@@ -33,9 +33,11 @@ from engine.template_syntax import (
 __all__ = [
     "BASE_FIELDS",
     "BODY_MAX_CHARS",
+    "SAMPLE_EMAIL",
     "DEFAULT_TEMPLATES",
     "DEFAULT_VARIANT",
     "SUBJECT_MAX_CHARS",
+    "UNSUBSCRIBE_FIELD",
     "VARIANTS",
     "Template",
     "default_template",
@@ -50,8 +52,18 @@ __all__ = [
 ]
 
 BASE_FIELDS: frozenset[str] = frozenset(
-    {"email", "first_name", "last_name", "company", "sender_name", "sender_email", "calendar_link"}
+    {
+        "email",
+        "first_name",
+        "last_name",
+        "company",
+        "sender_name",
+        "sender_email",
+        "calendar_link",
+        "unsubscribe_link",  # only with PUBLIC_URL set: see validate_template
+    }
 )
+UNSUBSCRIBE_FIELD = "unsubscribe_link"
 SUBJECT_MAX_CHARS = 200
 BODY_MAX_CHARS = 20_000
 
@@ -203,11 +215,15 @@ def default_template(name: str) -> Template:
 # --------------------------------------------------------------------------- validation
 
 
-def validate_template(t: Template, known_fields: Iterable[str]) -> None:
+def validate_template(
+    t: Template, known_fields: Iterable[str], *, unsubscribe_links: bool = True
+) -> None:
     """Raise ``UserInputError`` listing every problem in ``t``, or return ``None`` if it's fine.
 
     ``known_fields`` are the fields available on top of :data:`BASE_FIELDS` (e.g. the CSV's
-    extra columns); they are matched case-insensitively.
+    extra columns); they are matched case-insensitively. ``unsubscribe_links`` says whether
+    PUBLIC_URL is set: without it ``{unsubscribe_link}`` is refused (there is no link to put
+    in), unless the CSV has a column of that name.
     """
     problems: list[str] = []
     name = normalise_template_name(t.name)
@@ -237,9 +253,19 @@ def validate_template(t: Template, known_fields: Iterable[str]) -> None:
     problems += [f"Subject, {e}" for e in syntax_errors(subject)]
     problems += [f"Body, {e}" for e in syntax_errors(t.body)]
 
-    available = set(BASE_FIELDS) | {f.strip().lower() for f in known_fields if f.strip()}
+    known = {f.strip().lower() for f in known_fields if f.strip()}
+    available = set(BASE_FIELDS) | known
+    if not unsubscribe_links and UNSUBSCRIBE_FIELD not in known:
+        available.discard(UNSUBSCRIBE_FIELD)
     used = ordered_fields(subject) + ordered_fields(t.body)
     unknown = [f for f in dict.fromkeys(used) if f not in available]
+    if UNSUBSCRIBE_FIELD in unknown:
+        unknown.remove(UNSUBSCRIBE_FIELD)
+        problems.append(
+            "{unsubscribe_link} needs PUBLIC_URL, this service's public https address (with "
+            "SECRET_KEY, which signs the links). Set both and restart, then save the template "
+            "again; until then there is no link to put in the email."
+        )
     for field in unknown:
         close = difflib.get_close_matches(field, sorted(available), n=1, cutoff=0.6)
         hint = f" Did you mean {{{close[0]}}}?" if close else ""
@@ -328,14 +354,21 @@ def parse_template_message(text: str) -> tuple[str, str]:
     return subject, body
 
 
-def sample_values(sender_name: str, sender_email: str, calendar_link: str) -> dict[str, str]:
-    """Made-up lead data for ``/test`` emails, plus the real sender fields."""
+SAMPLE_EMAIL = "alex.morgan@example.com"
+
+
+def sample_values(
+    sender_name: str, sender_email: str, calendar_link: str, unsubscribe_link: str = ""
+) -> dict[str, str]:
+    """Made-up lead data for ``/test`` emails, plus the real sender fields (and a sample
+    unsubscribe link when links are on; empty renders the placeholder's fallback)."""
     return {
-        "email": "alex.morgan@example.com",
+        "email": SAMPLE_EMAIL,
         "first_name": "Alex",
         "last_name": "Morgan",
         "company": "Northwind Labs",
         "sender_name": sender_name,
         "sender_email": sender_email,
         "calendar_link": calendar_link,
+        UNSUBSCRIBE_FIELD: unsubscribe_link,
     }

@@ -3,7 +3,8 @@
 text; the bot parses none.
 
 Each area has its module with a ``RENDERERS`` table (kind -> function): ``inbox`` (replies,
-bounces, opt-outs), ``sending``, ``system`` (alerts, summaries). :func:`render` picks one.
+bounces, opt-outs), ``sending``, ``system`` (alerts, summaries), ``unsubscribe`` (the one-click
+link). :func:`render` picks one.
 ``holds`` words why no email goes right now (a ``Hold``, shown in /status); it is no
 notification, so it has no ``RENDERERS`` table.
 """
@@ -35,10 +36,10 @@ Renderer = Callable[[Notification], Rendered]
 
 
 def _registry() -> dict[str, Renderer]:
-    from bot.messages import inbox, sending, system
+    from bot.messages import inbox, sending, system, unsubscribe
 
     table: dict[str, Renderer] = {}
-    for module in (inbox, sending, system):
+    for module in (inbox, sending, system, unsubscribe):
         for kind, fn in module.RENDERERS.items():
             if str(kind) in table:
                 raise RuntimeError(f"two renderers for notification kind {kind}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import notify
@@ -25,14 +25,13 @@ from engine.inbox.classify import Classification, Inbound
 from engine.inbox.intent import classify_intent
 from engine.inbox.referrals import referral_addresses
 from engine.inbox.return_date import away_until, next_working_day
-from engine.leads import lifecycle
+from engine.leads import lifecycle, removal
 from engine.mailboxes import accounts
 from engine.message_ids import reply_headers
 from engine.sending.bounce_guard import guard_bounce_rate
 from engine.sending.compose import lead_values
 from engine.sending.messages import make_message_id, reply_subject
 from engine.states import (
-    REPLY_KINDS,
     CalendarMode,
     InboundKind,
     LeadStatus,
@@ -70,41 +69,6 @@ def snippet(text: str, limit: int) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     out = "\n".join(lines[:8])
     return out[:limit]
-
-
-def _cancel_queued(session: Session, lead: Lead, why: str) -> None:
-    lead.queue = None
-    lead.next_send_at = None
-    session.execute(
-        update(OutboundMessage)
-        .where(
-            OutboundMessage.lead_id == lead.id,
-            OutboundMessage.state == OutboundState.QUEUED,
-            OutboundMessage.kind.not_in(REPLY_KINDS),
-        )
-        .values(state=OutboundState.CANCELLED, error=why)
-    )
-
-
-def stop_elsewhere(session: Session, lead: Lead, why: str) -> int:
-    """The same address in every other campaign leaves its sequence: a reply, an opt-out or a
-    hard bounce from an address stops it everywhere. Returns how many leads stopped."""
-    others = list(
-        session.scalars(
-            select(Lead)
-            .where(
-                Lead.email_key == lead.email_key,
-                Lead.id != lead.id,
-                Lead.status.in_(lifecycle.IN_SEQUENCE),
-            )
-            .with_for_update()
-        )
-    )
-    for other in others:
-        lifecycle.stopped(other)
-        other.last_error = why
-        _cancel_queued(session, other, why)
-    return len(others)
 
 
 def lead_fields(lead: Lead) -> dict[str, Any]:
@@ -145,10 +109,13 @@ def act(
         if config is not None:
             _act_on_away(session, now, lead, inb, config)
     elif cls.kind == InboundKind.OPT_OUT:
-        lifecycle.opted_out(lead)
-        _cancel_queued(session, lead, "opted out")
-        stop_elsewhere(session, lead, "opted out in another campaign")
-        store.suppress(session, now, lead.email_key, "email", "asked to be removed")
+        removal.opt_out(
+            session,
+            now,
+            lead,
+            reason="asked to be removed",
+            elsewhere="opted out in another campaign",
+        )
         notify.emit(
             session,
             now,
@@ -203,8 +170,8 @@ def _act_on_bounce(
         return
     lifecycle.bounced(lead)
     lead.last_error = f"bounced {status_code}: {(b.diagnostic if b else '')[:200]}"
-    _cancel_queued(session, lead, "bounced")
-    stop_elsewhere(session, lead, "the address bounced in another campaign")
+    removal.cancel_queued(session, lead, "bounced")
+    removal.stop_elsewhere(session, lead, "the address bounced in another campaign")
     session.flush()
     guard_bounce_rate(session, s, now, mailbox_id=lead.mailbox_id or PRIMARY_MAILBOX)
     notify.emit(session, now, NoticeKind.BOUNCE, {**fields, "hard": True})
@@ -227,8 +194,8 @@ def _act_on_reply(
     lead.interest = str(label)  # the latest reply's intent; an admin may correct it
     if row is not None:
         row.label = str(label)
-    _cancel_queued(session, lead, "the lead replied")
-    stop_elsewhere(session, lead, "replied in another campaign")
+    removal.cancel_queued(session, lead, "the lead replied")
+    removal.stop_elsewhere(session, lead, "replied in another campaign")
     mode = CalendarMode(s.calendar_mode)
     calendar_queued = False
     if (

@@ -10,10 +10,13 @@ from engine.config import Settings
 from engine.sending.messages import Outgoing
 from engine.states import MessageKind, OutboundState
 from engine.storage.models import Lead, OutboundMessage
+from engine.unsubscribe.links import unsubscribe_url
 
 
 def lead_values(lead: Lead, s: Settings) -> dict[str, str]:
-    """The values a template's placeholders are filled with for this lead."""
+    """The values a template's placeholders are filled with for this lead. ``unsubscribe_link``
+    is the same link as the List-Unsubscribe header's, when PUBLIC_URL is set (without it a
+    CSV column of that name, if any, fills it, like any other column)."""
     values = {str(k): str(v) for k, v in (lead.custom or {}).items()}
     values.update(
         email=lead.email,
@@ -24,6 +27,9 @@ def lead_values(lead: Lead, s: Settings) -> dict[str, str]:
         sender_email=s.email_address,
         calendar_link=s.calendar_link,
     )
+    link = unsubscribe_url(s.public_url, s.secret_key, lead.id, lead.campaign_id, lead.email)
+    if link is not None:
+        values["unsubscribe_link"] = link
     return values
 
 

@@ -53,6 +53,9 @@ _LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _MSG_ID_RE = re.compile(r"<[!-;=?-~]+>")
 
 _ID_HEADERS = frozenset({"message-id", "in-reply-to", "references"})
+# One http(s) URL that can stand inside <...> in List-Unsubscribe: printable ASCII without
+# space, '"', ',', '<' or '>'.
+_UNSUBSCRIBE_URL_RE = re.compile(r"https?://[!#-+\--;=?-~]+")
 _MAILBOX_HEADERS = frozenset({"from", "to"})
 # A display name written as plain atoms: RFC 5322 atext (minus "=" and "?") and single spaces.
 _PLAIN_PHRASE_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/^_`{|}~-]+)*")
@@ -188,14 +191,19 @@ class _OutreachPolicy(EmailPolicy):
       recipient), so mailboxes are written here as atoms, one quoted-string, or encoded-words.
     * A non-ASCII subject: the standard folder can drop a space between two encoded-words it
       splits; the legacy encoder keeps spaces inside the encoded-words.
+    * List-Unsubscribe folds only between its ``<...>`` entries: the standard library would
+      RFC 2047-encode an https URL longer than a line, and no provider could follow it.
     """
 
-    def _fold_tokens(self, name: str, tokens: list[str]) -> str:
+    def _fold_tokens(self, name: str, tokens: list[str], *, wrap_first: bool = False) -> str:
+        """``name: tokens`` folded before a token that would pass the line length; with
+        ``wrap_first`` the first token too goes on a line of its own if it does not fit (as
+        the standard folder writes a long List-Unsubscribe)."""
         maxlen = self.max_line_length or 998
         lines: list[str] = []
         line = f"{name}:"
         for token in tokens:
-            if len(line) + 1 + len(token) > maxlen and line != f"{name}:":
+            if len(line) + 1 + len(token) > maxlen and (wrap_first or line != f"{name}:"):
                 lines.append(line)
                 line = ""
             line += " " + token
@@ -206,6 +214,8 @@ class _OutreachPolicy(EmailPolicy):
         key = name.lower()
         if key in _ID_HEADERS:
             return self._fold_tokens(name, str(value).split())
+        if key == "list-unsubscribe":
+            return self._fold_tokens(name, str(value).split(), wrap_first=True)
         if key in _MAILBOX_HEADERS and isinstance(value, Address):
             room = (self.max_line_length or 998) - len(name) - 2
             return self._fold_tokens(name, _mailbox_tokens(value, room))
@@ -262,6 +272,7 @@ def build_message(
     sender_name: str | None,
     date: datetime,
     unsubscribe_mailto: bool = True,
+    unsubscribe_url: str | None = None,
 ) -> EmailMessage:
     """The complete message for ``o``, ready for ``smtplib.send_message`` / ``as_bytes()``.
 
@@ -269,6 +280,11 @@ def build_message(
     References when threading, List-Unsubscribe (mailto, unless ``unsubscribe_mailto`` is
     false), plus the MIME headers of a UTF-8 ``text/plain`` body (7bit when plain ASCII,
     quoted-printable otherwise, so no 8BITMIME is needed).
+
+    With ``unsubscribe_url`` (a campaign email, one-click links on) the message offers RFC 8058
+    one-click unsubscribe: ``List-Unsubscribe: <URL>, <mailto:…>`` and
+    ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``. A URL that could not stand inside
+    ``<...>`` raises ``ValueError``.
 
     Names and the subject are collapsed onto one line; addresses and ids are validated and a
     bad one raises ``ValueError``: nothing can add a header or a recipient. A naive ``date``
@@ -292,8 +308,15 @@ def build_message(
         msg["In-Reply-To"] = in_reply_to
     if references:
         msg["References"] = " ".join(references)
+    if unsubscribe_url is not None and not _UNSUBSCRIBE_URL_RE.fullmatch(unsubscribe_url):
+        raise ValueError("refusing an unsubscribe URL that is not one plain http(s) URL")
+    entries = [f"<{unsubscribe_url}>"] if unsubscribe_url else []
     if unsubscribe_mailto:
-        msg["List-Unsubscribe"] = f"<mailto:{sender}?subject=unsubscribe>"
+        entries.append(f"<mailto:{sender}?subject=unsubscribe>")
+    if entries:
+        msg["List-Unsubscribe"] = ", ".join(entries)
+    if unsubscribe_url:
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
     body = _clean_body(o.body)
     short_ascii = body.isascii() and all(len(line) <= 998 for line in body.splitlines())

@@ -28,8 +28,9 @@ from engine.sending.outcomes import (
 )
 from engine.sending.pacing import Gate
 from engine.sending.smtp import Mailer
-from engine.states import CampaignState, Hold
+from engine.states import CAMPAIGN_KINDS, CampaignState, Hold
 from engine.storage.models import DEFAULT_CAMPAIGN, PRIMARY_MAILBOX, QUEUE_NEW, Campaign
+from engine.unsubscribe.links import unsubscribe_url
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def _send(
             sender_email=s.email_address,
             sender_name=s.sender_name or None,
             date=ctx.clock.now(),
+            unsubscribe_url=_unsubscribe_url(claimed),
         )
         to_addr = normalise_address(claimed.outgoing.to_email)
     except ValueError as e:
@@ -100,6 +102,17 @@ def _send(
     else:
         defer_sent.append((claimed, ctx.clock.now()))
     return "sent", True
+
+
+def _unsubscribe_url(claimed: Claimed) -> str | None:
+    """The one-click unsubscribe link of a campaign email (a step of the sequence) when
+    PUBLIC_URL is set; None for answers to replies (calendar, the chat's) and without it."""
+    if claimed.kind not in CAMPAIGN_KINDS or claimed.lead_id is None:
+        return None
+    s = claimed.settings
+    return unsubscribe_url(
+        s.public_url, s.secret_key, claimed.lead_id, claimed.campaign_id, claimed.outgoing.to_email
+    )
 
 
 def _flush_sent(ctx: EngineContext, sent: list[tuple[Claimed, datetime]] | None) -> bool:

@@ -57,6 +57,7 @@ from engine.leads import csv_import
 from engine.leads.lead_file import aliases, cells, decoding, dialect, layout, rows
 from engine.mailboxes import presets, spec
 from engine.sending import messages, smtp, smtp_errors
+from engine.unsubscribe import links
 from tests import hostile
 
 MODULES: list[ModuleType] = [
@@ -93,6 +94,7 @@ MODULES: list[ModuleType] = [
     presets,
     zones,  # timezone and country cells of an uploaded lead list
     referrals,  # addresses named in a reply's text
+    links,  # the token in an unsubscribe link's path: anyone on the internet writes it
 ]
 SIZES = (1024, 4 * 1024, 16 * 1024, 64 * 1024)
 BOUND = 1.5  # the growth exponent: 1 is linear, 2 quadratic
