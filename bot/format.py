@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.messages.holds import hold_text, reason_text
+from bot.messages.mailboxes import safer_caps_line
 from bot.messages.system import alert_text
 from engine.campaign import ActiveAlert, SettingLine, StatusReport
 from engine.campaigns.config import CAMPAIGN_KEYS
@@ -150,6 +151,8 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
             lines.append(f"Not sending: {hold_text(r.hold, r.hold_detail)}")
     else:
         lines.append(f"Not sending: campaign is {r.state}. /run to start.")
+    if r.high_caps:
+        lines.append(safer_caps_line(r.high_caps))
     if r.domain_waiting:
         lines.append(
             f"⏳ {r.domain_waiting} lead(s) wait for per-domain spacing (at most {r.per_domain} "

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.messages.holds import MAILBOX_HOLD_WORDS, reason_text
+from engine.campaigns.dashboard import SAFE_CAP
 from engine.mailboxes.service import (
     AddResult,
     BulkRow,
@@ -147,7 +148,24 @@ def mailbox_buttons(v: MailboxView) -> InlineKeyboardMarkup:
 def overview_header(views: list[MailboxView], shown: int) -> str:
     active = sum(v.state == MailboxStatus.ACTIVE for v in views)
     more = f" The first {shown} follow." if shown < len(views) else ""
-    return f"📮 {len(views)} mailbox(es), {active} active.{more} /mailbox shows the commands."
+    text = f"📮 {len(views)} mailbox(es), {active} active.{more} /mailbox shows the commands."
+    high = [
+        v.email
+        for v in views
+        if v.state == MailboxStatus.ACTIVE and v.daily_limit > SAFE_CAP and v.ramp_day is None
+    ]
+    return f"{text}\n{safer_caps_line(high)}" if high else text
+
+
+def safer_caps_line(emails: list[str]) -> str:
+    """One line when a mailbox sends more than 50 a day without ramp-up (see the README's
+    "Mailboxes, rotation, caps and ramp-up")."""
+    which = emails[0] if len(emails) == 1 else f"{len(emails)} mailboxes"
+    return (
+        f"💡 {which} may send over {SAFE_CAP} a day with no ramp-up. 30–50 a day per mailbox, "
+        "and RAMP_UP=5,2 for a new one, keep a domain out of spam folders: /mailbox set EMAIL "
+        "daily_limit 40."
+    )
 
 
 def change_text(c: Change) -> str:

@@ -105,6 +105,24 @@ def _mailbox_lines(
     return lines, total, len(boxes)
 
 
+SAFE_CAP = 50  # emails a day per mailbox above which, without ramp-up, /status says so
+
+
+def high_caps(session: Session, s: Settings) -> list[str]:
+    """Active mailboxes sending more than SAFE_CAP a day with ramp-up off: what the seed's
+    500-a-day default does to a domain, said plainly on /status and /mailboxes."""
+    from engine.mailboxes import accounts
+
+    found = []
+    for b in session.scalars(
+        select(Mailbox).where(Mailbox.state == MailboxStatus.ACTIVE).order_by(Mailbox.id)
+    ):
+        a = accounts.resolve(b, s, "")
+        if a.daily_limit > SAFE_CAP and a.ramp is None:
+            found.append(a.email)
+    return found
+
+
 @dataclass
 class StatusReport:
     now: datetime
@@ -136,6 +154,7 @@ class StatusReport:
     mailboxes: list[MailboxLine] = field(default_factory=list)
     mailbox_count: int = 1
     domain_waiting: int = 0  # new leads held back today by MAX_PER_DOMAIN_PER_DAY
+    high_caps: list[str] = field(default_factory=list)  # mailboxes over SAFE_CAP, no ramp-up
     per_domain: int = 0  # that setting (0: off)
 
     @property
@@ -258,4 +277,5 @@ def status(ctx: EngineContext, campaign_id: int = DEFAULT_CAMPAIGN) -> StatusRep
             mailbox_count=box_count,
             domain_waiting=domain_spacing.waiting(session, now, s.tz, s.max_per_domain_per_day),
             per_domain=s.max_per_domain_per_day,
+            high_caps=high_caps(session, s),
         )
