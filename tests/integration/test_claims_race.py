@@ -29,7 +29,7 @@ from engine.storage.models import Lead, OutboundMessage
 from tests.conftest import BASE_ENV
 from tests.integration.sendkit import NO_PACING, add_leads, start
 
-RACE_ENV = {**NO_PACING, "DAILY_EMAIL_LIMIT": "10000"}
+RACE_ENV = {**NO_PACING, "DAILY_EMAIL_LIMIT": "10000", "MAX_PER_DOMAIN_PER_DAY": "0"}
 LEADS = 60
 REPO = Path(__file__).resolve().parents[2]
 
@@ -107,6 +107,39 @@ def test_it_claims_every_lead_once_from_two_threads(pg: str, make_ctx: Ctx) -> N
     assert_both_claimed(results)
     assert set(claims_per_lead(ctx).values()) == {1}
     assert len(claims_per_lead(ctx)) == LEADS
+
+
+def test_two_claimers_never_pass_the_per_domain_cap_together(pg: str, make_ctx: Ctx) -> None:
+    """60 leads over 7 domains, at most 5 first emails a day to each: two replicas claiming at
+    once take exactly 35, five a domain (the count and the take hold an advisory lock on the
+    domain), and the rest wait for tomorrow."""
+    env = {**RACE_ENV, "MAX_PER_DOMAIN_PER_DAY": "5"}
+    ctx = make_ctx(**env)
+    seed(ctx)
+    go = threading.Barrier(2)
+    results: list[list[int]] = [[], []]
+    worker_dbs = [Database(pg) for _ in range(2)]
+    workers = []
+    for i in range(2):
+        worker_ctx = make_ctx(**env)
+        worker_ctx.db = worker_dbs[i]
+        workers.append(
+            threading.Thread(target=lambda i=i, c=worker_ctx: results[i].extend(claim_all(c, go)))
+        )
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    for c in worker_dbs:
+        c.dispose()
+    with ctx.db.transaction() as session:
+        per_domain = Counter(
+            session.scalars(
+                select(Lead.domain).join(OutboundMessage, OutboundMessage.lead_id == Lead.id)
+            )
+        )
+    assert per_domain == {f"d{i}.example": 5 for i in range(7)}
+    assert len(results[0]) + len(results[1]) == 35
 
 
 WORKER = """
