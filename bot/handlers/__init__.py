@@ -4,9 +4,9 @@
 - campaigns: /campaigns /campaign (select, new, rename, delete) and the buttons on campaigns
 - campaign: /help, the commands on the selected campaign (/status /run /pause /stop /settings
   /templates /template /test) and /uncertain
-- leads: /leads /lead /export /suppressions /unsuppress and the buttons on leads and domains
+- leads: /leads /lead /verify /export /suppressions /unsuppress and the buttons on leads and domains
 - mailboxes: /mailbox /mailboxes, a CSV of mailboxes (caption /mailboxes), the mailbox buttons
-- upload: a CSV document, imported with progress
+- upload: a CSV document, verified and imported with progress (progress: the edited message)
 - answers: answering a lead from the chat (✍️ Reply, the draft, 📨 Send), and the hint for
   any other plain message
 - buttons: the table from a button's prefix to its action
@@ -48,6 +48,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("stop", campaign.stop_cmd))
     app.add_handler(CommandHandler("leads", leads.leads_cmd))
     app.add_handler(CommandHandler("lead", leads.lead_cmd))
+    app.add_handler(CommandHandler("verify", leads.verify_cmd))
     app.add_handler(CommandHandler("settings", campaign.settings_cmd))
     app.add_handler(CommandHandler("export", leads.export_cmd))
     app.add_handler(CommandHandler("templates", campaign.templates_cmd))

@@ -1,8 +1,9 @@
-"""The lead commands (/leads /lead /export /suppressions /unsuppress) and the buttons that act on
-a lead, a domain or a suppression entry, with their confirmations."""
+"""The lead commands (/leads /lead /verify /export /suppressions /unsuppress) and the buttons
+that act on a lead, a domain or a suppression entry, with their confirmations."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import datetime
 
@@ -10,9 +11,11 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 
 from bot import format as fmt
 from bot.handlers.common import Ctx, call, ctx_of, drop_buttons, named, reply, selection
+from bot.handlers.progress import ProgressMessage
+from bot.messages import verification as verification_words
 from engine import campaign
+from engine.leads import recheck, suppressions
 from engine.leads import service as leads
-from engine.leads import suppressions
 
 CANCELLED = "Cancelled; nothing was changed."
 
@@ -225,3 +228,20 @@ async def apply_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None
     from engine.inbox.sync import apply_unverified
 
     return applied(await call(apply_unverified, ctx_of(context), ident))
+
+
+async def verify_cmd(update: Update, context: Ctx) -> None:
+    """Re-check the mail servers of the selected campaign's leads not emailed yet, showing the
+    progress in one message."""
+    msg = update.effective_message
+    if msg is None:
+        return
+    sel = await selection(update, context)
+    progress_msg = await msg.reply_text("🔎 Looking for the leads to check…")
+    progress = ProgressMessage(progress_msg, asyncio.get_running_loop())
+
+    def checking(done: int, total: int) -> None:
+        progress.show(verification_words.recheck_progress_text(done, total), last=done >= total)
+
+    found = await call(recheck.recheck_waiting_leads, ctx_of(context), sel.id, checking)
+    await progress.finish(verification_words.recheck_text(found, sel.several))
