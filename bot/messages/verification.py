@@ -37,13 +37,13 @@ def import_lines(r: ImportReport) -> list[str]:
     if r.unverified:
         lines.append(
             f"Unverified (DNS gave no answer in time; imported): {len(r.unverified)} — "
-            "/verify checks them again later"
+            "send /verify later to check them again"
         )
         lines += _listed(r.unverified)
     if r.role:
         lines.append(
             f"⚠️ Role addresses (imported): {len(r.role)} — shared inboxes like info@ rarely "
-            "answer and complain more often; consider removing them"
+            "answer and report spam more readily; /lead ADDRESS → Stop leaves one out"
         )
         lines += _listed(r.role)
     if r.verified:
