@@ -187,7 +187,9 @@ class DomainLookups:
 
     def close(self) -> None:
         """Stop: domains not looked up yet are not, and the threads end (one in the middle of
-        a lookup ends with it, within its timeout)."""
+        a lookup ends with it, within its timeout). Closing twice is harmless."""
+        if self._cancelled:
+            return
         self._cancelled = True
         for _ in self._workers:
             self._todo.put(None)
