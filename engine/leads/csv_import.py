@@ -15,7 +15,7 @@ This module is the entry point, the limits and the report types; the steps live 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
 
@@ -99,15 +99,10 @@ def parse_leads_csv(
     max_bytes: int = MAX_FILE_BYTES,
     max_rows: int = MAX_ROWS,
     check_deliverability: bool = False,
-    on_domain: Callable[[str], None] | None = None,
 ) -> ParsedFile:
-    """Parse an uploaded lead list. Raises only :class:`UserInputError`, for whole-file problems.
-
-    ``on_domain`` is called once with each distinct domain of the accepted rows (lower case,
-    as in the lead's key) as soon as the parse meets it, so that DNS lookups can run while the
-    rest of the file is read."""
+    """Parse an uploaded lead list. Raises only :class:`UserInputError`, for whole-file problems."""
     try:
-        return _parse(data, max_bytes, max_rows, check_deliverability, on_domain)
+        return _parse(data, max_bytes, max_rows, check_deliverability)
     except UserInputError:
         raise
     except Exception as exc:  # never let a surprise escape as a crash of the upload handler
@@ -120,13 +115,7 @@ def parse_leads_csv(
 # --------------------------------------------------------------------------- whole file
 
 
-def _parse(
-    data: bytes,
-    max_bytes: int,
-    max_rows: int,
-    check_deliverability: bool,
-    on_domain: Callable[[str], None] | None,
-) -> ParsedFile:
+def _parse(data: bytes, max_bytes: int, max_rows: int, check_deliverability: bool) -> ParsedFile:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise UserInputError("Expected the raw bytes of a CSV file. Send the file as a document.")
     data = bytes(data)
@@ -176,7 +165,7 @@ def _parse(
     result = ParsedFile(
         encoding=encoding, delimiter=delimiter, columns=list(layout.columns), total_rows=0
     )
-    _fill(result, chain(head, records), layout, max_rows, check_deliverability, on_domain)
+    _fill(result, chain(head, records), layout, max_rows, check_deliverability)
     return result
 
 
@@ -189,10 +178,8 @@ def _fill(
     layout: Layout,
     max_rows: int,
     check_deliverability: bool,
-    on_domain: Callable[[str], None] | None = None,
 ) -> None:
     seen: set[str] = set()
-    seen_domains: set[str] = set()
     domains: dict[str, tuple[str, str] | None] = {}
     rows_append = result.rows.append
     total = 0
@@ -226,11 +213,6 @@ def _fill(
             result.duplicates_in_file.append(line)
             continue
         seen.add(key)
-        if on_domain is not None:
-            domain = key[key.rfind("@") + 1 :]
-            if domain not in seen_domains:
-                seen_domains.add(domain)
-                on_domain(domain)
         rows_append(_lead(line, email, cells, layout))
     result.total_rows = total
 

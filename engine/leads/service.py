@@ -120,16 +120,19 @@ def import_csv(
     answered in another campaign is skipped (nobody who answered one campaign gets another's
     cold email).
 
-    The domains are looked up (VERIFY_EMAILS=mx) while the file is read, and the transaction
-    starts only once every lookup is done or the budget ran out: no transaction waits on DNS.
+    The file's domains are looked up (VERIFY_EMAILS=mx) once it is read, and the transaction
+    starts only when every lookup is done or the budget ran out: no transaction waits on DNS.
     ``verifying`` hears (domains done, domains in all) while the import waits for them."""
     kwargs: dict[str, Any] = {} if max_rows is None else {"max_rows": max_rows}
+    parsed = parse_leads_csv(data, **kwargs)
+    keys = [normalise_email_key(r.email) for r in parsed.rows]
+    # In the file's order: when the budget runs out, the domains of its first rows were checked.
+    domains = list(dict.fromkeys(store.email_domain(k) for k in keys))
     with ctx.db.transaction() as session:
         settings = store.effective_settings(session, ctx.settings)
     checks = ListChecks.for_upload(settings, ctx.intervals)
     try:
-        parsed = parse_leads_csv(data, on_domain=checks.saw_domain, **kwargs)
-        verdicts = checks.verdicts(verifying)
+        verdicts = checks.verdicts(domains, verifying)
     finally:
         checks.close()
     report = ImportReport(
@@ -152,9 +155,7 @@ def import_csv(
         ]
         window = config.window
         opening: dict[str | None, datetime] = {}  # zone -> the first moment it may be sent
-        keys = [normalise_email_key(r.email) for r in parsed.rows]
         existing, elsewhere = _existing_keys(session, keys, campaign_id)
-        domains = {store.email_domain(k) for k in keys}
         suppressed = store.suppressed_values(session, keys) | store.suppressed_values(
             session, domains
         )
