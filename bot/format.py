@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.messages.holds import hold_text, reason_text
 from bot.messages.mailboxes import safer_caps_line
 from bot.messages.system import alert_text
+from bot.messages.verification import import_lines
 from engine.campaign import ActiveAlert, SettingLine, StatusReport
 from engine.campaigns.config import CAMPAIGN_KEYS
 from engine.config import Settings
@@ -30,6 +31,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("leads", "Lead counts by status; /leads STATUS lists them, 10 a page"),
     ("lead", "One lead: /lead ADDRESS"),
     ("find", "Search leads by address, name or company: /find TEXT"),
+    ("verify", "Re-check the mail servers of the leads not emailed yet; fail the dead ones"),
     ("settings", "Limits and pacing; /settings KEY VALUE to change"),
     ("export", "All leads as a CSV file"),
     ("templates", "Show the email templates and their A/B variants"),
@@ -332,6 +334,7 @@ def import_text(r: ImportReport, several: bool = False) -> str:
         lines.append(f"  line {bad.line}: {bad.reason}")
     if len(r.invalid) > 5:
         lines.append(f"  … and {len(r.invalid) - 5} more")
+    lines += import_lines(r)
     extra = [c for c in r.columns if c not in ("email", "first_name", "last_name", "company")]
     if extra:
         lines.append(

@@ -279,6 +279,13 @@ class Settings:
         tunable=True,
         show=values.show_ramp,
     )
+    verify_emails: str = _setting(
+        "VERIFY_EMAILS",
+        "mx",
+        "mx: an import looks up each domain's mail server (none: the row is invalid); off: no lookups.",
+        parse=values.verify_mode("verify_emails"),
+        tunable=True,
+    )
     # --- Jobs
     send_interval: int = _setting(
         "SEND_INTERVAL_SECONDS",

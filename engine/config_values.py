@@ -440,6 +440,24 @@ def on_off(name: str) -> Callable[[str], bool]:
     return parse
 
 
+VERIFY_MODES = ("mx", "off")
+
+
+def verify_mode(name: str) -> Callable[[str], str]:
+    """``mx``: an import looks up each domain's mail server; ``off``: it looks nothing up."""
+
+    def parse(v: str) -> str:
+        word = v.strip().lower()
+        if word not in VERIFY_MODES:
+            raise ValueError(
+                f"{name}={_shown(v)!r}: use mx (look up each domain's mail server at import) "
+                "or off (no lookups)"
+            )
+        return word
+
+    return parse
+
+
 MAX_NAMESERVERS = 10
 
 

@@ -45,6 +45,11 @@ class Intervals:
     # and a dropped connection is retried after 1 s, 2 s, 4 s... at most this.
     idle_renew: float = 25 * 60.0
     idle_backoff_max: float = 60.0
+    # List verification (engine/leads/verification.py): every DNS lookup of one upload (or of
+    # one /verify) ends within verify_budget of its start, and one domain's within verify_lookup;
+    # a domain not answered by then is "unverified" and the import goes on.
+    verify_budget: float = 60.0
+    verify_lookup: float = 5.0
 
 
 def parse(text: str) -> Intervals:

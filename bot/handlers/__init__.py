@@ -5,10 +5,10 @@
 - dashboard: /status and /start (the dashboard with its buttons), /system
 - campaign: /help, the commands on the selected campaign (/run /pause /stop /settings
   /templates /template /test) and /uncertain
-- leads: /leads (and /leads STATUS, paged), /lead, /lead_ID, /find, /export, /suppressions,
+- leads: /leads (and /leads STATUS, paged), /lead, /lead_ID, /find, /verify, /export, /suppressions,
   /unsuppress and the buttons on leads, lists and domains
 - mailboxes: /mailbox /mailboxes, a CSV of mailboxes (caption /mailboxes), the mailbox buttons
-- upload: a CSV document, imported with progress
+- upload: a CSV document, verified and imported with progress (progress: the edited message)
 - inbox: the buttons under a reply that act on the reply (full text, ➕ Add, calendar link)
 - answers: answering a lead from the chat (✍️ Reply, the draft, 📨 Send); any other plain
   text gets the one-line hint of hint.py
@@ -55,6 +55,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("lead", leads.lead_cmd))
     app.add_handler(CommandHandler("find", leads.find_cmd))
     app.add_handler(MessageHandler(filters.Regex(leads.LEAD_SHORTCUT), leads.lead_shortcut_msg))
+    app.add_handler(CommandHandler("verify", leads.verify_cmd))
     app.add_handler(CommandHandler("settings", campaign.settings_cmd))
     app.add_handler(CommandHandler("export", leads.export_cmd))
     app.add_handler(CommandHandler("templates", campaign.templates_cmd))

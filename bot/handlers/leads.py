@@ -1,9 +1,10 @@
-"""The lead commands (/leads /lead /find /export /suppressions /unsuppress), the ``/lead_ID``
-shortcuts in the lists, and the buttons that act on a lead, a domain or a suppression entry,
-with their confirmations, or turn a list's page."""
+"""The lead commands (/leads /lead /find /verify /export /suppressions /unsuppress), the
+``/lead_ID`` shortcuts in the lists, and the buttons that act on a lead, a domain or a
+suppression entry, with their confirmations, or turn a list's page."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from datetime import datetime
@@ -22,10 +23,12 @@ from bot.handlers.common import (
     send,
     show_in_place,
 )
+from bot.handlers.progress import ProgressMessage
 from bot.messages import leads as words
+from bot.messages import verification as verification_words
 from engine import campaign
 from engine.campaigns import views
-from engine.leads import listing, suppressions
+from engine.leads import listing, recheck, suppressions
 from engine.leads import service as leads
 from engine.states import LeadStatus
 
@@ -325,3 +328,20 @@ async def apply_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None
     from engine.inbox.sync import apply_unverified
 
     return applied(await call(apply_unverified, ctx_of(context), ident))
+
+
+async def verify_cmd(update: Update, context: Ctx) -> None:
+    """Re-check the mail servers of the selected campaign's leads not emailed yet, showing the
+    progress in one message."""
+    msg = update.effective_message
+    if msg is None:
+        return
+    sel = await selection(update, context)
+    progress_msg = await msg.reply_text("🔎 Looking for the leads to check…")
+    progress = ProgressMessage(progress_msg, asyncio.get_running_loop())
+
+    def checking(done: int, total: int) -> None:
+        progress.show(verification_words.recheck_progress_text(done, total), last=done >= total)
+
+    found = await call(recheck.recheck_waiting_leads, ctx_of(context), sel.id, checking)
+    await progress.finish(verification_words.recheck_text(found, sel.several))

@@ -1,19 +1,19 @@
 """A CSV of leads sent as a document: refused early if it cannot be one, imported with a
-progress message that is edited as rows go in and ends with the report."""
+progress message that is edited while its domains are verified and its rows go in, and ends
+with the report."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import time
-from concurrent.futures import Future
-from typing import Any
 
-from telegram import Document, Message, Update
+from telegram import Document, Update
 
 from bot import format as fmt
 from bot.handlers.common import Ctx, call, ctx_of, reply, selection
+from bot.handlers.progress import ProgressMessage
+from bot.messages import verification as verification_words
 from engine.campaigns.views import Selection
 from engine.context import EngineContext
 from engine.errors import UserInputError
@@ -22,8 +22,6 @@ from engine.leads import service as leads
 from engine.leads.csv_import import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
-
-PROGRESS_EVERY_SECONDS = 2.0
 
 
 async def document_msg(update: Update, context: Ctx) -> None:
@@ -72,6 +70,7 @@ async def _import(
             ctx,
             data,
             progress=progress,
+            verifying=progress.domains,
             import_id=import_id,
             campaign_id=sel.id,
         )
@@ -89,33 +88,12 @@ async def _import(
     await progress.finish(fmt.import_text(report, sel.several))
 
 
-class _Progress:
-    """The import's progress callback: called from the worker thread, it edits the ⏳ message
-    at most every two seconds (and always at the end) on the bot's event loop."""
-
-    def __init__(self, message: Message, loop: asyncio.AbstractEventLoop) -> None:
-        self._message = message
-        self._loop = loop
-        self._last = 0.0
-        self._edits: list[Future[None]] = []
+class _Progress(ProgressMessage):
+    """The import's progress callbacks, called from the worker thread: the rows stored, and
+    before that the domains looked up while the import waits for DNS."""
 
     def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - self._last < PROGRESS_EVERY_SECONDS:
-            return
-        self._last = now
-        text = f"⏳ Importing… {done}/{total} rows"
-        self._edits.append(asyncio.run_coroutine_threadsafe(_edit(self._message, text), self._loop))
+        self.show(f"⏳ Importing… {done}/{total} rows", last=done >= total)
 
-    async def finish(self, text: str) -> None:
-        """The final answer, in place of the progress."""
-        # A progress edit still in flight must not land after (and hide) the final answer.
-        await asyncio.gather(*(asyncio.wrap_future(f) for f in self._edits), return_exceptions=True)
-        await _edit(self._message, text)
-
-
-async def _edit(message: Any, text: str) -> None:
-    try:
-        await message.edit_text(text[:4096])
-    except Exception as e:  # noqa: BLE001 - "message is not modified" and the like
-        log.debug("edit failed: %s", type(e).__name__)
+    def domains(self, done: int, total: int) -> None:
+        self.show(verification_words.import_verifying_text(done, total), last=done >= total)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.orm import Session
 
 from engine.states import LeadStatus
@@ -131,3 +131,25 @@ def stop_domain(session: Session, domain: str) -> None:
         .values(status=LeadStatus.STOPPED, queue=None, next_send_at=None)
     )
     session.execute(update(Lead).where(Lead.domain == domain).values(queue=None, next_send_at=None))
+
+
+def waiting_for_first_email(campaign_id: int) -> ColumnElement[bool]:
+    """The campaign's leads nothing was sent to yet and that no send has claimed (a claimed
+    lead leaves the queue until its email is handed over)."""
+    return and_(
+        Lead.campaign_id == campaign_id,
+        Lead.status == LeadStatus.PENDING,
+        Lead.queue == QUEUE_NEW,
+    )
+
+
+def no_mail_server(session: Session, campaign_id: int, domain: str, why: str) -> int:
+    """/verify found no mail server for ``domain``: the campaign's leads there that are still
+    waiting for their first email fail (the address cannot be sent to). One bulk UPDATE; a
+    lead claimed meanwhile is left to its send. Returns how many failed."""
+    result = session.execute(
+        update(Lead)
+        .where(waiting_for_first_email(campaign_id), Lead.domain == domain)
+        .values(status=LeadStatus.FAILED, last_error=why[:500], queue=None, next_send_at=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -23,6 +23,8 @@ from engine.errors import UserInputError
 from engine.freemail import is_free_mail
 from engine.leads import imports, lifecycle
 from engine.leads.csv_import import InvalidRow, LeadRow, normalise_email_key, parse_leads_csv
+from engine.leads.roles import is_role_address
+from engine.leads.verification import FlaggedRow, ListChecks, Verdict, no_mail_server
 from engine.sending.pacing import next_allowed
 from engine.states import InboundKind, LeadStatus, OutboundState
 from engine.storage import store
@@ -62,6 +64,17 @@ class ImportReport:
     # whose timezone cell could not be read (those leads take the campaign's zone).
     zone_sources: dict[str, int] = field(default_factory=dict)
     bad_zones: list[tuple[int, str]] = field(default_factory=list)
+    # List verification (engine/leads/verification.py), of the rows that would otherwise be
+    # imported: not imported because their domain has no mail server (invalid) or is a
+    # disposable-address service; imported although DNS gave no answer in time (unverified),
+    # or although the address is a role's (info@, sales@…).
+    no_mail_server: list[InvalidRow] = field(default_factory=list)
+    disposable: list[FlaggedRow] = field(default_factory=list)
+    unverified: list[FlaggedRow] = field(default_factory=list)
+    role: list[FlaggedRow] = field(default_factory=list)
+    verified: bool = False  # VERIFY_EMAILS=mx: the domains were looked up
+    domains_looked_up: int = 0
+    dns_wait: float = 0.0  # seconds the import waited for DNS once the file was read
 
     @property
     def duplicates(self) -> int:
@@ -112,13 +125,29 @@ def import_csv(
     max_rows: int | None = None,
     import_id: int | None = None,
     campaign_id: int = DEFAULT_CAMPAIGN,
+    verifying: Progress | None = None,
 ) -> ImportReport:
-    """Parse, then store every new valid row in ONE transaction: all or nothing. With
-    ``import_id`` (see ``engine.leads.imports``) that transaction also marks the import finished.
-    The leads join campaign ``campaign_id``; an address pending, in sequence or answered in
-    another campaign is skipped (nobody who answered one campaign gets another's cold email)."""
+    """Parse and verify, then store every new valid row in ONE transaction: all or nothing.
+    With ``import_id`` (see ``engine.leads.imports``) that transaction also marks the import
+    finished. The leads join campaign ``campaign_id``; an address pending, in sequence or
+    answered in another campaign is skipped (nobody who answered one campaign gets another's
+    cold email).
+
+    The file's domains are looked up (VERIFY_EMAILS=mx) once it is read, and the transaction
+    starts only when every lookup is done or the budget ran out: no transaction waits on DNS.
+    ``verifying`` hears (domains done, domains in all) while the import waits for them."""
     kwargs: dict[str, Any] = {} if max_rows is None else {"max_rows": max_rows}
     parsed = parse_leads_csv(data, **kwargs)
+    keys = [normalise_email_key(r.email) for r in parsed.rows]
+    # In the file's order: when the budget runs out, the domains of its first rows were checked.
+    domains = list(dict.fromkeys(store.email_domain(k) for k in keys))
+    with ctx.db.transaction() as session:
+        settings = store.effective_settings(session, ctx.settings)
+    checks = ListChecks.for_upload(settings, ctx.intervals)
+    try:
+        verdicts = checks.verdicts(domains, verifying)
+    finally:
+        checks.close()
     report = ImportReport(
         duplicates_in_file=list(parsed.duplicates_in_file),
         invalid=list(parsed.invalid),
@@ -126,6 +155,9 @@ def import_csv(
         columns=list(parsed.columns),
         encoding=parsed.encoding,
         delimiter=parsed.delimiter,
+        verified=settings.verify_emails == "mx",
+        domains_looked_up=checks.looked_up,
+        dns_wait=checks.waited,
     )
     now = ctx.clock.now()
     total = len(parsed.rows)
@@ -135,9 +167,7 @@ def import_csv(
             campaign_id
         ]
         opening: dict[str | None, datetime] = {}  # zone -> the first moment it may be sent
-        keys = [normalise_email_key(r.email) for r in parsed.rows]
         existing, elsewhere = _existing_keys(session, keys, campaign_id)
-        domains = {store.email_domain(k) for k in keys}
         suppressed = store.suppressed_values(session, keys) | store.suppressed_values(
             session, domains
         )
@@ -151,9 +181,15 @@ def import_csv(
                 skipped = report.answered_elsewhere if answered else report.in_other_campaign
                 skipped.setdefault(name, []).append(row.line)
                 continue
-            if key in suppressed or store.email_domain(key) in suppressed:
+            domain = store.email_domain(key)
+            if key in suppressed or domain in suppressed:
                 report.suppressed.append(row.line)
                 continue
+            verdict = verdicts.get(domain)
+            if verdict is not None and not _passes(report, row, domain, verdict):
+                continue
+            if is_role_address(key):
+                report.role.append(FlaggedRow(row.line, row.email))
             existing.add(key)
             zone = resolve_lead_zone(row.timezone, row.country)
             if zone.error is not None:
@@ -176,6 +212,18 @@ def import_csv(
         if progress is not None:
             progress(total, total)
     return report
+
+
+def _passes(report: ImportReport, row: LeadRow, domain: str, verdict: Verdict) -> bool:
+    """Count a row whose domain did not simply pass verification; False: it is not imported."""
+    if verdict is Verdict.DISPOSABLE:
+        report.disposable.append(FlaggedRow(row.line, row.email))
+        return False
+    if verdict is Verdict.NO_MAIL_SERVER:
+        report.no_mail_server.append(InvalidRow(row.line, row.email, no_mail_server(domain)))
+        return False
+    report.unverified.append(FlaggedRow(row.line, row.email))
+    return True
 
 
 _COPY_COLUMNS = (

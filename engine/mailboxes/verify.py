@@ -21,7 +21,7 @@ from engine.errors import SendError
 from engine.inbox.imap import ImapMailbox
 from engine.mailboxes.accounts import MailboxAccount
 from engine.mailboxes.presets import DOMAINS, Preset, preset_for
-from engine.mx import make_resolver, mx_hosts
+from engine.mx import mx_hosts, shared_resolver
 from engine.sending.smtp import SmtpMailer
 
 Login = Literal["smtp", "imap"]
@@ -42,7 +42,7 @@ def provider_of(domain: str, s: Settings) -> Preset | None:
     known = DOMAINS.get(domain)
     if known is not None:
         return known
-    return preset_for(domain, mx_hosts(domain, make_resolver(s.dns_nameservers)))
+    return preset_for(domain, mx_hosts(domain, shared_resolver(s.dns_nameservers)))
 
 
 def fill_servers(values: MutableMapping[str, Any], domain: str, s: Settings) -> str | None:

@@ -1,5 +1,6 @@
 """engine.mx against a real DNS server on 127.0.0.1 (tests/servers/dns.py): MX hosts, and a
-provider recognised through them; failures give [] within the timeout."""
+provider recognised through them; failures give [] within the timeout. Where mail for a domain
+goes (``mail_route``, for list verification): a failure is UNKNOWN, never "no mail server"."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import dns.resolver
 import pytest
 
 from engine.mailboxes.presets import GMAIL, MICROSOFT_365, preset_for
-from engine.mx import make_resolver, mx_hosts
+from engine.mx import MailRoute, mail_route, make_resolver, mx_hosts, shared_resolver
 from tests.servers.dns import DnsServer
 
 TIMEOUT = 0.5
@@ -135,3 +136,72 @@ def test_it_builds_the_system_resolver_when_no_servers_are_set() -> None:
 
     assert (resolver.lifetime, resolver.timeout) == (1.5, 0.75)
     assert resolver.nameservers == dns.resolver.Resolver().nameservers
+
+
+# --- mail_route: does a domain take mail at all? (list verification) --------------------------
+@pytest.mark.parametrize(
+    ("records", "route"),
+    [
+        ({"MX": ["10 mx1.acme.io.", "20 mx2.acme.io."]}, MailRoute.MX),
+        ({"A": ["192.0.2.1"]}, MailRoute.ADDRESS),  # the implicit MX of RFC 5321
+        ({"AAAA": ["2001:db8::1"]}, MailRoute.ADDRESS),
+        ({"MX": ["0 ."]}, MailRoute.NULL_MX),  # RFC 7505
+        ({"TXT": ["v=spf1 -all"]}, MailRoute.NONE),  # exists, but no MX and no address
+        ({"MX": ["0 .", "10 mx1.acme.io."]}, MailRoute.MX),  # a broken null MX: a host is named
+    ],
+)
+def test_it_tells_where_mail_for_a_domain_goes(
+    dns_server: DnsServer, records: dict[str, list[str]], route: MailRoute
+) -> None:
+    for rdtype, values in records.items():
+        dns_server.add("acme.io", rdtype, *values)
+
+    assert mail_route("acme.io", resolver_for(dns_server), TIMEOUT) == route
+
+
+def test_it_says_no_route_for_a_domain_that_does_not_exist(dns_server: DnsServer) -> None:
+    assert mail_route("nope.io", resolver_for(dns_server), TIMEOUT) == MailRoute.NONE
+    assert dns_server.queries_for("nope.io") == ["MX"]  # NXDOMAIN: no A or AAAA asked
+
+
+def test_it_says_unknown_on_a_server_failure(dns_server: DnsServer) -> None:
+    dns_server.add("acme.io", "MX", "10 mx1.acme.io.")
+    dns_server.fail("acme.io", "SERVFAIL")
+
+    route = mail_route("acme.io", resolver_for(dns_server), TIMEOUT)
+
+    assert route == MailRoute.UNKNOWN and route.receives_mail is None
+
+
+def test_it_says_unknown_when_no_answer_comes_within_the_timeout(dns_server: DnsServer) -> None:
+    dns_server.add("acme.io", "MX", "10 mx1.acme.io.")
+    dns_server.silence("acme.io")
+
+    started = time.monotonic()
+    route = mail_route("acme.io", resolver_for(dns_server, timeout=5.0), TIMEOUT)
+
+    assert route == MailRoute.UNKNOWN
+    assert time.monotonic() - started < TIMEOUT + 0.5  # the timeout given, not the resolver's
+
+
+def test_it_ends_all_its_queries_within_the_timeout_given(dns_server: DnsServer) -> None:
+    dns_server.add("acme.io", "TXT", "no mail here")  # MX, A and AAAA are all asked
+    dns_server.delay = 0.15
+
+    started = time.monotonic()
+    route = mail_route("acme.io", resolver_for(dns_server, timeout=5.0), 0.25)
+
+    assert route == MailRoute.UNKNOWN  # MX answered (no MX), A did not in the time left
+    assert time.monotonic() - started < 0.25 + 0.5
+
+
+def test_it_says_no_route_for_a_name_dns_cannot_hold(dns_server: DnsServer) -> None:
+    assert mail_route("a" * 64 + ".com", resolver_for(dns_server), TIMEOUT) == MailRoute.NONE
+    assert dns_server.queries == []
+
+
+def test_it_shares_one_resolver_per_set_of_nameservers(dns_server: DnsServer) -> None:
+    servers = (dns_server.address,)
+
+    assert shared_resolver(servers) is shared_resolver(servers)
+    assert shared_resolver(servers) is not shared_resolver(())

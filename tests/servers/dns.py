@@ -9,10 +9,13 @@ zone-file form, e.g. ``{"acme.io": {"MX": ["10 aspmx.l.google.com."]}}``), with:
 - NOERROR with no answer (NODATA) for a known name without records of the asked type;
 - a CNAME followed within the table, as a recursive resolver would;
 - fault switches, thread-safe: ``fail(name, "SERVFAIL")`` answers that rcode, ``silence(name)``
-  never answers, ``delay`` (seconds) holds every answer back that long.
+  never answers, ``mute = True`` never answers anything, ``delay`` (seconds) holds every answer
+  back that long.
 
-Every query is kept in ``queries`` as ``(name, type)``. UDP only: an answer too big for the
-query's payload size is sent truncated (TC), and there is no TCP to retry on.
+Every query is kept in ``queries`` as ``(name, type)``. ``peak_in_flight`` is the most queries
+held at once (received, answer not sent yet; a query never answered is not counted): with a
+``delay``, the number of lookups a client really had in flight. UDP only: an answer too big for
+the query's payload size is sent truncated (TC), and there is no TCP to retry on.
 
 The pytest fixture ``dns_server`` yields a started, empty server and stops it afterwards.
 """
@@ -58,7 +61,9 @@ class DnsServer:
         self._rcodes: dict[str, dns.rcode.Rcode] = {}
         self._silent: set[str] = set()
         self._delay = delay
+        self._mute = False
         self.queries: list[tuple[str, str]] = []
+        self.peak_in_flight = 0
         for name, by_type in (records or {}).items():
             for rdtype, values in by_type.items():
                 self.add(name, rdtype, *values)
@@ -94,6 +99,17 @@ class DnsServer:
         """Never answer a query for ``name``: the client can only time out."""
         with self._lock:
             self._silent.add(_key(name))
+
+    @property
+    def mute(self) -> bool:
+        with self._lock:
+            return self._mute
+
+    @mute.setter
+    def mute(self, on: bool) -> None:
+        """On: no query gets an answer (a resolver that never answers)."""
+        with self._lock:
+            self._mute = on
 
     @property
     def delay(self) -> float:
@@ -146,6 +162,7 @@ class DnsServer:
             if wire is not None:
                 seq += 1
                 heapq.heappush(pending, (time.monotonic() + self.delay, seq, wire, addr))
+                self.peak_in_flight = max(self.peak_in_flight, len(pending))
 
     def _answer(self, data: bytes) -> bytes | None:
         try:
@@ -158,7 +175,7 @@ class DnsServer:
         name, rdtype = _key(question.name), dns.rdatatype.to_text(question.rdtype)
         with self._lock:
             self.queries.append((name, rdtype))
-            if name in self._silent:
+            if self._mute or name in self._silent:
                 return None
             response = self._response(query, question.name, question.rdtype)
         payload = query.payload if query.edns >= 0 else 512
