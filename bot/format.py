@@ -140,7 +140,8 @@ def status_text(r: StatusReport, tz: ZoneInfo) -> str:
         f"Pending: {c.get(LeadStatus.PENDING, 0)} · In sequence: {c.get(LeadStatus.SENT, 0)} · "
         f"Completed: {c.get(LeadStatus.COMPLETED, 0)}",
         f"Failed: {c.get(LeadStatus.FAILED, 0)} · Bounced: {r.bounces} · Opt-outs: {r.opt_outs} · "
-        f"Auto-replies seen: {r.auto_replies}",
+        + (f"Invalid: {c[LeadStatus.INVALID]} · " if c.get(LeadStatus.INVALID) else "")
+        + f"Auto-replies seen: {r.auto_replies}",
         f"Leads: {r.total_leads}",
     ]
     if r.state == CampaignState.RUNNING:

@@ -20,6 +20,7 @@ class LeadStatus(StrEnum):
     UNSUBSCRIBED = "unsubscribed"  # asked to be removed (or suppressed)
     COMPLETED = "completed"  # every step sent, no answer
     STOPPED = "stopped"  # stopped by the operator
+    INVALID = "invalid"  # /verify found no mail server for its domain: never written to
 
 
 class OutboundState(StrEnum):

@@ -76,7 +76,7 @@ def recheck_text(r: Recheck, several: bool = False) -> str:
     ]
     if r.failed:
         lines.append(
-            f"❌ {r.failed:,} lead(s) marked failed: no mail server at "
+            f"❌ {r.failed:,} lead(s) marked invalid: no mail server at "
             + ", ".join(r.dead_domains[:SHOWN])
             + (f" and {len(r.dead_domains) - SHOWN} more" if len(r.dead_domains) > SHOWN else "")
             + ". Nothing will be sent to them."

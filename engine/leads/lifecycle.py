@@ -145,11 +145,11 @@ def waiting_for_first_email(campaign_id: int) -> ColumnElement[bool]:
 
 def no_mail_server(session: Session, campaign_id: int, domain: str, why: str) -> int:
     """/verify found no mail server for ``domain``: the campaign's leads there that are still
-    waiting for their first email fail (the address cannot be sent to). One bulk UPDATE; a
+    waiting for their first email become ``invalid`` (never written to). One bulk UPDATE; a
     lead claimed meanwhile is left to its send. Returns how many failed."""
     result = session.execute(
         update(Lead)
         .where(waiting_for_first_email(campaign_id), Lead.domain == domain)
-        .values(status=LeadStatus.FAILED, last_error=why[:500], queue=None, next_send_at=None)
+        .values(status=LeadStatus.INVALID, last_error=why[:500], queue=None, next_send_at=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

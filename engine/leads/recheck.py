@@ -38,7 +38,7 @@ class Recheck:
     campaign: str
     leads: int  # leads waiting for their first email, looked at
     domains: int  # their distinct domains, each looked up once
-    failed: int = 0  # leads marked failed: no mail server
+    failed: int = 0  # leads marked invalid: no mail server
     failed_examples: list[str] = field(default_factory=list)  # the first of their addresses
     dead_domains: list[str] = field(default_factory=list)
     unverified_domains: list[str] = field(default_factory=list)  # DNS gave no answer in time

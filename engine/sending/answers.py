@@ -65,6 +65,7 @@ NOT_TO_BE_WRITTEN = {
     LeadStatus.UNSUBSCRIBED: "asked to be removed",
     LeadStatus.BOUNCED: "its address bounced",
     LeadStatus.FAILED: "its address cannot be sent to",
+    LeadStatus.INVALID: "its domain has no mail server",
 }
 
 

@@ -99,7 +99,7 @@ async def test_it_reports_each_kind_with_its_first_lines(
     assert verifying_bot.lead("eve@silent.io") is not None
 
 
-async def test_it_marks_dead_leads_failed_with_verify_editing_one_message(
+async def test_it_marks_dead_leads_invalid_with_verify_editing_one_message(
     verifying_bot: RunningBot, dns_server: DnsServer
 ) -> None:
     dns_server.add("closed.io", "MX", "10 mail.closed.io.")
@@ -116,12 +116,12 @@ async def test_it_marks_dead_leads_failed_with_verify_editing_one_message(
     assert any("Checking the mail servers of 3 domain(s)" in (r["text"] or "") for r in outputs)
     text = outputs[-1]["text"]
     assert text.startswith("🔎 Checked 4 lead(s) waiting for their first email, at 3 domain(s).")
-    assert "❌ 2 lead(s) marked failed: no mail server at closed.io." in text
+    assert "❌ 2 lead(s) marked invalid: no mail server at closed.io." in text
     assert "  bo@closed.io\n  cy@closed.io" in text
     assert "1 domain(s) gave no answer in time (silent.io): their 1 lead(s) are kept" in text
     dead = verifying_bot.lead("bo@closed.io")
     assert dead is not None
-    assert (dead.status, dead.last_error) == (LeadStatus.FAILED, "no mail server for closed.io")
+    assert (dead.status, dead.last_error) == (LeadStatus.INVALID, "no mail server for closed.io")
     alive = verifying_bot.lead("ana@acme.io")
     assert alive is not None and alive.status == LeadStatus.PENDING
     lead_answer = await verifying_bot.say("/lead bo@closed.io", expect="👤")

@@ -244,7 +244,7 @@ def test_it_fails_the_waiting_leads_whose_domain_lost_its_mail_server(
     assert heard[-1] == (4, 4)
     with ctx.db.transaction() as session:
         leads = {lead.email: lead for lead in session.scalars(select(Lead))}
-        assert {e for e, lead in leads.items() if lead.status == LeadStatus.FAILED} == {
+        assert {e for e, lead in leads.items() if lead.status == LeadStatus.INVALID} == {
             "a@gone.io",
             "b@gone.io",
             "c@nomore.io",
@@ -275,7 +275,7 @@ def test_it_leaves_leads_that_are_not_waiting_for_their_first_email_alone(
     assert status == {
         "sent@gone.io": LeadStatus.SENT,
         "claimed@gone.io": LeadStatus.PENDING,
-        "waiting@gone.io": LeadStatus.FAILED,
+        "waiting@gone.io": LeadStatus.INVALID,
     }
 
 
