@@ -125,7 +125,7 @@ async def test_it_marks_dead_leads_invalid_with_verify_editing_one_message(
     alive = verifying_bot.lead("ana@acme.io")
     assert alive is not None and alive.status == LeadStatus.PENDING
     lead_answer = await verifying_bot.say("/lead bo@closed.io", expect="👤")
-    assert "Status: failed" in lead_answer["text"]
+    assert "Status: invalid" in lead_answer["text"]
     assert "Note: no mail server for closed.io" in lead_answer["text"]
 
 
