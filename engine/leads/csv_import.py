@@ -178,9 +178,8 @@ def _parse(data: bytes, max_bytes: int, max_rows: int, check_deliverability: boo
         encoding_unsure=decoded.unsure,
     )
     _fill(result, chain(head, records), layout, max_rows, check_deliverability)
-    result.first_names = [
-        " ".join(part for part in (r.first_name, r.last_name) if part) for r in result.rows[:2]
-    ]
+    shown = (" ".join(p for p in (r.first_name, r.last_name) if p) for r in result.rows)
+    result.first_names = list(islice((name for name in shown if name), 2))
     return result
 
 

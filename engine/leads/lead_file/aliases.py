@@ -218,10 +218,10 @@ def alias_key(normalised: str) -> str:
 
 def header_key(raw: str) -> str:
     """The key a header is matched by in any script: case folded, accents dropped (NFKD then
-    combining marks removed, recomposed so Hangul stays whole), anything but letters and digits
-    removed."""
+    combining marks removed, recomposed so Hangul stays whole), Turkish ı as i (``SOYADI`` is
+    ``Soyadı``), anything but letters and digits removed."""
     text = unicodedata.normalize("NFKD", clean_header(raw).casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).replace("ı", "i")
     return _NOT_WORD.sub("", unicodedata.normalize("NFC", text))
 
 

@@ -43,7 +43,7 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
 _SAMPLE_BYTES = 32_768
 
 #: Code pages tried besides the detector's proposals, in order of preference on a tie.
-_FALLBACKS = ("cp1252", "cp1250", "cp1251")
+_FALLBACKS = ("cp1252", "cp1250", "cp1251", "koi8_r")
 
 #: Oddness per non-ASCII word above which a reading is itself suspicious.
 _ODD = 0.15
@@ -334,7 +334,9 @@ def _script(ch: str) -> str:
         return "greek"
     if 0x400 <= code < 0x530:
         return "cyrillic"
-    if 0x3040 <= code < 0x3100 or 0x31F0 <= code < 0x3200 or 0xFF66 <= code < 0xFFA0:
+    if 0xFF61 <= code < 0xFFA0:
+        return "halfwidth kana"  # old Japanese systems; never mixed with kanji in one word
+    if 0x3040 <= code < 0x3100 or 0x31F0 <= code < 0x3200:
         return "kana"
     if 0x1100 <= code < 0x1200 or 0xAC00 <= code < 0xD7B0 or 0x3130 <= code < 0x3190:
         return "hangul"

@@ -37,6 +37,9 @@ _PARTICLES = frozenset(
 #: Words split at spaces, hyphens and apostrophes (the separators kept).
 _PIECES = re.compile(r"([\s\-‐'’]+)")
 
+#: A name with one of these letters is Turkish (or Azerbaijani): its I lowers to ı.
+_TURKISH = re.compile(r"[ĞŞİğşı]")
+
 _APOSTROPHE_PREFIXES = frozenset({"o", "d", "l"})
 
 
@@ -49,6 +52,8 @@ def natural_case(name: str) -> str:
     """``name`` in its natural case if it is all lower or all upper case, else unchanged."""
     if not (name.islower() or name.isupper()):
         return name  # mixed case (or no cased letters at all: CJK, digits)
+    if _TURKISH.search(name):  # Turkish: I/ı and İ/i are two different letters
+        name = name.replace("I", "ı").replace("İ", "i")
     pieces = _PIECES.split(name.lower())
     words = [p for i, p in enumerate(pieces) if i % 2 == 0 and p]
     single = len(words) <= 1
