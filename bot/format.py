@@ -12,6 +12,8 @@ from bot.messages.verification import import_lines
 from engine.campaign import ActiveAlert, SettingLine, StatusReport
 from engine.campaigns.config import CAMPAIGN_KEYS
 from engine.config import Settings
+from engine.leads.lead_file.cells import one_line
+from engine.leads.lead_file.decoding import display_encoding
 from engine.leads.service import ImportReport, LeadView
 from engine.leads.suppressions import Page
 from engine.sending.recovery import Settled
@@ -336,12 +338,39 @@ def import_text(r: ImportReport, several: bool = False) -> str:
     if len(r.invalid) > 5:
         lines.append(f"  … and {len(r.invalid) - 5} more")
     lines += import_lines(r)
+    lines += encoding_lines(r)
+    if r.recased:
+        lines.append(
+            f"Names re-cased: {r.recased} (typed all in lower or upper case, stored like "
+            '"Müller" or "van der Berg")'
+        )
     extra = [c for c in r.columns if c not in ("email", "first_name", "last_name", "company")]
     if extra:
         lines.append(
             "Custom fields usable in templates: " + ", ".join("{" + c + "}" for c in extra[:15])
         )
     return "\n".join(lines)
+
+
+def encoding_lines(r: ImportReport) -> list[str]:
+    """The file's encoding when it was not Unicode (UTF-8/16 go unsaid: they are read
+    exactly), and, when the code page was a guess, the first names as read and what to do if
+    they look wrong."""
+    if not r.encoding or r.encoding.lower().startswith("utf"):
+        return []
+    name = display_encoding(r.encoding)
+    if not r.encoding_unsure:
+        return [f"Encoding: {name}"]
+    lines = [f"⚠️ Encoding: {name} — a guess; another encoding was about as likely."]
+    if r.first_names:
+        shown = ", ".join(f'"{one_line(n, 60)}"' for n in r.first_names)
+        lines.append(f"First names as read: {shown}.")
+    lines.append(
+        "If they look garbled, please export the list as CSV UTF-8 (Excel: File > Save as > "
+        "CSV UTF-8; Google Sheets: File > Download > CSV) and send that file. The leads of "
+        "this file were imported as read; open one with /lead to check or delete it."
+    )
+    return lines
 
 
 def template_text(t: Template, variant: str | None = None) -> str:

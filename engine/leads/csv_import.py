@@ -21,7 +21,7 @@ from itertools import chain, islice
 
 from engine.errors import UserInputError
 from engine.leads.lead_file.cells import clean_value, one_line
-from engine.leads.lead_file.decoding import decode, reject_known_binary
+from engine.leads.lead_file.decoding import decode_text, reject_known_binary
 from engine.leads.lead_file.dialect import (
     SNIFF_ROWS,
     detect_delimiter,
@@ -30,7 +30,8 @@ from engine.leads.lead_file.dialect import (
     read_records,
 )
 from engine.leads.lead_file.layout import Layout, map_columns
-from engine.leads.lead_file.rows import cell, split_name, strip_email, validate
+from engine.leads.lead_file.names import natural_case, split_name, trim_name
+from engine.leads.lead_file.rows import cell, strip_email, validate
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -83,6 +84,12 @@ class ParsedFile:
     delimiter: str = ","
     columns: list[str] = field(default_factory=list)
     total_rows: int = 0
+    #: The code page was a guess another one was about as likely to be right: the operator is
+    #: shown ``first_names`` (the first two accepted rows' names, as read) to check.
+    encoding_unsure: bool = False
+    first_names: list[str] = field(default_factory=list)
+    #: First and last name cells stored in natural case (they were all lower/upper case).
+    recased: int = 0
 
 
 def normalise_email_key(email: str) -> str:
@@ -130,7 +137,8 @@ def _parse(data: bytes, max_bytes: int, max_rows: int, check_deliverability: boo
             "(for example: email,first_name,last_name,company) and send it again."
         )
     reject_known_binary(data)
-    text, encoding = decode(data)
+    decoded = decode_text(data)
+    text, encoding = decoded.text, decoded.encoding
     if not text.strip(" \t\r\n\ufeff"):
         raise UserInputError(
             "The file has no content, only blank lines. Export your lead list as CSV with a "
@@ -163,9 +171,15 @@ def _parse(data: bytes, max_bytes: int, max_rows: int, check_deliverability: boo
         head.insert(0, (header_line, header))
 
     result = ParsedFile(
-        encoding=encoding, delimiter=delimiter, columns=list(layout.columns), total_rows=0
+        encoding=encoding,
+        delimiter=delimiter,
+        columns=list(layout.columns),
+        total_rows=0,
+        encoding_unsure=decoded.unsure,
     )
     _fill(result, chain(head, records), layout, max_rows, check_deliverability)
+    shown = (" ".join(p for p in (r.first_name, r.last_name) if p) for r in result.rows)
+    result.first_names = list(islice((name for name in shown if name), 2))
     return result
 
 
@@ -213,25 +227,38 @@ def _fill(
             result.duplicates_in_file.append(line)
             continue
         seen.add(key)
-        rows_append(_lead(line, email, cells, layout))
+        lead, recased = _lead(line, email, cells, layout)
+        rows_append(lead)
+        result.recased += recased
     result.total_rows = total
 
 
-def _lead(line: int, email: str, cells: list[str], layout: Layout) -> LeadRow:
+def _name(raw: str) -> tuple[str, int]:
+    """A name cell trimmed of quotes and in natural case; 1 if it had to be re-cased."""
+    name = trim_name(raw) if raw else raw
+    if name.islower() or name.isupper():
+        cased = natural_case(name)
+        return cased, int(cased != name)
+    return name, 0
+
+
+def _lead(line: int, email: str, cells: list[str], layout: Layout) -> tuple[LeadRow, int]:
     """The accepted row at ``line`` with the valid ``email``: names, company and custom fields
-    (cells past the header's width become ``column_N``)."""
+    (cells past the header's width become ``column_N``), and how many names were re-cased."""
     first = cell(cells, layout.first)
     last = cell(cells, layout.last)
     custom = {name: cell(cells, i) for i, name in layout.custom}
     if layout.full_name is not None:
-        first, last = split_name(custom["name"])
+        first, last = split_name(custom["name"], layout.full_name_order)
+    first, recased_first = _name(first)
+    last, recased_last = _name(last)
     width = len(layout.columns)
     if len(cells) > width:
         for i in range(width, min(len(cells), MAX_COLUMNS)):
             value = clean_value(cells[i])
             if value:
                 custom[f"column_{i + 1}"] = value
-    return LeadRow(
+    lead = LeadRow(
         line,
         email,
         first,
@@ -241,6 +268,7 @@ def _lead(line: int, email: str, cells: list[str], layout: Layout) -> LeadRow:
         timezone=cell(cells, layout.timezone),
         country=cell(cells, layout.country),
     )
+    return lead, recased_first + recased_last
 
 
 def _size(n: int, *, exact: bool = True) -> str:

@@ -54,6 +54,11 @@ class ImportReport:
     total_rows: int = 0
     columns: list[str] = field(default_factory=list)
     encoding: str = ""
+    # The code page was a guess (see engine.leads.lead_file.decoding): the first two names as
+    # read are shown so the operator sees at once whether they are garbled.
+    encoding_unsure: bool = False
+    first_names: list[str] = field(default_factory=list)
+    recased: int = 0  # name cells stored in natural case (they were all lower/upper case)
     delimiter: str = ""
     campaign: str = ""  # the campaign imported into
     # Rows skipped for another campaign, by its name: the address is pending or in sequence
@@ -154,6 +159,9 @@ def import_csv(
         total_rows=parsed.total_rows,
         columns=list(parsed.columns),
         encoding=parsed.encoding,
+        encoding_unsure=parsed.encoding_unsure,
+        first_names=list(parsed.first_names),
+        recased=parsed.recased,
         delimiter=parsed.delimiter,
         verified=settings.verify_emails == "mx",
         domains_looked_up=checks.looked_up,

@@ -13,16 +13,19 @@ from dataclasses import dataclass
 
 from engine.errors import UserInputError
 from engine.leads.lead_file.aliases import (
+    AMBIGUOUS_NAME_ALIASES,
     COMPANY_ALIASES,
     COUNTRY_ALIASES,
     EMAIL_ALIASES,
     EMAIL_HEADER_NAMES,
+    FIO_ALIASES,
     FIRST_ALIASES,
     FULL_NAME_ALIASES,
+    JAPANESE_NAME_ALIASES,
     LAST_ALIASES,
     TIMEZONE_ALIASES,
-    alias_key,
     clean_header,
+    header_key,
     normalise_header,
 )
 from engine.leads.lead_file.cells import one_line
@@ -46,6 +49,9 @@ class Layout:
     headerless: bool
     timezone: int | None = None
     country: int | None = None
+    #: How the full-name column orders its words: "" given name first, "fio" Russian
+    #: Фамилия Имя Отчество, "ja" a Japanese name kept whole when written without a space.
+    full_name_order: str = ""
 
 
 def map_columns(
@@ -57,7 +63,7 @@ def map_columns(
     """The layout of a file whose header row (at ``header_line``) is ``header`` and whose first
     data rows are ``head``. Raises :class:`UserInputError` if no column holds the addresses."""
     normalised = [normalise_header(h) for h in header]
-    keys = [alias_key(n) for n in normalised]
+    keys = [header_key(h) for h in header]
     email, headerless = _email_column(header, keys, head)
     if email is None:
         raise UserInputError(_no_email_message(header, delimiter, header_line))
@@ -70,8 +76,16 @@ def map_columns(
 
     first = find(FIRST_ALIASES)
     last = find(LAST_ALIASES)
+    if first is None and last is not None:  # "Name" beside "Surname", 이름 beside 성
+        first = find(AMBIGUOUS_NAME_ALIASES)
     company = find(COMPANY_ALIASES)
     full_name = find(FULL_NAME_ALIASES) if first is None and last is None else None
+    order = ""
+    if full_name is not None:
+        if keys[full_name] in FIO_ALIASES:
+            order = "fio"
+        elif keys[full_name] in JAPANESE_NAME_ALIASES:
+            order = "ja"
 
     used = {email: "email"}
     if first is not None:
@@ -94,6 +108,7 @@ def map_columns(
         headerless,
         timezone=find(TIMEZONE_ALIASES),
         country=find(COUNTRY_ALIASES),
+        full_name_order=order,
     )
 
 
