@@ -42,8 +42,21 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
 #: Bytes of a legacy file judged: enough for the header and a few hundred rows.
 _SAMPLE_BYTES = 32_768
 
-#: Code pages tried besides the detector's proposals, in order of preference on a tie.
-_FALLBACKS = ("cp1252", "cp1250", "cp1251", "koi8_r")
+#: Code pages tried besides the detector's proposals, in order of preference on a tie. Every
+#: single-byte code page of a supported language is here: a header in Greek (or Turkish, or
+#: Polish) only reads as such in its own code page, so its language cannot be recognised from
+#: a reading in another one (the detector alone once took ISO-8859-7 Greek for cp1250).
+_FALLBACKS = (
+    "cp1252",
+    "cp1250",
+    "cp1251",
+    "koi8_r",
+    "iso8859_2",
+    "iso8859_7",
+    "cp1253",
+    "cp1254",
+    "iso8859_9",
+)
 
 #: Oddness per non-ASCII word above which a reading is itself suspicious.
 _ODD = 0.15
