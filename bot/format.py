@@ -353,10 +353,9 @@ def import_text(r: ImportReport, several: bool = False) -> str:
 
 
 def encoding_lines(r: ImportReport) -> list[str]:
-    """The file's encoding when it was not Unicode (UTF-8/16 go unsaid: they are read
-    exactly), and, when the code page was a guess, the first names as read and what to do if
-    they look wrong."""
-    if not r.encoding or r.encoding.lower().startswith("utf"):
+    """The file's encoding, and, when the code page was a guess, the first names as read and
+    what to do if they look wrong."""
+    if not r.encoding:
         return []
     name = display_encoding(r.encoding)
     if not r.encoding_unsure:

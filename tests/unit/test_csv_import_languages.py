@@ -193,6 +193,8 @@ def test_split_name_keeps_a_single_word() -> None:
         ("o'neil", "O'Neil"),
         ("O’NEIL", "O’Neil"),
         ("MCDONALD", "McDonald"),
+        ("J.R.", "J.R."),
+        ("ST. JOHN", "St. John"),
         ("DE LA CRUZ", "de la Cruz"),
         ("jean-luc", "Jean-Luc"),
         ("ИВАН", "Иван"),
@@ -204,7 +206,10 @@ def test_it_recases_names_typed_all_lower_or_upper(raw: str, natural: str) -> No
     assert natural_case(raw) == natural
 
 
-@pytest.mark.parametrize("kept", ["McDonald", "van der Berg", "DeShawn", "Jean-Luc", "山田", "J"])
+@pytest.mark.parametrize(
+    "kept",
+    ["McDonald", "van der Berg", "DeShawn", "Jean-Luc", "山田", "J", "=HYPERLINK(1)", "ACME 2000"],
+)
 def test_it_keeps_mixed_case_and_caseless_names_as_written(kept: str) -> None:
     assert natural_case(kept) == kept
 
@@ -225,8 +230,9 @@ def test_the_report_names_a_legacy_encoding() -> None:
     assert "guess" not in text
 
 
-def test_the_report_says_nothing_about_utf8() -> None:
-    assert "Encoding" not in import_text(ImportReport(imported=1, encoding="utf-8"))
+def test_the_report_names_utf8_too() -> None:
+    text = import_text(ImportReport(imported=1, encoding="utf-8"))
+    assert "Encoding: UTF-8" in text and "guess" not in text
 
 
 def test_the_report_shows_two_names_and_asks_for_utf8_when_unsure() -> None:

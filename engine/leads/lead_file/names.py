@@ -35,7 +35,8 @@ _PARTICLES = frozenset(
 )  # fmt: skip
 
 #: Words split at spaces, hyphens and apostrophes (the separators kept).
-_PIECES = re.compile(r"([\s\-‐'’]+)")
+_NAME_PUNCT = frozenset(" -‐'’.,")
+_PIECES = re.compile(r"([\s\-‐'’.]+)")
 
 #: A name with one of these letters is Turkish (or Azerbaijani): its I lowers to ı.
 _TURKISH = re.compile(r"[ĞŞİğşı]")
@@ -49,9 +50,13 @@ def trim_name(raw: str) -> str:
 
 
 def natural_case(name: str) -> str:
-    """``name`` in its natural case if it is all lower or all upper case, else unchanged."""
+    """``name`` in its natural case if it is all lower or all upper case, else unchanged. Only
+    what looks like a name is touched: letters, spaces and the punctuation of names (a cell
+    such as ``=HYPERLINK(1)`` or ``ACME-2000`` is not a person's name and is kept as written)."""
     if not (name.islower() or name.isupper()):
         return name  # mixed case (or no cased letters at all: CJK, digits)
+    if not all(ch.isalpha() or ch in _NAME_PUNCT for ch in name):
+        return name
     if _TURKISH.search(name):  # Turkish: I/ı and İ/i are two different letters
         name = name.replace("I", "ı").replace("İ", "i")
     pieces = _PIECES.split(name.lower())
