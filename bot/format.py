@@ -301,6 +301,29 @@ def lead_text(v: LeadView, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
+def _workbook_lines(r: ImportReport) -> list[str]:
+    """Where an Excel import's rows came from, and what of the workbook was left out."""
+    if not r.sheet:
+        return []
+    others = r.sheets - 1
+    lines = [
+        f"Sheet: {r.sheet}"
+        + (
+            f" (the workbook's other {others} sheet{'s' if others > 1 else ''} ignored)"
+            if others
+            else ""
+        )
+    ]
+    if r.macros_ignored:
+        lines.append("Macros: ignored (never run); only the cells' values were read")
+    if r.formulas_without_value:
+        lines.append(
+            f"Formulas without a saved value: {r.formulas_without_value}, read as empty. "
+            "Open the file in Excel or Google Sheets and save it again to store their values."
+        )
+    return lines
+
+
 def import_text(r: ImportReport, several: bool = False) -> str:
     """The import report; ``several``: there are several campaigns, so it names the one the
     leads went into."""
@@ -330,6 +353,7 @@ def import_text(r: ImportReport, several: bool = False) -> str:
         lines.append(f"  line {line}: {why[:200]} — the campaign's zone is used")
     if len(r.bad_zones) > 5:
         lines.append(f"  … and {len(r.bad_zones) - 5} more unreadable time zones")
+    lines += _workbook_lines(r)
     lines.append(f"Invalid: {len(r.invalid)}")
     for bad in r.invalid[:5]:
         lines.append(f"  line {bad.line}: {bad.reason}")

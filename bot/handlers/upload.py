@@ -1,4 +1,4 @@
-"""A CSV of leads sent as a document: refused early if it cannot be one, imported with a
+"""A CSV or Excel workbook (.xlsx) of leads sent as a document: refused early if it cannot be one, imported with a
 progress message that is edited while its domains are verified and its rows go in, and ends
 with the report."""
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 async def document_msg(update: Update, context: Ctx) -> None:
-    """Import a CSV of leads."""
+    """Import a CSV or an Excel workbook of leads (told apart by content, in the engine)."""
     msg = update.effective_message
     if msg is None or msg.document is None:
         return
@@ -55,8 +55,8 @@ def _refusal(doc: Document) -> str | None:
     name = (doc.file_name or "").lower()
     if doc.file_size and doc.file_size > MAX_FILE_BYTES:
         return f"That file is {doc.file_size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB. Split it into smaller CSV files and send them one by one."
-    if name.endswith((".xlsx", ".xls", ".numbers", ".ods")):
-        return "That is a spreadsheet file, not CSV. Save it as CSV (File → Save as → CSV UTF-8) and send it again."
+    if name.endswith((".numbers", ".ods")):
+        return "That spreadsheet format can't be read here. Save it as .xlsx or CSV (File → Export → Excel or CSV) and send it again."
     return None
 
 

@@ -54,7 +54,7 @@ from engine.inbox import (
     return_date,
 )
 from engine.leads import csv_import
-from engine.leads.lead_file import aliases, cells, decoding, dialect, layout, rows
+from engine.leads.lead_file import aliases, cells, decoding, dialect, layout, rows, workbook
 from engine.mailboxes import presets, spec
 from engine.sending import messages, smtp, smtp_errors
 from engine.unsubscribe import links
@@ -81,6 +81,7 @@ MODULES: list[ModuleType] = [
     layout,
     rows,
     cells,
+    workbook,  # the XML of an uploaded workbook's sheet
     templates,
     template_checks,  # warnings on a template's subject and body at save
     template_tokens,
