@@ -53,7 +53,7 @@ from engine.inbox import (
     referrals,
     return_date,
 )
-from engine.leads import csv_import
+from engine.leads import csv_import, sheet_links
 from engine.leads.lead_file import aliases, cells, decoding, dialect, layout, rows, workbook
 from engine.mailboxes import presets, spec
 from engine.sending import messages, smtp, smtp_errors
@@ -82,6 +82,7 @@ MODULES: list[ModuleType] = [
     rows,
     cells,
     workbook,  # the XML of an uploaded workbook's sheet
+    sheet_links,  # links in an admin's message, and their paths
     templates,
     template_checks,  # warnings on a template's subject and body at save
     template_tokens,
