@@ -12,12 +12,12 @@ from telegram import Document, Update
 
 from bot import format as fmt
 from bot.handlers.common import Ctx, call, ctx_of, reply, selection
-from bot.handlers.progress import ProgressMessage
+from bot.handlers.progress import ProgressMessage, edit
 from bot.messages import verification as verification_words
 from engine.campaigns.views import Selection
 from engine.context import EngineContext
 from engine.errors import UserInputError
-from engine.leads import imports
+from engine.leads import imports, sheet_links
 from engine.leads import service as leads
 from engine.leads.csv_import import MAX_FILE_BYTES
 
@@ -48,6 +48,28 @@ async def document_msg(update: Update, context: Ctx) -> None:
         progress_msg.message_id,
     )
     await _import(ctx, data, import_id, progress, sel)
+
+
+async def link_msg(update: Update, context: Ctx, url: str) -> None:
+    """Import the list a link serves (a Google Sheet's CSV export, or a CSV/XLSX file): the
+    same import as an uploaded document, after the download."""
+    msg = update.effective_message
+    if msg is None:
+        return
+    sel = await selection(update, context)
+    progress_msg = await msg.reply_text("⏳ Downloading the list…")
+    ctx = ctx_of(context)
+    try:
+        got = await call(sheet_links.download, url)
+    except UserInputError as e:
+        await edit(progress_msg, f"❌ {e}\nNothing was imported.")
+        return
+    await edit(progress_msg, "⏳ Reading the file…")
+    progress = _Progress(progress_msg, asyncio.get_running_loop())
+    import_id = await call(
+        imports.begin, ctx, got.name, progress_msg.chat_id, progress_msg.message_id
+    )
+    await _import(ctx, got.data, import_id, progress, sel)
 
 
 def _refusal(doc: Document) -> str | None:

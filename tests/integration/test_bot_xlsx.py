@@ -12,8 +12,11 @@ from engine.leads import service as leads
 from tests import xlsx
 from tests.integration import bot_harness
 from tests.integration.bot_harness import RunningBot, snapshot
+from tests.servers import files
+from tests.servers.files import FilesServer
 
 running_bot = bot_harness.running_bot
+files_server = files.files_server
 
 FINISHED = "Import finished"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -111,3 +114,41 @@ def test_a_100k_row_workbook_imports_every_row(running_bot: RunningBot) -> None:
     assert (report.imported, report.total_rows, report.invalid) == (rows, rows, [])
     last = running_bot.lead(f"person{rows - 1}@company{(rows - 1) % 5000}.example")
     assert last is not None and last.custom == {"city": str((rows - 1) % 97)}
+
+
+async def test_a_link_message_imports_the_csv_it_serves(
+    running_bot: RunningBot, files_server: FilesServer
+) -> None:
+    answer = await running_bot.say(
+        f"please import {files_server.url}/r/2 thanks", expect=FINISHED, timeout=30
+    )
+    assert "Imported: 2" in answer["text"]
+    assert running_bot.lead("bob@beta.io") is not None
+
+
+async def test_a_link_to_an_xlsx_imports_its_leads_sheet(
+    running_bot: RunningBot, files_server: FilesServer
+) -> None:
+    answer = await running_bot.say(f"{files_server.url}/leads.xlsx", expect=FINISHED, timeout=30)
+    assert "Imported: 1" in answer["text"] and "Sheet: leads" in answer["text"]
+    lead = running_bot.lead("cleo@gamma.io")
+    assert lead is not None and lead.first_name == "Cleo"
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/private", '"Anyone with the link" → role Viewer'),
+        ("/page", "serves a web page, not a CSV or Excel file"),
+        ("/r/4", "redirects more than 3 times"),
+    ],
+)
+async def test_a_link_that_serves_no_list_is_explained_and_nothing_changes(
+    running_bot: RunningBot, files_server: FilesServer, path: str, words: str
+) -> None:
+    before = snapshot(running_bot.ctx)
+    answer = await running_bot.say(
+        files_server.url + path, expect="Nothing was imported", timeout=30
+    )
+    assert answer["text"].startswith("❌") and words in answer["text"]
+    assert snapshot(running_bot.ctx) == before
