@@ -54,6 +54,8 @@ MAX_TEXT_BYTES = 200 * 1024 * 1024
 #: Rows read at most (Excel's own limit); blank rows count, so a sheet of a million empty rows
 #: ends here instead of running on.
 MAX_SHEET_ROWS = 1_048_576
+#: Columns read at most (one past the CSV steps' limit, so they still say there are too many).
+MAX_COLUMNS_READ = 1_001
 
 _MACRO_PART = "xl/vbaProject.bin"
 
@@ -143,63 +145,153 @@ def _corrupt() -> UserInputError:
 
 
 def _read(data: bytes, archive: zipfile.ZipFile, names: set[str], max_rows: int) -> Workbook:
-    from openpyxl import load_workbook  # lazily: only an Excel upload pays for it
+    """openpyxl's reader, run up to the styles: its ``load_workbook(read_only=True)`` would
+    also open every sheet, and parse each whole sheet that does not state its size (files
+    written by scripts) before a single row is read."""
+    # Imported lazily: only an Excel upload pays for openpyxl (see bench/RESULTS.md).
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
 
-    book = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    reader = ExcelReader(
+        io.BytesIO(data), read_only=True, keep_vba=False, data_only=True, keep_links=False
+    )
     try:
-        sheets = book.worksheets
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        sheets = [
+            (sheet.name, rel.target)
+            for sheet, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files and "chartsheet" not in rel.Type
+        ]
         if not sheets:
             raise UserInputError("That Excel file has no sheets. Add the leads and send it again.")
-        sheet = next((s for s in sheets if s.title.strip().casefold() == "leads"), sheets[0])
-        text = _sheet_csv(sheet, max_rows)
-        uncached = _count_uncached(archive, names, book, sheet.title)
+        title, path = next((s for s in sheets if s[0].strip().casefold() == "leads"), sheets[0])
+        text = _sheet_csv(reader.wb, reader.shared_strings, reader.archive, path, max_rows)
         return Workbook(
             csv=text,
-            sheet=sheet.title,
+            sheet=title,
             sheets=len(sheets),
             macros_ignored=_MACRO_PART in names,
-            formulas_without_value=uncached,
+            formulas_without_value=_count_uncached(archive, path),
         )
     finally:
-        book.close()
+        reader.archive.close()
 
 
-def _sheet_csv(sheet: Any, max_rows: int) -> bytes:
+def _sheet_csv(
+    book: Any, strings: Any, archive: zipfile.ZipFile, path: str, max_rows: int
+) -> bytes:
     """The sheet as UTF-8 CSV, every cell quoted (so the CSV steps cannot take a comma or a
     semicolon inside a cell for a delimiter). Stops past ``max_rows`` rows that hold
-    something, so the CSV steps still see that there are too many."""
+    something, so the CSV steps still see that there are too many.
+
+    The sheet's XML is read by openpyxl's own streaming parser, not ``iter_rows``: that
+    trusts the size a sheet states (a wrong one cuts rows off) and makes a cell object per
+    cell; this is about twice as fast."""
     out = io.StringIO()
     write = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n").writerow
+    formats = _number_formats(book)
     filled = 0
-    for n, row in enumerate(sheet.iter_rows(), start=1):
-        if n > MAX_SHEET_ROWS:
-            break
-        cells = [_text(c) for c in row]
-        while cells and not cells[-1]:
-            cells.pop()
-        write(cells)
-        if cells:
-            filled += 1
-            if filled > max_rows + 1:  # the header and one row past the limit
+    expected = 1  # the next row number: rows the XML leaves out are blank lines
+    with archive.open(path) as source:
+        for number, cells in _parser(book, strings, source).parse():
+            if number > MAX_SHEET_ROWS:
                 break
-        if out.tell() > MAX_TEXT_BYTES:
-            raise UserInputError(
-                "That Excel sheet holds far more text than a lead list (over 200 MB as CSV). "
-                "Keep only the lead columns and rows, and send it again."
-            )
+            while expected < number:
+                write(())
+                expected += 1
+            expected = number + 1
+            row = _row(cells, formats)
+            write(row)
+            if row:
+                filled += 1
+                if filled > max_rows + 1:  # the header and one row past the limit
+                    break
+            if out.tell() > MAX_TEXT_BYTES:
+                raise UserInputError(
+                    "That Excel sheet holds far more text than a lead list (over 200 MB as "
+                    "CSV). Keep only the lead columns and rows, and send it again."
+                )
     return out.getvalue().encode("utf-8")
 
 
-def _text(cell: Any) -> str:
-    """A cell's value as the sheet shows it (see the module's docstring)."""
-    value = cell.value
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        if "\n" in value or "\r" in value or "\u2028" in value or "\u2029" in value:
-            return _LINE_BREAKS.sub(" ", value)
-        return value
-    return format_value(value, cell.number_format or "General")
+def _parser(book: Any, strings: Any, source: Any) -> Any:
+    """openpyxl's sheet parser, with inline strings (what scripts and openpyxl itself write)
+    read without building openpyxl's rich-text objects."""
+    from openpyxl.worksheet._reader import INLINE_STRING, WorkSheetParser
+
+    text_tag = INLINE_STRING[: -len("is")] + "t"
+
+    class Parser(WorkSheetParser):
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            if element.get("t") != "inlineStr":
+                return dict(super().parse_cell(element))
+            child = element.find(INLINE_STRING)
+            value = None if child is None else "".join(t.text or "" for t in child.iter(text_tag))
+            return {"column": element.get("r"), "value": value, "style_id": 0}
+
+    return Parser(
+        source,
+        strings,
+        data_only=True,
+        epoch=book.epoch,
+        date_formats=book._date_formats,
+        timedelta_formats=book._timedelta_formats,
+    )
+
+
+def _number_formats(book: Any) -> list[str]:
+    """Each cell style's number format, by the style id a cell carries."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
+
+    formats = []
+    for style in book._cell_styles:
+        fid = style.numFmtId
+        if fid < BUILTIN_FORMATS_MAX_SIZE:
+            formats.append(BUILTIN_FORMATS.get(fid, "General"))
+        else:
+            formats.append(book._number_formats[fid - BUILTIN_FORMATS_MAX_SIZE])
+    return formats
+
+
+def _row(cells: list[dict[str, Any]], formats: list[str]) -> list[str]:
+    """One row's cells as text, in their columns (gaps are empty), trailing blanks dropped."""
+    out: list[str] = []
+    for position, cell in enumerate(cells, start=1):
+        value = cell["value"]
+        if value is None:
+            continue
+        index = _column_index(cell["column"], position)
+        if index > MAX_COLUMNS_READ:
+            break
+        if isinstance(value, str):
+            if "\n" in value or "\r" in value or "\u2028" in value or "\u2029" in value:
+                value = _LINE_BREAKS.sub(" ", value)
+            text = value
+        else:
+            style = cell["style_id"] or 0
+            text = format_value(value, formats[style] if style < len(formats) else "General")
+        if not text:
+            continue
+        while len(out) < index - 1:
+            out.append("")
+        out.append(text)
+    return out
+
+
+def _column_index(column: Any, position: int) -> int:
+    """A cell's 1-based column: openpyxl's number, or the letters of an ``r`` like ``AB12``."""
+    if isinstance(column, int):
+        return column
+    index = 0
+    for ch in str(column or ""):
+        if "A" <= ch <= "Z":
+            index = index * 26 + ord(ch) - 64
+        else:
+            break
+    return index or position
 
 
 def format_value(value: object, number_format: str) -> str:
@@ -254,12 +346,9 @@ def _number(value: float, number_format: str) -> str:
     return text + "%" if percent else text
 
 
-def _count_uncached(archive: zipfile.ZipFile, names: set[str], book: Any, title: str) -> int:
+def _count_uncached(archive: zipfile.ZipFile, path: str) -> int:
     """How many formula cells of the chosen sheet were saved without a value (they read as
-    empty). Streams the sheet's XML in chunks; 0 when the sheet's part cannot be found."""
-    path = _sheet_path(book, title)
-    if path is None or path not in names:
-        return 0
+    empty). Streams the sheet's XML in chunks."""
     count = 0
     tail = b""
     with archive.open(path) as part:
@@ -275,15 +364,3 @@ def _count_uncached(archive: zipfile.ZipFile, names: set[str], book: Any, title:
             tail = block[keep:]
     count += sum(1 for _ in _UNCACHED_FORMULA.finditer(tail))
     return count
-
-
-def _sheet_path(book: Any, title: str) -> str | None:
-    """The zip path of the sheet named ``title`` (openpyxl keeps it on read-only sheets)."""
-    try:
-        sheet = book[title]
-        path = getattr(sheet, "_worksheet_path", None) or getattr(sheet, "path", None)
-    except Exception:  # noqa: BLE001 - only a report detail depends on it
-        return None
-    if not isinstance(path, str):
-        return None
-    return path.lstrip("/")
