@@ -7,4 +7,6 @@ types are ``engine.leads.csv_import``.
 * ``layout``   - the header row to a column layout (email column found or guessed).
 * ``rows``     - one row's email checked and normalised, its other cells cleaned.
 * ``cells``    - what any cell's text becomes (one line, no control characters, capped).
+* ``workbook`` - an Excel workbook (.xlsx/.xlsm) told apart by its first bytes, its sheet read
+  as CSV text for the steps above; encrypted, .xls and damaged files refused.
 """
