@@ -170,3 +170,14 @@ def test_reading_stops_just_past_the_row_limit() -> None:
     assert text.count("\n") == 12  # the header, 10 rows and one over: the CSV steps refuse it
     with pytest.raises(UserInputError, match="more than 10 rows"):
         parse_leads_csv(text.encode(), max_rows=10)
+
+
+def test_empty_cells_keep_the_columns_in_place() -> None:
+    data = xlsx.workbook(
+        {"S": [["email", "first_name", "company"], ["a@b.io", None, "Acme"], [None, None, "Beta"]]}
+    )
+    assert rows_of(data) == [
+        ["email", "first_name", "company"],
+        ["a@b.io", "", "Acme"],
+        ["", "", "Beta"],
+    ]
