@@ -303,6 +303,29 @@ def lead_text(v: LeadView, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
+def _workbook_lines(r: ImportReport) -> list[str]:
+    """Where an Excel import's rows came from, and what of the workbook was left out."""
+    if not r.sheet:
+        return []
+    others = r.sheets - 1
+    lines = [
+        f"Sheet: {r.sheet}"
+        + (
+            f" (the workbook's other {others} sheet{'s' if others > 1 else ''} ignored)"
+            if others
+            else ""
+        )
+    ]
+    if r.macros_ignored:
+        lines.append("Macros: ignored (never run); only the cells' values were read")
+    if r.formulas_without_value:
+        lines.append(
+            f"Formulas without a saved value: {r.formulas_without_value}, read as empty. "
+            "Open the file in Excel or Google Sheets and save it again to store their values."
+        )
+    return lines
+
+
 def import_text(r: ImportReport, several: bool = False) -> str:
     """The import report; ``several``: there are several campaigns, so it names the one the
     leads went into."""
@@ -332,6 +355,7 @@ def import_text(r: ImportReport, several: bool = False) -> str:
         lines.append(f"  line {line}: {why[:200]} — the campaign's zone is used")
     if len(r.bad_zones) > 5:
         lines.append(f"  … and {len(r.bad_zones) - 5} more unreadable time zones")
+    lines += _workbook_lines(r)
     lines.append(f"Invalid: {len(r.invalid)}")
     for bad in r.invalid[:5]:
         lines.append(f"  line {bad.line}: {bad.reason}")
@@ -355,7 +379,7 @@ def import_text(r: ImportReport, several: bool = False) -> str:
 def encoding_lines(r: ImportReport) -> list[str]:
     """The file's encoding, and, when the code page was a guess, the first names as read and
     what to do if they look wrong."""
-    if not r.encoding:
+    if not r.encoding or r.sheet:  # a workbook's cells are Unicode: no encoding to name
         return []
     name = display_encoding(r.encoding)
     if not r.encoding_unsure:

@@ -8,10 +8,12 @@
 - leads: /leads (and /leads STATUS, paged), /lead, /lead_ID, /find, /verify, /export, /suppressions,
   /unsuppress and the buttons on leads, lists and domains
 - mailboxes: /mailbox /mailboxes, a CSV of mailboxes (caption /mailboxes), the mailbox buttons
-- upload: a CSV document, verified and imported with progress (progress: the edited message)
+- upload: a CSV or Excel document, or a link to one (a Google Sheet), verified and imported
+  with progress (progress: the edited message)
 - inbox: the buttons under a reply that act on the reply (full text, ➕ Add, calendar link)
 - answers: answering a lead from the chat (✍️ Reply, the draft, 📨 Send); any other plain
-  text gets the one-line hint of hint.py
+  text with an http(s) link imports the list it points to (upload.link_msg), and the rest
+  gets the one-line hint of hint.py
 - buttons: the table from a button's prefix to its action
 - errors: what the operator sees when a handler fails
 """
@@ -75,7 +77,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.Document.ALL, document_msg))
     app.add_handler(CallbackQueryHandler(button))
     app.add_handler(MessageHandler(filters.COMMAND, campaign.help_cmd))
-    # A text that is not a command: the answer awaited after ✍️ Reply, else a hint.
+    # A text that is not a command: the answer awaited after ✍️ Reply, else a link to a lead
+    # list to import, else a hint.
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, answers.text_msg))
     app.add_handler(
         MessageHandler(

@@ -1,7 +1,8 @@
 """Answering a lead from the chat: ✍️ Reply (or Telegram's reply on the notice) → the admin's
 text → a preview with 📨 Send and ✖️ Cancel → the preview edited to say what happened.
 
-Plain text that is not a draft gets a one-line hint. The engine (``engine.sending.answers``)
+Plain text that is not a draft and holds an http(s) link imports the list it points to
+(``upload.link_msg``); any other gets a one-line hint. A draft may hold a link: it stays a draft. The engine (``engine.sending.answers``)
 holds the draft's state, so two presses of Send, or two admins, send once."""
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import contextlib
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
-from bot.handlers import hint
+from bot.handlers import hint, upload
 from bot.handlers.common import Ctx, call, ctx_of, reply
 from bot.messages import answers as words
 from bot.messages.buttons import LABEL_WORDS, LABELS, label_buttons
 from bot.textsplit import split_text
 from engine.errors import UserInputError
 from engine.leads import service as leads
+from engine.leads import sheet_links
 from engine.sending import answers
 
 
@@ -55,7 +57,7 @@ async def reply_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None
 
 async def text_msg(update: Update, context: Ctx) -> None:
     """A text that is not a command: the draft awaited (or a Telegram reply on a notice),
-    else a hint."""
+    else a link to a lead list to import, else a hint."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
@@ -70,6 +72,10 @@ async def text_msg(update: Update, context: Ctx) -> None:
         await reply(update, str(e))
         return
     if preview is None:
+        url = sheet_links.find_url(text)
+        if url is not None:  # not a draft: a link to a lead list (a Google Sheet, a CSV…)
+            await upload.link_msg(update, context, url)
+            return
         await hint.plain_text_msg(update, context)
         return
     parts = split_text(words.preview_text(preview)) or [words.preview_text(preview)]

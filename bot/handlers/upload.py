@@ -1,4 +1,4 @@
-"""A CSV of leads sent as a document: refused early if it cannot be one, imported with a
+"""A CSV or Excel workbook (.xlsx) of leads sent as a document: refused early if it cannot be one, imported with a
 progress message that is edited while its domains are verified and its rows go in, and ends
 with the report."""
 
@@ -12,12 +12,12 @@ from telegram import Document, Update
 
 from bot import format as fmt
 from bot.handlers.common import Ctx, call, ctx_of, reply, selection
-from bot.handlers.progress import ProgressMessage
+from bot.handlers.progress import ProgressMessage, edit
 from bot.messages import verification as verification_words
 from engine.campaigns.views import Selection
 from engine.context import EngineContext
 from engine.errors import UserInputError
-from engine.leads import imports
+from engine.leads import imports, sheet_links
 from engine.leads import service as leads
 from engine.leads.csv_import import MAX_FILE_BYTES
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 async def document_msg(update: Update, context: Ctx) -> None:
-    """Import a CSV of leads."""
+    """Import a CSV or an Excel workbook of leads (told apart by content, in the engine)."""
     msg = update.effective_message
     if msg is None or msg.document is None:
         return
@@ -50,13 +50,35 @@ async def document_msg(update: Update, context: Ctx) -> None:
     await _import(ctx, data, import_id, progress, sel)
 
 
+async def link_msg(update: Update, context: Ctx, url: str) -> None:
+    """Import the list a link serves (a Google Sheet's CSV export, or a CSV/XLSX file): the
+    same import as an uploaded document, after the download."""
+    msg = update.effective_message
+    if msg is None:
+        return
+    sel = await selection(update, context)
+    progress_msg = await msg.reply_text("⏳ Downloading the list…")
+    ctx = ctx_of(context)
+    try:
+        got = await call(sheet_links.download, url)
+    except UserInputError as e:
+        await edit(progress_msg, f"❌ {e}\nNothing was imported.")
+        return
+    await edit(progress_msg, "⏳ Reading the file…")
+    progress = _Progress(progress_msg, asyncio.get_running_loop())
+    import_id = await call(
+        imports.begin, ctx, got.name, progress_msg.chat_id, progress_msg.message_id
+    )
+    await _import(ctx, got.data, import_id, progress, sel)
+
+
 def _refusal(doc: Document) -> str | None:
     """Why this file is not even downloaded, or None."""
     name = (doc.file_name or "").lower()
     if doc.file_size and doc.file_size > MAX_FILE_BYTES:
         return f"That file is {doc.file_size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB. Split it into smaller CSV files and send them one by one."
-    if name.endswith((".xlsx", ".xls", ".numbers", ".ods")):
-        return "That is a spreadsheet file, not CSV. Save it as CSV (File → Save as → CSV UTF-8) and send it again."
+    if name.endswith((".numbers", ".ods")):
+        return "That spreadsheet format can't be read here. Save it as .xlsx or CSV (File → Export → Excel or CSV) and send it again."
     return None
 
 

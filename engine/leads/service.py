@@ -22,7 +22,14 @@ from engine.context import EngineContext
 from engine.errors import UserInputError
 from engine.freemail import is_free_mail
 from engine.leads import imports, lifecycle
-from engine.leads.csv_import import InvalidRow, LeadRow, normalise_email_key, parse_leads_csv
+from engine.leads.csv_import import (
+    MAX_ROWS,
+    InvalidRow,
+    LeadRow,
+    normalise_email_key,
+    parse_leads_csv,
+)
+from engine.leads.lead_file.workbook import MAX_TEXT_BYTES, FileKind, file_kind, read_workbook
 from engine.leads.roles import is_role_address
 from engine.leads.verification import FlaggedRow, ListChecks, Verdict, no_mail_server
 from engine.sending.pacing import next_allowed
@@ -80,6 +87,13 @@ class ImportReport:
     verified: bool = False  # VERIFY_EMAILS=mx: the domains were looked up
     domains_looked_up: int = 0
     dns_wait: float = 0.0  # seconds the import waited for DNS once the file was read
+    # An Excel workbook (engine/leads/lead_file/workbook.py): the sheet read ("" for a CSV),
+    # how many sheets it has, whether it had macros (never run), and how many formula cells
+    # were saved without a value (they read as empty).
+    sheet: str = ""
+    sheets: int = 0
+    macros_ignored: bool = False
+    formulas_without_value: int = 0
 
     @property
     def duplicates(self) -> int:
@@ -133,6 +147,8 @@ def import_csv(
     verifying: Progress | None = None,
 ) -> ImportReport:
     """Parse and verify, then store every new valid row in ONE transaction: all or nothing.
+    ``data`` is a CSV or an Excel workbook (.xlsx/.xlsm, told apart by its first bytes); a
+    workbook's sheet becomes CSV text and takes exactly the CSV's path from there.
     With ``import_id`` (see ``engine.leads.imports``) that transaction also marks the import
     finished. The leads join campaign ``campaign_id``; an address pending, in sequence or
     answered in another campaign is skipped (nobody who answered one campaign gets another's
@@ -142,7 +158,13 @@ def import_csv(
     starts only when every lookup is done or the budget ran out: no transaction waits on DNS.
     ``verifying`` hears (domains done, domains in all) while the import waits for them."""
     kwargs: dict[str, Any] = {} if max_rows is None else {"max_rows": max_rows}
+    book = None
+    if file_kind(data) is not FileKind.CSV:
+        book = read_workbook(data, max_rows=MAX_ROWS if max_rows is None else max_rows)
+        data = book.csv  # the workbook's bytes are the caller's; only the CSV is kept here
+        kwargs["max_bytes"] = MAX_TEXT_BYTES  # the 20 MB limit was the workbook's
     parsed = parse_leads_csv(data, **kwargs)
+    del data
     keys = [normalise_email_key(r.email) for r in parsed.rows]
     # In the file's order: when the budget runs out, the domains of its first rows were checked.
     domains = list(dict.fromkeys(store.email_domain(k) for k in keys))
@@ -167,6 +189,11 @@ def import_csv(
         domains_looked_up=checks.looked_up,
         dns_wait=checks.waited,
     )
+    if book is not None:
+        report.sheet, report.sheets = book.sheet, book.sheets
+        report.macros_ignored = book.macros_ignored
+        report.formulas_without_value = book.formulas_without_value
+        del book
     now = ctx.clock.now()
     total = len(parsed.rows)
     with ctx.db.transaction() as session:

@@ -30,8 +30,12 @@ from engine.storage.models import AnswerDraft, InboundMessage, OutboundMessage
 from tests.integration.bot_harness import ADMIN, STRANGER, start_application, stop_application
 from tests.integration.sendkit import mailbox_ctx
 from tests.integration.test_inbox_sync import LEADS, reply, start
+from tests.servers import files
+from tests.servers.files import FilesServer
 from tests.servers.telegram import FakeTelegram
 from tests.waiting import wait_until_async
+
+files_server = files.files_server
 
 REPLY_TEXT = "Sounds interesting. Could you send me a price list?"
 ANSWER = "Hi Ana,\n\nsure — our price list is attached to this thread next week. Tuesday 10:00?"
@@ -239,3 +243,15 @@ async def test_the_notice_shows_the_replys_label_and_an_admin_corrects_it(inbox:
         assert row is not None and (row.label, row.label_by) == ("meeting", ADMIN)
     ana = await asyncio.to_thread(find_lead, inbox.ctx, LEADS["ana"], None)
     assert ana.lead.interest == "meeting"  # /stats counts it as positive
+
+
+async def test_a_link_in_a_draft_stays_a_draft_and_is_not_downloaded(
+    inbox: Inbox, files_server: FilesServer
+) -> None:
+    notice, inbound_id = await inbox.notice()
+    await inbox.press(notice, f"rpl:{inbound_id}", "✍️ Write your answer")
+    text = f"Hi Ana, the price list: {files_server.url}/leads.csv — Tuesday 10:00?"
+    preview = await inbox.write(text, "📝 Your answer")
+    assert text in preview["text"]
+    assert files_server.paths == []  # nothing was fetched, nothing imported
+    assert [s for s, _ in inbox.drafts()] == [DraftState.READY]

@@ -79,15 +79,17 @@ async def test_it_explains_a_binary_file(running_bot: RunningBot) -> None:
     assert lead_count(running_bot) == 0
 
 
-async def test_it_asks_for_csv_when_given_a_spreadsheet(running_bot: RunningBot) -> None:
+async def test_it_asks_for_xlsx_or_csv_when_given_an_ods_spreadsheet(
+    running_bot: RunningBot,
+) -> None:
     data = b"PK\x03\x04" + b"\x00" * 100
     answer = await running_bot.upload(
-        "leads.xlsx",
+        "leads.ods",
         data,
-        expect="not CSV",
-        mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        expect="can't be read",
+        mime_type="application/vnd.oasis.opendocument.spreadsheet",
     )
-    assert "Save it as CSV" in answer["text"]
+    assert "Save it as .xlsx or CSV" in answer["text"]
     assert running_bot.fake.calls("getFile") == []
 
 

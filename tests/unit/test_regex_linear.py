@@ -53,8 +53,17 @@ from engine.inbox import (
     referrals,
     return_date,
 )
-from engine.leads import csv_import
-from engine.leads.lead_file import aliases, cells, decoding, dialect, layout, names, rows
+from engine.leads import csv_import, sheet_links
+from engine.leads.lead_file import (
+    aliases,
+    cells,
+    decoding,
+    dialect,
+    layout,
+    names,
+    rows,
+    workbook,
+)
 from engine.mailboxes import presets, spec
 from engine.sending import messages, smtp, smtp_errors
 from engine.unsubscribe import links
@@ -82,6 +91,8 @@ MODULES: list[ModuleType] = [
     rows,
     cells,
     names,  # re-casing and splitting of name cells
+    workbook,  # the XML of an uploaded workbook's sheet
+    sheet_links,  # links in an admin's message, and their paths
     templates,
     template_checks,  # warnings on a template's subject and body at save
     template_tokens,

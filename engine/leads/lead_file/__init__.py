@@ -8,4 +8,6 @@ types are ``engine.leads.csv_import``.
 * ``rows``     - one row's email checked and normalised, its other cells cleaned.
 * ``names``    - name cells trimmed and re-cased, full names split.
 * ``cells``    - what any cell's text becomes (one line, no control characters, capped).
+* ``workbook`` - an Excel workbook (.xlsx/.xlsm) told apart by its first bytes, its sheet read
+  as CSV text for the steps above; encrypted, .xls and damaged files refused.
 """
