@@ -45,7 +45,8 @@ async def test_an_xlsx_imports_its_leads_sheet_like_a_csv(running_bot: RunningBo
     lead = running_bot.lead("ana@acme.io")
     assert lead is not None
     assert (lead.first_name, lead.company) == ("Ana", "Acme")
-    assert lead.custom == {"joined": "2024-03-05", "phone": "4915112345678"}
+    # as the sheet shows it (dd.mm.yyyy); Bob's m/d/yy is Excel's locale short date: ISO
+    assert lead.custom == {"joined": "05.03.2024", "phone": "4915112345678"}
     bob = running_bot.lead("bob@beta.io")
     assert bob is not None and bob.custom["joined"] == "2025-01-31"
 

@@ -185,6 +185,11 @@ def growth(fn: Callable[[Any], object], make: Callable[[int], Any]) -> float:
         if k <= BOUND:
             break
         times = [min(t, _best(fn, inputs[n], loops)) for n, t in zip(sizes, times, strict=True)]
+        if len(sizes) < len(SIZES):
+            # A series stopped early on two small sizes can be one pause at the first: fit the
+            # trend on one more size (a superlinear pattern only grows steeper there).
+            sizes = SIZES[: len(sizes) + 1]
+            times.append(_best(fn, inputs[sizes[-1]], loops))
         k = exponent(sizes, times)
     return k
 

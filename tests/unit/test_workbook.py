@@ -70,7 +70,7 @@ def test_cells_read_as_the_sheet_shows_them() -> None:
     )
     assert rows_of(data)[1] == [
         "a@b.io",
-        "2024-03-05",
+        "05/03/2024",  # as the sheet shows it (dd/mm/yyyy)
         "4915112345678",
         "3",
         "25%",
@@ -181,3 +181,21 @@ def test_empty_cells_keep_the_columns_in_place() -> None:
         ["a@b.io", "", "Acme"],
         ["", "", "Beta"],
     ]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text"),
+    [
+        ("dd.mm.yyyy", "05.12.2026"),
+        ("d mmm yyyy", "5 Dec 2026"),
+        ("dddd, d mmmm yyyy", "Saturday, 5 December 2026"),
+        ("yyyy-mm-dd hh:mm", "2026-12-05 14:07"),
+        ("dd.mm.yyyy hh:mm:ss", "05.12.2026 14:07:09"),
+        ("[$-409]d-mmm-yy;@", "5-Dec-26"),
+        ('yyyy"年"m"月"d"日"', "2026年12月5日"),
+        ("mm-dd-yy", "2026-12-05 14:07:09"),  # Excel's locale short date: unknown here, ISO
+        ("General", "2026-12-05 14:07:09"),
+    ],
+)
+def test_a_date_reads_as_its_explicit_format_shows_it(fmt: str, text: str) -> None:
+    assert format_value(datetime(2026, 12, 5, 14, 7, 9), fmt) == text

@@ -294,10 +294,123 @@ def _column_index(column: Any, position: int) -> int:
     return index or position
 
 
+# Excel's built-in short date (id 14) is stored as "mm-dd-yy" but shown in the reader's
+# locale: which one cannot be known here, so it (and any format not understood) reads as ISO.
+_LOCALE_DATE_FORMATS = frozenset({"mm-dd-yy", "m/d/yy", "m/d/yyyy", "general"})
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+_DAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+
+
+def _date_tokens(number_format: str) -> list[str] | None:
+    """An explicit date format (``dd.mm.yyyy``, ``d mmm yyyy``, ``yyyy/mm/dd hh:mm``) as tokens:
+    letters runs (``yyyy``, ``mm``, ``d``, ``hh``…) and literal text; None when it is not one
+    this reader renders (a locale-dependent or numeric format). A plain scan, no regex."""
+    fmt = number_format.split(";", 1)[0]
+    while fmt.startswith("["):  # [$-409], [Red], [h]…: locale and colour prefixes
+        end = fmt.find("]")
+        if end < 0 or fmt[1:2] in ("h", "m", "s"):
+            return None
+        fmt = fmt[end + 1 :]
+    if fmt.lower() in _LOCALE_DATE_FORMATS or len(fmt) > 60:
+        return None
+    tokens: list[str] = []
+    i = 0
+    while i < len(fmt):
+        ch = fmt[i]
+        low = ch.lower()
+        if low in "ymdhs":
+            j = i
+            while j < len(fmt) and fmt[j].lower() == low:
+                j += 1
+            tokens.append(fmt[i:j].lower())
+            i = j
+        elif ch == '"':
+            end = fmt.find('"', i + 1)
+            if end < 0:
+                return None
+            tokens.append("'" + fmt[i + 1 : end])
+            i = end + 1
+        elif ch == "\\" and i + 1 < len(fmt):
+            tokens.append("'" + fmt[i + 1])
+            i += 2
+        elif ch in " ./-,:":
+            tokens.append("'" + ch)
+            i += 1
+        elif fmt[i : i + 5].lower() == "am/pm":
+            tokens.append("ampm")
+            i += 5
+        else:
+            return None  # a number format, or something this reader does not know
+    if not any(tok[0] in "yd" or tok == "mmm" or tok == "mmmm" for tok in tokens):
+        return None
+    return tokens
+
+
+def _render_date(value: datetime, tokens: list[str]) -> str:
+    """``value`` by the tokens of its format; ``m``/``mm`` right after an hour or before a
+    second is minutes, as in Excel."""
+    out: list[str] = []
+    twelve = "ampm" in tokens
+    kinds = [tok for tok in tokens if not tok.startswith("'")]
+    k = -1  # the position of ``tok`` among the non-literal tokens
+    for tok in tokens:
+        if tok.startswith("'"):
+            out.append(tok[1:])
+            continue
+        k += 1
+        before = kinds[k - 1] if k > 0 else ""
+        after = kinds[k + 1] if k + 1 < len(kinds) else ""
+        minutes = tok in ("m", "mm") and (before.startswith("h") or after.startswith("s"))
+        if tok.startswith("y"):
+            out.append(f"{value.year:04d}" if len(tok) > 2 else f"{value.year % 100:02d}")
+        elif minutes:
+            out.append(f"{value.minute:02d}" if tok == "mm" else str(value.minute))
+        elif tok.startswith("m"):
+            n = len(tok)
+            name = _MONTHS[value.month - 1]
+            out.append(
+                str(value.month)
+                if n == 1
+                else f"{value.month:02d}"
+                if n == 2
+                else name[:3]
+                if n == 3
+                else name[0]
+                if n == 5
+                else name
+            )
+        elif tok.startswith("d"):
+            n = len(tok)
+            day = _DAYS[value.weekday()]
+            out.append(
+                str(value.day)
+                if n == 1
+                else f"{value.day:02d}"
+                if n == 2
+                else day[:3]
+                if n == 3
+                else day
+            )
+        elif tok.startswith("h"):
+            hour = value.hour % 12 or 12 if twelve else value.hour
+            out.append(f"{hour:02d}" if len(tok) > 1 else str(hour))
+        elif tok.startswith("s"):
+            out.append(f"{value.second:02d}" if len(tok) > 1 else str(value.second))
+        elif tok == "ampm":
+            out.append("AM" if value.hour < 12 else "PM")
+    return "".join(out)
+
+
 def format_value(value: object, number_format: str) -> str:
-    """A non-text cell value as text, by the cell's number format."""
+    """A non-text cell value as text, by the cell's number format: a date as an explicit date
+    format shows it (``dd.mm.yyyy`` → ``05.12.2026``), else as ISO ``YYYY-MM-DD``."""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime | date) and (tokens := _date_tokens(number_format)):
+        shown = value if isinstance(value, datetime) else datetime.combine(value, time(0))
+        return _render_date(shown, tokens)
     if isinstance(value, datetime):
         if value.time() == time(0) and not _shows_time(number_format):
             return value.date().isoformat()
