@@ -199,3 +199,18 @@ def test_empty_cells_keep_the_columns_in_place() -> None:
 )
 def test_a_date_reads_as_its_explicit_format_shows_it(fmt: str, text: str) -> None:
     assert format_value(datetime(2026, 12, 5, 14, 7, 9), fmt) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "text"),
+    [
+        (1234.5, "#,##0.00", "1,234.50"),
+        (1234567.0, "#,##0", "1,234,567"),
+        (4915112345678.0, "0", "4915112345678"),  # a phone number: no separators, no 4.9e12
+        (1234.0, "General", "1234"),
+    ],
+)
+def test_thousands_separators_show_as_the_sheet_shows_them(
+    value: float, fmt: str, text: str
+) -> None:
+    assert format_value(value, fmt) == text

@@ -437,19 +437,20 @@ def _shows_time(number_format: str) -> bool:
 
 
 def _number(value: float, number_format: str) -> str:
-    """Whole numbers without ``.0`` and never in scientific notation; a format's fixed decimals
-    and percent sign kept (thousands separators are not: a lead's field is data, not a
-    report)."""
+    """Whole numbers without ``.0`` and never in scientific notation; a format's fixed decimals,
+    thousands separator and percent sign kept, as the sheet shows them."""
     if value != value or value in (float("inf"), float("-inf")):
         return ""
     percent = "%" in number_format
     if percent:
         value *= 100
     decimals = _DECIMALS.search(number_format)
+    grouped = "#,##" in number_format or "0,0" in number_format  # thousands shown as 1,234
+    comma = "," if grouped else ""
     if decimals is not None:
-        text = f"{value:.{len(decimals.group(1))}f}"
+        text = f"{value:{comma}.{len(decimals.group(1))}f}"
     elif value.is_integer() and abs(value) < 1e21:
-        text = str(int(value))
+        text = f"{int(value):{comma}}"
     else:
         text = repr(value)
         if "e" in text or "E" in text:
