@@ -8,7 +8,6 @@ from datetime import datetime
 
 import pytest
 
-from engine.leads import service as leads
 from tests import xlsx
 from tests.integration import bot_harness
 from tests.integration.bot_harness import RunningBot, snapshot
@@ -98,23 +97,6 @@ async def test_a_numbers_file_is_refused_before_it_is_downloaded(running_bot: Ru
     answer = await running_bot.upload("leads.numbers", b"PK\x03\x04", expect="can't be read")
     assert ".xlsx or CSV" in answer["text"]
     assert running_bot.fake.calls("getFile") == []
-
-
-def test_a_100k_row_workbook_imports_every_row(running_bot: RunningBot) -> None:
-    rows = 100_000
-    data = xlsx.big_workbook(
-        [
-            ["Email", "First Name", "Last Name", "Company", "City"],
-            *(
-                [f"person{i}@company{i % 5000}.example", f"First{i}", f"Last{i}", "Co", i % 97]
-                for i in range(rows)
-            ),
-        ]
-    )
-    report = leads.import_csv(running_bot.ctx, data)
-    assert (report.imported, report.total_rows, report.invalid) == (rows, rows, [])
-    last = running_bot.lead(f"person{rows - 1}@company{(rows - 1) % 5000}.example")
-    assert last is not None and last.custom == {"city": str((rows - 1) % 97)}
 
 
 async def test_a_link_message_imports_the_csv_it_serves(
