@@ -9,20 +9,13 @@ from __future__ import annotations
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import format as fmt
-from bot.handlers.common import Ctx, call, ctx_of, engine_of, named, reply, selection
+from bot.handlers.common import Ctx, call, ctx_of, named, reply, selection, wake_sending
 from bot.messages.templates import warnings_text
 from engine import campaign
 from engine.campaigns import views
-from engine.scheduler import SEND
 from engine.sending import recovery
 from engine.template_checks import check_template
 from engine.template_command import parse_template_command
-
-
-def _wake_sending(context: Ctx) -> None:
-    engine = engine_of(context)
-    if engine is not None:
-        engine.wake(SEND)
 
 
 async def help_cmd(update: Update, context: Ctx) -> None:
@@ -34,7 +27,7 @@ async def run_cmd(update: Update, context: Ctx) -> None:
     """Start or resume the selected campaign."""
     sel = await selection(update, context)
     previous = await call(campaign.run, ctx_of(context), sel.id)
-    _wake_sending(context)
+    wake_sending(context)
     await reply(update, fmt.run_text(previous, named(sel)))
 
 
@@ -195,5 +188,5 @@ async def was_sent_button(q: CallbackQuery, context: Ctx, ident: int) -> str | N
 
 async def _settle(context: Ctx, ident: int, *, resend: bool) -> str:
     text = fmt.settled_text(await call(recovery.operator_decides, ctx_of(context), ident, resend))
-    _wake_sending(context)
+    wake_sending(context)
     return text

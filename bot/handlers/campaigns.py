@@ -8,18 +8,11 @@ from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
 
 from bot import format as fmt
-from bot.handlers.common import Ctx, call, ctx_of, drop_buttons, engine_of, reply
+from bot.handlers.common import Ctx, call, ctx_of, drop_buttons, reply, wake_sending
 from bot.handlers.stats import show_stats
 from bot.messages import campaigns as words
 from engine import campaign
 from engine.campaigns import registry, views
-from engine.scheduler import SEND
-
-
-def _wake_sending(context: Ctx) -> None:
-    engine = engine_of(context)
-    if engine is not None:
-        engine.wake(SEND)
 
 
 def _admin(update: Update) -> int | None:
@@ -81,7 +74,7 @@ async def run_button(q: CallbackQuery, context: Ctx, ident: int) -> str | None:
     """▶️ Run under /campaigns: start or resume that campaign."""
     name = await call(views.campaign_name, ctx_of(context), ident)
     previous = await call(campaign.run, ctx_of(context), ident)
-    _wake_sending(context)
+    wake_sending(context)
     await _refresh(q, context)
     return fmt.run_text(previous, name)
 

@@ -14,13 +14,20 @@ import re
 from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
-from bot.handlers.common import Ctx, call, ctx_of, drop_buttons, engine_of, reply, send
+from bot.handlers.common import (
+    Ctx,
+    call,
+    ctx_of,
+    drop_buttons,
+    reply,
+    send,
+    wake_sending,
+)
 from bot.messages import mailboxes as words
 from engine.errors import UserInputError
 from engine.mailboxes import service
 from engine.mailboxes.service import LeadsChoice
 from engine.mailboxes.spec import MAX_CSV_BYTES, parse_mailbox_args, parse_mailbox_csv
-from engine.scheduler import SEND
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +90,6 @@ def _refused(e: UserInputError) -> str:
     return f"❌ {text}" if "Nothing was saved" in text else f"❌ {text} Nothing was saved."
 
 
-def _wake_sending(context: Ctx) -> None:
-    engine = engine_of(context)
-    if engine is not None:
-        engine.wake(SEND)
-
-
 # --- commands ----------------------------------------------------------------------------------
 async def mailbox_cmd(update: Update, context: Ctx) -> None:
     """/mailbox add|pause|resume|remove|set …, or the list of its forms."""
@@ -134,7 +135,7 @@ async def _add(msg: Message, context: Ctx, rest: str) -> None:
         raise
     await _edit(progress, f"{words.add_text(result)}\n{note}")
     if result.outcome != "failed":
-        _wake_sending(context)
+        wake_sending(context)
 
 
 async def _by_address(update: Update, context: Ctx, sub: str, email: str) -> None:
@@ -145,7 +146,7 @@ async def _by_address(update: Update, context: Ctx, sub: str, email: str) -> Non
         return
     action = service.pause if sub == "pause" else service.resume
     await reply(update, words.change_text(await call(action, ctx, email)))
-    _wake_sending(context)
+    wake_sending(context)
 
 
 async def _set(update: Update, context: Ctx, rest: str) -> None:
@@ -215,7 +216,7 @@ async def mailboxes_csv_msg(update: Update, context: Ctx) -> None:
         await _edit(progress, f"{_refused(e)}\n{note}")
         return
     await _edit(progress, words.bulk_text(report, deleted))
-    _wake_sending(context)
+    wake_sending(context)
 
 
 # --- buttons: each gets the mailbox id after its prefix (see bot/handlers/buttons.py) -------------
@@ -230,7 +231,7 @@ async def resume_button(q: CallbackQuery, context: Ctx, ident: int) -> str | Non
     """▶️ Resume under a mailbox."""
     change = await call(service.resume, ctx_of(context), ident)
     await _refresh(q, context, ident)
-    _wake_sending(context)
+    wake_sending(context)
     return words.change_text(change)
 
 
@@ -282,5 +283,5 @@ async def _remove(q: CallbackQuery, context: Ctx, ident: int, leads: LeadsChoice
     removal = await call(service.remove, ctx_of(context), ident, leads)
     await drop_buttons(q)
     if removal.restarted:
-        _wake_sending(context)
+        wake_sending(context)
     return words.removed_text(removal)
