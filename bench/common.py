@@ -3,12 +3,14 @@ a plain-text table. Benchmarks are scripts (``python -m bench.<name>``), never p
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import random
 import resource
 import secrets
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -151,3 +153,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 def verdict(ok: bool) -> str:
     return "MET" if ok else "MISSED"
+
+
+def child_json(module: str, *args: str) -> dict[str, float]:
+    """Run ``python -m module args`` in a fresh process (its own RSS, its own imports) and read
+    the JSON object it prints on its last line."""
+    out = subprocess.run(
+        [sys.executable, "-m", module, *args], check=True, capture_output=True, text=True
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))

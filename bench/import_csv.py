@@ -13,12 +13,11 @@ import argparse
 import csv
 import io
 import json
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 
-from bench.common import context, fresh_database, machine, peak_rss_mb, table, verdict
+from bench.common import child_json, context, fresh_database, machine, peak_rss_mb, table, verdict
 
 TARGET_ROWS_PER_S = 20_000
 TARGET_GROWTH_MB = 100
@@ -93,23 +92,7 @@ def child(kind: str, path: str, rows: int) -> None:
 
 
 def run(kind: str, path: str, rows: int) -> dict[str, float]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.import_csv",
-            "--child",
-            path,
-            "--db",
-            kind,
-            "--rows",
-            str(rows),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return child_json("bench.import_csv", "--child", path, "--db", kind, "--rows", str(rows))
 
 
 def main() -> int:

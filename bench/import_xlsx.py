@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from bench.common import context, fresh_database, machine, peak_rss_mb, table, verdict
+from bench.common import child_json, context, fresh_database, machine, peak_rss_mb, table, verdict
 from bench.import_csv import make_csv
 
 TARGET_ROWS_PER_S = 10_000
@@ -79,13 +78,7 @@ def idle_cost(path: str) -> None:
 
 
 def run(*args: str) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.import_xlsx", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return child_json("bench.import_xlsx", *args)
 
 
 def main() -> int:

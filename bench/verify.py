@@ -22,7 +22,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -30,7 +29,16 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from bench.common import context, fresh_database, machine, peak_rss_mb, settings, table, verdict
+from bench.common import (
+    child_json,
+    context,
+    fresh_database,
+    machine,
+    peak_rss_mb,
+    settings,
+    table,
+    verdict,
+)
 from bench.import_csv import make_csv
 
 TARGET_SECONDS = 30.0
@@ -163,13 +171,7 @@ def _rss_child() -> dict[str, float]:
 
 
 def _run_child(*args: str) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.verify", "--child", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return child_json("bench.verify", "--child", *args)
 
 
 def main() -> int:
