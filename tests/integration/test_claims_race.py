@@ -82,15 +82,15 @@ def assert_both_claimed(per_worker: list[list[int]]) -> None:
     assert second > 0, f"the second worker claimed nothing (the first claimed {first})"
 
 
-def test_it_claims_every_lead_once_from_two_threads(pg: str, make_ctx: Ctx) -> None:
-    ctx = make_ctx(**RACE_ENV)
-    seed(ctx)
+def two_threads(pg: str, make_ctx: Ctx, env: dict[str, str]) -> list[list[int]]:
+    """Two claimers started together, each with its own connection pool (like two replicas):
+    the leads each claimed until nothing was due."""
     go = threading.Barrier(2)
     results: list[list[int]] = [[], []]
     workers = []
-    worker_dbs = [Database(pg) for _ in range(2)]  # own connection pools, like other replicas
+    worker_dbs = [Database(pg) for _ in range(2)]
     for i in range(2):
-        worker_ctx = make_ctx(**RACE_ENV)
+        worker_ctx = make_ctx(**env)
         worker_ctx.db = worker_dbs[i]
         workers.append(
             threading.Thread(target=lambda i=i, c=worker_ctx: results[i].extend(claim_all(c, go)))
@@ -101,6 +101,13 @@ def test_it_claims_every_lead_once_from_two_threads(pg: str, make_ctx: Ctx) -> N
         w.join(30)
     for c in worker_dbs:
         c.dispose()
+    return results
+
+
+def test_it_claims_every_lead_once_from_two_threads(pg: str, make_ctx: Ctx) -> None:
+    ctx = make_ctx(**RACE_ENV)
+    seed(ctx)
+    results = two_threads(pg, make_ctx, RACE_ENV)
 
     claimed = results[0] + results[1]
     assert sorted(claimed) == sorted(lead_ids(ctx))
@@ -116,22 +123,7 @@ def test_two_claimers_never_pass_the_per_domain_cap_together(pg: str, make_ctx: 
     env = {**RACE_ENV, "MAX_PER_DOMAIN_PER_DAY": "5"}
     ctx = make_ctx(**env)
     seed(ctx)
-    go = threading.Barrier(2)
-    results: list[list[int]] = [[], []]
-    worker_dbs = [Database(pg) for _ in range(2)]
-    workers = []
-    for i in range(2):
-        worker_ctx = make_ctx(**env)
-        worker_ctx.db = worker_dbs[i]
-        workers.append(
-            threading.Thread(target=lambda i=i, c=worker_ctx: results[i].extend(claim_all(c, go)))
-        )
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(30)
-    for c in worker_dbs:
-        c.dispose()
+    results = two_threads(pg, make_ctx, env)
     with ctx.db.transaction() as session:
         per_domain = Counter(
             session.scalars(
